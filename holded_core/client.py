@@ -1,0 +1,395 @@
+"""The one HTTP client: auth, the shared rate budget, retries, error detection, pagination, the proxy guard.
+
+Everything that talks to Holded (source, destination, local runner, proxy) goes through `HoldedClient`.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from holded_core.auth import build_auth
+from holded_core.config import ClientConfig, parse_config
+from holded_core.errors import (
+    HoldedAmbiguousWriteError,
+    HoldedApiError,
+    HoldedAuthError,
+    HoldedConnectionError,
+    HoldedError,
+    HoldedHtmlError,
+    HoldedInvalidResponseError,
+    HoldedNotFoundError,
+    HoldedPermissionError,
+    HoldedRateLimitError,
+    HoldedRequestError,
+    HoldedServerError,
+    HoldedUnsafeRequestError,
+)
+from holded_core.ratelimit import budget_for
+from holded_core.retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
+from holded_core.secrets import get_logger
+
+logger = get_logger(__name__)
+
+PAGE_SIZE = 500  # fixed by Holded v1; a shorter page is the last one
+USER_AGENT = "holded-connector/0.1 (+python-requests)"
+CONNECT_TIMEOUT = 10.0
+# A `{"status": 0, ...}` dict is a failure envelope only when it has no other keys: documents and leads
+# carry a business `status` field that can be 0 too.
+_ENVELOPE_KEYS = frozenset({"status", "info", "msg", "message", "id", "error", "errors"})
+
+
+@dataclass
+class Page:
+    number: int
+    records: list[dict[str, Any]]
+
+    @property
+    def last(self) -> bool:
+        return len(self.records) < PAGE_SIZE
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0
+    retries: int = 0
+    retry_wait_seconds: float = 0.0
+    budget_wait_seconds: float = 0.0
+    by_status: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **deltas: float) -> None:
+        with self._lock:
+            for name, value in deltas.items():
+                setattr(self, name, getattr(self, name) + value)
+
+    def count_status(self, status: str) -> None:
+        with self._lock:
+            self.by_status[status] += 1
+
+
+@dataclass
+class _Failure:
+    """A retryable failure of one attempt."""
+
+    reason: str
+    error: type[HoldedError]
+    sent: bool  # the request reached the server (a POST may have been applied)
+    status_code: int | None = None
+    retry_after: float | None = None
+    holded_message: str | None = None
+
+
+class HoldedClient:
+    def __init__(
+        self,
+        config: ClientConfig | Mapping[str, Any],
+        *,
+        on_refresh_token: Callable[[str], None] | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        self.config = config if isinstance(config, ClientConfig) else parse_config(config)
+        self.auth = build_auth(self.config.credentials, on_refresh_token=on_refresh_token)
+        self._base = urlsplit(self.config.base_url)
+        self.budget = budget_for(f"{self.auth.fingerprint}@{self._base.netloc}", self.config.requests_per_second)
+        self.retry = retry_policy or RetryPolicy(
+            max_retries=self.config.max_retries, max_total_seconds=self.config.max_retry_seconds
+        )
+        self.stats = ClientStats()
+        self._session = requests.Session()
+        pool = max(10, 2 * self.config.read_ahead + 4)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+
+    def __repr__(self) -> str:
+        return f"HoldedClient(base_url={self.config.base_url!r}, auth={self.auth.kind})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> HoldedClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ requests
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        *,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send one call to `base_url + path` and return the decoded JSON.
+
+        Retries 429, 5xx, resets, timeouts and cut bodies with backoff. A non-idempotent call (POST by
+        default) is retried only when it surely was not applied (429, connection refused); otherwise it
+        raises `HoldedAmbiguousWriteError` so the caller can look the object up first.
+        """
+        method = method.upper()
+        url, shown = self._url_for(path)
+        if idempotent is None:
+            idempotent = method != "POST"
+        deadline = time.monotonic() + self.retry.max_total_seconds
+        attempt = 0
+        reauthenticated = False
+        while True:
+            waited = self.budget.acquire()
+            self.stats.add(requests=1, budget_wait_seconds=waited)
+            outcome = self._attempt(method, url, shown, params, json)
+            if isinstance(outcome, _Failure) and outcome.status_code == 401:
+                if not reauthenticated and self.auth.refresh_after_unauthorized():
+                    reauthenticated = True
+                    continue
+                raise HoldedAuthError(
+                    "Holded refused the credential (HTTP 401)",
+                    method=method,
+                    path=shown,
+                    status_code=401,
+                    holded_message=outcome.holded_message,
+                )
+            if not isinstance(outcome, _Failure):
+                self.budget.on_success()
+                return outcome.value
+            attempt += 1
+            if not idempotent and outcome.sent:
+                raise HoldedAmbiguousWriteError(
+                    f"{outcome.reason}; not retried because the write may have been applied",
+                    method=method,
+                    path=shown,
+                    status_code=outcome.status_code,
+                    holded_message=outcome.holded_message,
+                )
+            delay = self.retry.delay(attempt, outcome.retry_after)
+            if attempt > self.retry.max_retries or time.monotonic() + delay > deadline:
+                raise outcome.error(
+                    f"{outcome.reason}; gave up after {attempt} attempts",
+                    method=method,
+                    path=shown,
+                    status_code=outcome.status_code,
+                    holded_message=outcome.holded_message,
+                )
+            logger.warning(
+                "%s %s: %s; retry %d/%d in %.1fs",
+                method,
+                shown,
+                outcome.reason,
+                attempt,
+                self.retry.max_retries,
+                delay,
+            )
+            self.stats.add(retries=1, retry_wait_seconds=delay)
+            time.sleep(delay)
+
+    def _attempt(
+        self, method: str, url: str, shown: str, params: Mapping[str, Any] | None, json: Any
+    ) -> _Success | _Failure:
+        try:
+            resp = self._session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                headers=self.auth.headers(),
+                timeout=(CONNECT_TIMEOUT, self.config.timeout_seconds),
+            )
+        except requests.ConnectTimeout:
+            return _Failure("connect timeout", HoldedConnectionError, sent=False)
+        except requests.ConnectionError as exc:
+            # Refused before sending vs. reset after: only the former is safe to repeat for a POST.
+            refused = "NewConnectionError" in repr(exc) or "ConnectionRefused" in repr(exc)
+            reason = "connection refused" if refused else "connection reset"
+            self.stats.count_status(reason)
+            return _Failure(reason, HoldedConnectionError, sent=not refused)
+        except requests.Timeout:
+            self.stats.count_status("timeout")
+            return _Failure("read timeout", HoldedConnectionError, sent=True)
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+            self.stats.count_status("truncated")
+            return _Failure("answer cut short in transfer", HoldedInvalidResponseError, sent=True)
+        status = resp.status_code
+        self.stats.count_status(str(status))
+        if status in RETRY_STATUSES or status == 401:
+            info = _holded_message(resp)
+            retry_after = parse_retry_after(resp.headers.get("Retry-After")) if status == 429 else None
+            if status == 429:
+                self.budget.on_throttled(retry_after)
+            return _Failure(
+                f"HTTP {status}" + (f" ({info})" if info else ""),
+                HoldedRateLimitError if status == 429 else HoldedServerError,
+                sent=status != 429,  # a 429 is answered before anything is applied
+                status_code=status,
+                retry_after=retry_after,
+                holded_message=info,
+            )
+        try:
+            return _Success(_decode(resp, method, shown))
+        except HoldedInvalidResponseError as exc:
+            return _Failure(exc.message, HoldedInvalidResponseError, sent=True, status_code=status)
+
+    def _url_for(self, path: str) -> tuple[str, str]:
+        """Resolve a path under the base URL, refusing anything that could leave it (the proxy guard)."""
+
+        def refuse(why: str) -> HoldedUnsafeRequestError:
+            return HoldedUnsafeRequestError(
+                f"refused to send the credential: {why}; give a path under {self.config.base_url}",
+                path=str(path)[:200],
+                method="-",
+            )
+
+        if not isinstance(path, str) or not path.strip():
+            raise refuse("empty path")
+        if "://" in path or path.startswith("//") or "\\" in path or "#" in path:
+            raise refuse("absolute URLs and other hosts are not allowed")
+        raw_path, _, query = path.partition("?")
+        decoded = raw_path
+        for _ in range(3):  # double-encoded escapes (%252e%252e) too
+            decoded = unquote(decoded)
+        if any(segment in ("..", ".") for segment in decoded.split("/")):
+            raise refuse("'..' path segments are not allowed")
+        if "://" in decoded or decoded.startswith("//") or "\\" in decoded or "@" in decoded:
+            raise refuse("encoded host or credentials in the path")
+        url = f"{self.config.base_url}/{raw_path.lstrip('/')}" + (f"?{query}" if query else "")
+        parts = urlsplit(url)
+        base_path = self._base.path.rstrip("/")
+        if (parts.scheme, parts.netloc) != (self._base.scheme, self._base.netloc) or not parts.path.startswith(
+            base_path + "/"
+        ):
+            raise refuse("the path leaves the configured base URL")
+        return url, "/" + raw_path.lstrip("/")
+
+    # ---------------------------------------------------------------- pagination
+
+    def fetch_page(self, path: str, params: Mapping[str, Any] | None, page: int) -> Page:
+        data = self.request("GET", path, params={**(params or {}), "page": page})
+        return Page(page, _records_of(data, path))
+
+    def iter_pages(
+        self, path: str, params: Mapping[str, Any] | None = None, *, read_ahead: int | None = None
+    ) -> Iterator[Page]:
+        """Pages 1, 2, ... lazily, until the first page shorter than 500 records.
+
+        With `read_ahead` N > 0, up to N next pages are fetched in parallel while the current one is
+        consumed; whatever was fetched beyond the last page is discarded. At most N+1 pages are held.
+        """
+        ahead = self.config.read_ahead if read_ahead is None else read_ahead
+        if ahead <= 0:
+            number = 1
+            while True:
+                page = self.fetch_page(path, params, number)
+                yield page
+                if page.last:
+                    return
+                number += 1
+        yield from self._iter_pages_ahead(path, params, ahead)
+
+    def _iter_pages_ahead(self, path: str, params: Mapping[str, Any] | None, ahead: int) -> Iterator[Page]:
+        pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="holded-page")
+        pending: deque[Future[Page]] = deque()
+        next_number = 1
+        try:
+            while True:
+                while len(pending) < ahead + 1:
+                    pending.append(pool.submit(self.fetch_page, path, params, next_number))
+                    next_number += 1
+                page = pending.popleft().result()
+                yield page
+                if page.last:
+                    return
+        finally:
+            for future in pending:
+                future.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def iter_records(
+        self, path: str, params: Mapping[str, Any] | None = None, *, read_ahead: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        for page in self.iter_pages(path, params, read_ahead=read_ahead):
+            yield from page.records
+
+
+@dataclass
+class _Success:
+    value: Any
+
+
+def _holded_message(resp: requests.Response) -> str | None:
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict):
+        for key in ("info", "message", "msg", "error_description", "error", "detail", "title"):
+            if isinstance(body.get(key), str) and body[key]:
+                return body[key]
+    return None
+
+
+def _decode(resp: requests.Response, method: str, shown: str) -> Any:
+    """Decode a non-retryable answer, turning every Holded failure shape into a typed error."""
+    status = resp.status_code
+    body = resp.content
+    head = body[:64].lstrip().lower()
+    ctype = resp.headers.get("Content-Type", "").lower()
+    if "html" in ctype or head.startswith((b"<!doctype", b"<html", b"<")):
+        raise HoldedHtmlError(
+            f"Holded answered an HTML page (HTTP {status}) instead of JSON",
+            method=method,
+            path=shown,
+            status_code=status,
+        )
+    data: Any = None
+    if body.strip():
+        try:
+            data = jsonlib.loads(body)
+        except ValueError:
+            raise HoldedInvalidResponseError(
+                f"the answer is not valid JSON (HTTP {status}, {len(body)} bytes: cut short or not JSON)",
+                method=method,
+                path=shown,
+                status_code=status,
+            ) from None
+    info = _holded_message(resp) if isinstance(data, dict) else None
+    kwargs = {"method": method, "path": shown, "status_code": status, "holded_message": info}
+    suffix = f": {info}" if info else ""
+    if status == 403:
+        raise HoldedPermissionError(f"access denied (HTTP 403){suffix}", **kwargs)
+    if status == 404:
+        raise HoldedNotFoundError(f"not found (HTTP 404){suffix}", **kwargs)
+    if 400 <= status < 500:
+        raise HoldedRequestError(f"Holded rejected the request (HTTP {status}){suffix}", **kwargs)
+    if status >= 500:
+        raise HoldedServerError(f"Holded failed (HTTP {status}){suffix}", **kwargs)
+    if isinstance(data, dict) and data.get("status") in (0, "0", False) and set(data) <= _ENVELOPE_KEYS:
+        raise HoldedApiError(f"Holded refused the request (status 0, HTTP {status}){suffix}", **kwargs)
+    return data
+
+
+def _records_of(data: Any, path: str) -> list[dict[str, Any]]:
+    """A list page's records: a bare array, or the one list inside a wrapper (team employees)."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        lists = [value for value in data.values() if isinstance(value, list)]
+        if len(lists) == 1:
+            return lists[0]
+    raise HoldedInvalidResponseError(f"expected a list of records, got {type(data).__name__}", method="GET", path=path)

@@ -1,0 +1,100 @@
+"""Typed errors. Each names what failed (method, path) and carries Holded's own message.
+
+Messages pass through :func:`holded_core.secrets.redact` so no credential can leak through them.
+"""
+
+from __future__ import annotations
+
+from holded_core.secrets import redact
+
+
+class HoldedError(Exception):
+    """Base of every error the client raises."""
+
+    hint: str = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        status_code: int | None = None,
+        holded_message: str | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status_code = status_code
+        self.holded_message = redact(holded_message) if holded_message else holded_message
+        self.message = redact(message)
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.path}: " if self.method and self.path else ""
+        text = f"{where}{self.message}"
+        if self.hint:
+            text = f"{text} ({self.hint})"
+        return text
+
+
+class HoldedConfigError(HoldedError):
+    """The configuration is invalid; the message names the field and the fix."""
+
+
+class HoldedUnsafeRequestError(HoldedError):
+    """A proxied path would send the credential somewhere other than the configured host."""
+
+
+class HoldedAuthError(HoldedError):
+    hint = "check the API key or token in `credentials`"
+
+
+class HoldedPermissionError(HoldedError):
+    hint = "the credential works but this Holded module is not available to it (plan or permissions)"
+
+
+class HoldedNotFoundError(HoldedError):
+    pass
+
+
+class HoldedApiError(HoldedError):
+    """Holded answered `{"status": 0, "info": ...}`: a logical failure, whatever the HTTP code."""
+
+
+class HoldedRequestError(HoldedError):
+    """Another 4xx answer."""
+
+
+class HoldedHtmlError(HoldedError):
+    """An HTML page instead of JSON: Holded answers unknown routes with its 404 page and HTTP 200."""
+
+    hint = "the route is probably wrong; Holded serves its HTML 404 page with HTTP 200 for unknown routes"
+
+
+class HoldedInvalidResponseError(HoldedError):
+    """A body that is not JSON, or was cut short in transfer."""
+
+
+class TransientError(HoldedError):
+    """Base of failures that a retry may cure (raised once retries are exhausted)."""
+
+
+class HoldedRateLimitError(TransientError):
+    hint = "lower `requests_per_second` or retry later"
+
+
+class HoldedServerError(TransientError):
+    pass
+
+
+class HoldedConnectionError(TransientError):
+    """Reset, refused or timed-out connections."""
+
+
+class HoldedAmbiguousWriteError(HoldedConnectionError):
+    """A non-idempotent request (POST) failed after it was sent: Holded may or may not have applied it.
+
+    Never retried by the client: the caller must look the object up before trying again.
+    """
+
+    hint = "the write may have been applied; look it up before retrying"

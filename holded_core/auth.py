@@ -105,7 +105,7 @@ class OAuth2RefreshAuth(Auth):
         self.on_refresh_token = on_refresh_token
         self._timeout = timeout
         self._access_token: str | None = None
-        self._expires_at = 0.0
+        self._refresh_at = 0.0  # monotonic time after which the access token is renewed
         self._lock = threading.Lock()
         self._session = requests.Session()
 
@@ -120,7 +120,7 @@ class OAuth2RefreshAuth(Auth):
 
     def headers(self) -> dict[str, str]:
         with self._lock:
-            if self._access_token is None or time.monotonic() >= self._expires_at - EXPIRY_SKEW_SECONDS:
+            if self._access_token is None or time.monotonic() >= self._refresh_at:
                 self._refresh_locked()
             return {"Authorization": f"Bearer {self._access_token}"}
 
@@ -159,7 +159,9 @@ class OAuth2RefreshAuth(Auth):
             )
         register_secret(body["access_token"])
         self._access_token = body["access_token"]
-        self._expires_at = time.monotonic() + float(body.get("expires_in") or 3600)
+        ttl = float(body.get("expires_in") or 3600)
+        # Renew a margin before expiry; short-lived tokens get half their life, not a refresh per call.
+        self._refresh_at = time.monotonic() + max(ttl - EXPIRY_SKEW_SECONDS, ttl / 2)
         rotated = body.get("refresh_token")
         if rotated and rotated != self._refresh_token:
             register_secret(rotated)

@@ -5,7 +5,6 @@ Everything that talks to Holded (source, destination, local runner, proxy) goes 
 
 from __future__ import annotations
 
-import json as jsonlib
 import threading
 import time
 from collections import Counter, deque
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -138,12 +138,14 @@ class HoldedClient:
         json: Any = None,
         *,
         idempotent: bool | None = None,
+        abandon: threading.Event | None = None,
     ) -> Any:
         """Send one call to `base_url + path` and return the decoded JSON.
 
         Retries 429, 5xx, resets, timeouts and cut bodies with backoff. A non-idempotent call (POST by
         default) is retried only when it surely was not applied (429, connection refused); otherwise it
-        raises `HoldedAmbiguousWriteError` so the caller can look the object up first.
+        raises `HoldedAmbiguousWriteError` so the caller can look the object up first. Setting `abandon`
+        stops further retries (read-ahead uses it for pages nobody will read).
         """
         method = method.upper()
         url, shown = self._url_for(path)
@@ -198,7 +200,11 @@ class HoldedClient:
                 delay,
             )
             self.stats.add(retries=1, retry_wait_seconds=delay)
-            time.sleep(delay)
+            if abandon is not None:
+                if abandon.wait(delay):
+                    raise outcome.error(f"{outcome.reason}; abandoned", method=method, path=shown)
+            else:
+                time.sleep(delay)
 
     def _attempt(
         self, method: str, url: str, shown: str, params: Mapping[str, Any] | None, json: Any
@@ -279,8 +285,10 @@ class HoldedClient:
 
     # ---------------------------------------------------------------- pagination
 
-    def fetch_page(self, path: str, params: Mapping[str, Any] | None, page: int) -> Page:
-        data = self.request("GET", path, params={**(params or {}), "page": page})
+    def fetch_page(
+        self, path: str, params: Mapping[str, Any] | None, page: int, abandon: threading.Event | None = None
+    ) -> Page:
+        data = self.request("GET", path, params={**(params or {}), "page": page}, abandon=abandon)
         return Page(page, _records_of(data, path))
 
     def iter_pages(
@@ -305,17 +313,19 @@ class HoldedClient:
     def _iter_pages_ahead(self, path: str, params: Mapping[str, Any] | None, ahead: int) -> Iterator[Page]:
         pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="holded-page")
         pending: deque[Future[Page]] = deque()
+        abandon = threading.Event()
         next_number = 1
         try:
             while True:
                 while len(pending) < ahead + 1:
-                    pending.append(pool.submit(self.fetch_page, path, params, next_number))
+                    pending.append(pool.submit(self.fetch_page, path, params, next_number, abandon))
                     next_number += 1
                 page = pending.popleft().result()
                 yield page
                 if page.last:
                     return
         finally:
+            abandon.set()  # pages past the end or after an early close: stop their retries
             for future in pending:
                 future.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
@@ -360,8 +370,8 @@ def _decode(resp: requests.Response, method: str, shown: str) -> Any:
     data: Any = None
     if body.strip():
         try:
-            data = jsonlib.loads(body)
-        except ValueError:
+            data = orjson.loads(body)  # several times faster than json on 500-record pages
+        except orjson.JSONDecodeError:
             raise HoldedInvalidResponseError(
                 f"the answer is not valid JSON (HTTP {status}, {len(body)} bytes: cut short or not JSON)",
                 method=method,

@@ -179,7 +179,10 @@ def test_answer_matches_openapi_schema(sb, module, path, schema):
             assert body, f"{module} GET {url_path} answered an empty list: the seeded data should cover it"
         relaxed = json.loads(json.dumps(schema))
         for field in _deviations_for(module, "GET", path):
-            _relax(relaxed, field)
+            if field == "$":  # the spec declares one object where Holded answers a list of them
+                relaxed = {"type": "array", "items": relaxed}
+            else:
+                _relax(relaxed, field)
         try:
             jsonschema.validate(body, relaxed)
         except jsonschema.ValidationError as exc:

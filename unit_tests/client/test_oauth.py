@@ -38,10 +38,10 @@ def test_access_token_obtained_once_and_reused():
 
 
 def test_refreshed_before_expiry_without_a_401():
-    with running_sandbox(scale=0.02, oauth=OAuthSettings(access_token_ttl=61)) as sb:
+    with running_sandbox(scale=0.02, oauth=OAuthSettings(access_token_ttl=3)) as sb:
         client = HoldedClient(_oauth_config(sb))
         client.get(CONTACTS)
-        time.sleep(1.2)  # now within the 60 s refresh margin of a 61 s token
+        time.sleep(1.7)  # past half the life of a 3 s token, before it expires
         client.get(CONTACTS)
         stats = control(sb, "GET", "stats")
         assert stats["token_grants"] == 2
@@ -49,14 +49,14 @@ def test_refreshed_before_expiry_without_a_401():
 
 
 def test_refreshed_once_on_401():
-    with running_sandbox(scale=0.02, oauth=OAuthSettings(access_token_ttl=1)) as sb:
+    with running_sandbox(scale=0.02, oauth=OAuthSettings(access_token_ttl=2)) as sb:
         client = HoldedClient(_oauth_config(sb))
         client.get(CONTACTS)
-        time.sleep(1.5)  # the server expired the token; make the client believe it is still fresh
-        client.auth._expires_at = time.monotonic() + 3600
+        time.sleep(2.5)  # the server expired the token; make the client believe it is still fresh
+        client.auth._refresh_at = time.monotonic() + 3600
         assert isinstance(client.get(CONTACTS), list)
         stats = control(sb, "GET", "stats")
-        assert stats["token_grants"] == 2
+        assert stats["token_grants"] == 2  # one refresh for the 401, none per call
         assert stats["requests"]["by_status"].get("401") == 1
 
 

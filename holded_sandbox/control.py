@@ -1,0 +1,64 @@
+"""Test-only control routes under /__sandbox__/ (no auth, no faults, not counted in stats)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from .routing import Response, json_response
+from .seed import FILLABLE
+
+if TYPE_CHECKING:
+    from .server import App
+
+
+def handle(app: App, method: str, route: str, raw: bytes) -> Response:
+    try:
+        body: Any = json.loads(raw or b"{}")
+    except ValueError:
+        return _error("body must be JSON")
+    if not isinstance(body, dict):
+        return _error("body must be a JSON object")
+    route = route.strip("/")
+    if route == "faults" and method == "GET":
+        return json_response(app.faults.as_dict())
+    if route == "faults" and method in ("PUT", "PATCH"):
+        try:
+            app.faults.update(**body)
+        except (ValueError, TypeError) as exc:
+            return _error(str(exc))
+        return json_response(app.faults.as_dict())
+    if route == "stats" and method == "GET":
+        return json_response(app.stats())
+    if route == "stats" and method == "DELETE":
+        app.reset_stats()
+        return json_response(app.stats())
+    if route == "reset" and method == "POST":
+        try:
+            seed = int(body.get("seed", app.seed))
+            scale = float(body.get("scale", app.scale))
+        except (TypeError, ValueError):
+            return _error("seed must be an integer and scale a number")
+        if scale <= 0:
+            return _error("scale must be > 0")
+        app.reseed(seed, scale)
+        return json_response({"seed": seed, "scale": scale, "counts": app.store.counts()})
+    if route == "fill" and method == "POST":
+        collection = str(body.get("collection", "")).removeprefix("documents/")
+        try:
+            count = int(body.get("count", 0))
+        except (TypeError, ValueError):
+            return _error("count must be an integer")
+        if collection not in FILLABLE or count < 0:
+            return _error(f"collection must be one of {sorted(FILLABLE)} and count >= 0")
+        with app.store.lock:
+            app.seeder().fill(collection, count)
+            app.cache.clear()
+        return json_response({"collection": collection, "count": len(app.store.coll(collection).records)})
+    if route == "" and method == "GET":
+        return json_response({"seed": app.seed, "scale": app.scale, "routes": ["faults", "stats", "reset", "fill"]})
+    return json_response({"error": f"no control route {method} /__sandbox__/{route}"}, 404)
+
+
+def _error(message: str) -> Response:
+    return json_response({"error": message}, 400)

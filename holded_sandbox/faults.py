@@ -1,0 +1,131 @@
+"""Fault injection: settings (`Faults`), per-credential token buckets and the fault RNG."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import Any, Literal
+
+SCRIPT_KINDS = ("reset", "html", "truncate", "lost_create", "status0")
+
+
+@dataclass
+class Faults:
+    """Fault settings. Mutate live with `update(**kw)`; every field applies from the next request."""
+
+    latency_ms: float = 0
+    latency_jitter_ms: float = 0
+    rate_limit_rps: float | None = None
+    rate_limit_burst: int = 1
+    retry_after_format: Literal["seconds", "http-date"] = "seconds"
+    error_rate: float = 0
+    reset_rate: float = 0
+    lost_create_rate: float = 0
+    html_rate: float = 0
+    truncate_rate: float = 0
+    denied_modules: list[str] = field(default_factory=list)
+    script: list[dict[str, Any]] = field(default_factory=list)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._rng = random.Random(self.seed)
+        self._buckets: dict[str, list[float]] = {}  # credential -> [tokens, last refill (monotonic)]
+        self._validate()
+
+    def _validate(self) -> None:
+        if self.retry_after_format not in ("seconds", "http-date"):
+            raise ValueError("retry_after_format must be 'seconds' or 'http-date'")
+        for name in ("error_rate", "reset_rate", "lost_create_rate", "html_rate", "truncate_rate"):
+            if not 0 <= float(getattr(self, name)) <= 1:
+                raise ValueError(f"{name} must be between 0 and 1")
+        if self.rate_limit_rps is not None and self.rate_limit_rps <= 0:
+            raise ValueError("rate_limit_rps must be > 0 (or null to disable)")
+        for entry in self.script:
+            if not isinstance(entry, dict) or ("status" not in entry and entry.get("kind") not in SCRIPT_KINDS):
+                raise ValueError(f"script entry needs 'status' or 'kind' in {SCRIPT_KINDS}: {entry!r}")
+
+    def update(self, **changes: Any) -> Faults:
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = set(changes) - names
+        if unknown:
+            raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
+        with self._lock:
+            previous = self.as_dict()
+            for key, value in changes.items():
+                setattr(self, key, list(value) if key in ("denied_modules", "script") else value)
+            try:
+                self._validate()
+            except ValueError:
+                for key, value in previous.items():
+                    setattr(self, key, value)
+                raise
+            if "seed" in changes:
+                self._rng = random.Random(self.seed)
+            if "rate_limit_rps" in changes or "rate_limit_burst" in changes:
+                self._buckets.clear()
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {f.name: _copy(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    # --- used by the server -------------------------------------------------------------
+
+    def roll(self, name: str) -> bool:
+        """True with probability `getattr(self, name)`; draws only when the rate is set."""
+        with self._lock:
+            rate = float(getattr(self, name))
+            return rate > 0 and self._rng.random() < rate
+
+    def choice(self, options: list[int]) -> int:
+        with self._lock:
+            return self._rng.choice(options)
+
+    def latency(self) -> float:
+        with self._lock:
+            if not self.latency_ms and not self.latency_jitter_ms:
+                return 0.0
+            jitter = self._rng.uniform(0, self.latency_jitter_ms) if self.latency_jitter_ms else 0.0
+            return max(0.0, (self.latency_ms + jitter) / 1000)
+
+    def take_script(self, path: str, method: str) -> dict[str, Any] | None:
+        """Consume the first script entry matching this API request (path under /api)."""
+        with self._lock:
+            for index, entry in enumerate(self.script):
+                if not path.startswith(entry.get("match", "")):
+                    continue
+                if entry.get("method") and entry["method"].upper() != method:
+                    continue
+                return self.script.pop(index)
+            return None
+
+    def throttle(self, credential: str) -> dict[str, str] | None:
+        """Token bucket per credential. None when allowed, else the Retry-After header to send."""
+        with self._lock:
+            rps = self.rate_limit_rps
+            if not rps:
+                return None
+            burst = max(1, int(self.rate_limit_burst))
+            now = time.monotonic()
+            tokens, last = self._buckets.get(credential, [float(burst), now])
+            tokens = min(float(burst), tokens + (now - last) * rps)
+            if tokens >= 1:
+                self._buckets[credential] = [tokens - 1, now]
+                return None
+            self._buckets[credential] = [tokens, now]
+            wait = max(1, math.ceil((1 - tokens) / rps))
+            if self.retry_after_format == "http-date":
+                return {"Retry-After": formatdate(time.time() + wait, usegmt=True)}
+            return {"Retry-After": str(wait)}
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, list):
+        return [dict(v) if isinstance(v, dict) else v for v in value]
+    return value

@@ -1,0 +1,123 @@
+"""Thread-safe in-memory collections with ObjectId-like ids and a per-record JSON cache.
+
+Records are plain dicts. Keys starting with "_" are internal (never served). Each record's
+JSON bytes are cached on first read and dropped on write, so a page of 500 is a byte join.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import random
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+Record = dict[str, Any]
+
+_counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
+
+
+def object_id(ts: int | None = None, rng: random.Random | None = None) -> str:
+    """24-hex MongoDB-style id: 4-byte timestamp + 8 random/counter bytes.
+
+    With `rng` the id is a pure function of (ts, rng state): seeded data stays deterministic.
+    """
+    ts = int(time.time()) if ts is None else ts
+    if rng is not None:
+        return f"{ts & 0xFFFFFFFF:08x}{rng.getrandbits(64):016x}"
+    return f"{ts & 0xFFFFFFFF:08x}{int.from_bytes(os.urandom(5), 'big'):010x}{next(_counter) & 0xFFFFFF:06x}"
+
+
+def public(record: Record) -> Record:
+    return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def content_hash(record: Record) -> str:
+    """Holded-like `updatedHash`: changes whenever the record's content changes."""
+    body = {k: v for k, v in record.items() if not k.startswith("_") and k not in ("updatedHash", "updatedAt")}
+    return hashlib.md5(dumps(body)).hexdigest()
+
+
+class Collection:
+    __slots__ = ("_cache", "name", "records")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.records: dict[str, Record] = {}
+        self._cache: dict[str, bytes] = {}
+
+
+class Store:
+    """All collections behind one re-entrant lock (handlers run under it, see server.App)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._colls: dict[str, Collection] = {}
+        self.version = 0  # bumped on every write; derived views (ledger) cache on it
+
+    def coll(self, name: str) -> Collection:
+        with self.lock:
+            found = self._colls.get(name)
+            if found is None:
+                found = self._colls[name] = Collection(name)
+            return found
+
+    def names(self) -> list[str]:
+        return list(self._colls)
+
+    def all(self, name: str) -> list[Record]:
+        with self.lock:
+            return list(self.coll(name).records.values())
+
+    def get(self, name: str, rid: str) -> Record | None:
+        return self.coll(name).records.get(rid)
+
+    def save(self, name: str, record: Record) -> Record:
+        """Insert or replace (after an in-place change) and drop its cached bytes."""
+        with self.lock:
+            coll = self.coll(name)
+            coll.records[record["id"]] = record
+            coll._cache.pop(record["id"], None)
+            self.version += 1
+            return record
+
+    def delete(self, name: str, rid: str) -> Record | None:
+        with self.lock:
+            coll = self.coll(name)
+            coll._cache.pop(rid, None)
+            self.version += 1
+            return coll.records.pop(rid, None)
+
+    def replace_all(self, name: str, records: Iterable[Record]) -> None:
+        with self.lock:
+            coll = self.coll(name)
+            coll.records = {r["id"]: r for r in records}
+            coll._cache = {}
+            self.version += 1
+
+    def clear(self) -> None:
+        with self.lock:
+            self._colls = {}
+            self.version += 1
+
+    def encoded(self, name: str, record: Record) -> bytes:
+        coll = self.coll(name)
+        cached = coll._cache.get(record["id"])
+        if cached is None:
+            cached = coll._cache[record["id"]] = dumps(public(record))
+        return cached
+
+    def array_bytes(self, name: str, records: Iterable[Record]) -> bytes:
+        return b"[" + b",".join(self.encoded(name, r) for r in records) + b"]"
+
+    def counts(self) -> dict[str, int]:
+        with self.lock:
+            return {name: len(c.records) for name, c in self._colls.items()}

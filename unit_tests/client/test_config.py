@@ -1,0 +1,70 @@
+"""The config contract: three credential kinds; every mistake named with its fix, never echoing a secret."""
+
+from __future__ import annotations
+
+import pytest
+
+from holded_core import DEFAULT_BASE_URL, parse_config
+from holded_core.config import ApiKeyCredentials, BearerCredentials, OAuth2Credentials
+from holded_core.errors import HoldedConfigError
+
+
+def test_api_key_is_the_default_kind():
+    config = parse_config({"credentials": {"api_key": "k-123456"}})
+    assert isinstance(config.credentials, ApiKeyCredentials)
+    assert config.base_url == DEFAULT_BASE_URL
+
+
+def test_top_level_api_key_shorthand():
+    assert isinstance(parse_config({"api_key": "k-123456"}).credentials, ApiKeyCredentials)
+
+
+def test_oauth2_and_bearer():
+    oauth = parse_config(
+        {
+            "credentials": {
+                "auth_type": "oauth2",
+                "client_id": "c",
+                "client_secret": "s-123456",
+                "refresh_token": "r-123456",
+                "token_url": "https://auth.example/token",
+            }
+        }
+    )
+    assert isinstance(oauth.credentials, OAuth2Credentials)
+    bearer = parse_config({"credentials": {"auth_type": "bearer", "token": "t-123456"}})
+    assert isinstance(bearer.credentials, BearerCredentials)
+
+
+def test_base_url_trailing_slash_is_dropped():
+    assert parse_config({"api_key": "k", "base_url": "http://127.0.0.1:1/api/"}).base_url == "http://127.0.0.1:1/api"
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "fix"),
+    [
+        ({}, "`credentials`", "auth_type: api_key"),
+        ({"credentials": {"auth_type": "password"}}, "`credentials.auth_type`", "api_key, oauth2, bearer"),
+        ({"credentials": {"api_key": ""}}, "`credentials.api_key`", "paste the API key"),
+        ({"api_key": "k", "base_url": "api.holded.com"}, "`base_url`", "https://api.holded.com/api"),
+        ({"api_key": "k", "requests_per_second": 0}, "`requests_per_second`", "greater than 0"),
+        ({"credentials": {"auth_type": "oauth2", "client_id": "c"}}, "`credentials.client_secret`", "required"),
+        ({"credentials": {"auth_type": "bearer"}}, "`credentials.token`", "required"),
+    ],
+)
+def test_mistakes_name_the_field_and_the_fix(raw, field, fix):
+    with pytest.raises(HoldedConfigError) as info:
+        parse_config(raw)
+    assert field in str(info.value) and fix in str(info.value)
+
+
+def test_rejected_values_are_not_echoed():
+    secret = "my-very-secret-key-value"
+    with pytest.raises(HoldedConfigError) as info:
+        parse_config({"credentials": {"auth_type": "bearer", "token": 12345, "api_key": secret}, "base_url": secret})
+    assert secret not in str(info.value)
+
+
+def test_not_an_object():
+    with pytest.raises(HoldedConfigError, match="JSON object"):
+        parse_config(["api_key"])  # type: ignore[arg-type]

@@ -23,7 +23,6 @@ sandbox: demo
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/ruff format --check .
 
 test: $(STAMP)
 	$(BIN)/ruff check .

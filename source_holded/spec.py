@@ -49,8 +49,36 @@ CREDENTIALS: dict[str, Any] = {
     ],
 }
 
+# OAuth is configured by the user (Holded v1 has no OAuth of its own: e.g. a gateway in front of it).
+ADVANCED_AUTH: dict[str, Any] = {
+    "auth_flow_type": "oauth2.0",
+    "predicate_key": ["credentials", "auth_type"],
+    "predicate_value": "oauth2",
+    "oauth_config_specification": {
+        "complete_oauth_output_specification": {
+            "type": "object",
+            "properties": {
+                "refresh_token": {"type": "string", "path_in_connector_config": ["credentials", "refresh_token"]}
+            },
+        },
+        "complete_oauth_server_input_specification": {
+            "type": "object",
+            "properties": {"client_id": {"type": "string"}, "client_secret": {"type": "string"}},
+        },
+        "complete_oauth_server_output_specification": {
+            "type": "object",
+            "properties": {
+                "client_id": {"type": "string", "path_in_connector_config": ["credentials", "client_id"]},
+                "client_secret": {"type": "string", "path_in_connector_config": ["credentials", "client_secret"]},
+            },
+        },
+    },
+}
+
 SPEC: dict[str, Any] = {
     "documentationUrl": "https://github.com/holded-connector/holded-connector#readme",
+    "supportsIncremental": True,
+    "advanced_auth": ADVANCED_AUTH,
     "connectionSpecification": {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "Holded Source Spec",
@@ -81,6 +109,83 @@ SPEC: dict[str, Any] = {
                 "maximum": 32,
                 "order": 3,
                 "description": "Pages fetched in parallel ahead of the one being read.",
+            },
+            "stream_concurrency": {
+                "title": "Stream concurrency",
+                "type": "integer",
+                "default": 3,
+                "minimum": 1,
+                "maximum": 16,
+                "order": 4,
+                "description": "Holded listings read at the same time (all share one rate budget).",
+            },
+            "start_date": {
+                "title": "Start date",
+                "type": "string",
+                "format": "date",
+                "pattern": "^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9:]+)?)?$",
+                "examples": ["2024-01-01"],
+                "order": 5,
+                "description": "Only documents (invoices, payments...) dated on or after this day. Empty: all.",
+            },
+            "default_currency": {
+                "title": "Default currency",
+                "type": "string",
+                "default": "EUR",
+                "pattern": "^[A-Za-z]{3}$",
+                "order": 6,
+                "description": "Currency of CRM opportunities (Holded leads carry none).",
+            },
+            "include_raw": {
+                "title": "Include raw Holded records",
+                "type": "boolean",
+                "default": False,
+                "order": 7,
+                "description": "Add `raw` (the Holded record as received) to unified records.",
+            },
+            "include_contact_persons": {
+                "title": "Contact persons as contacts",
+                "type": "boolean",
+                "default": True,
+                "order": 8,
+                "description": "Also emit companies' contact persons in genericContact (id <companyId>:<personId>).",
+            },
+            "field_mappings": {
+                "title": "Field mappings",
+                "type": "array",
+                "order": 9,
+                "description": "Map a Holded custom field (by name) or any Holded path onto a unified field.",
+                "items": {
+                    "type": "object",
+                    "required": ["stream", "field"],
+                    "properties": {
+                        "stream": {"type": "string", "description": "unified stream, e.g. genericCompany"},
+                        "field": {"type": "string", "description": "unified field to fill (existing or new)"},
+                        "holded_custom_field": {"type": "string", "description": "Holded custom field name"},
+                        "holded_path": {"type": "string", "description": "dotted Holded path, e.g. iban"},
+                        "type": {
+                            "type": "string",
+                            "enum": ["string", "number", "integer", "boolean", "object", "array"],
+                            "default": "string",
+                        },
+                    },
+                },
+            },
+            "custom_streams": {
+                "title": "Custom streams",
+                "type": "array",
+                "order": 10,
+                "description": "Your own streams over any Holded v1 list endpoint.",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "path"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "path": {"type": "string", "examples": ["/invoicing/v1/products"]},
+                        "primary_key": {"type": "string", "default": "id"},
+                        "cursor_field": {"type": "string"},
+                    },
+                },
             },
         },
     },

@@ -1,0 +1,652 @@
+"""One declarative mapping per unified model, Holded <-> unified, serving read and write.
+
+A `Field` is declared once: the unified field name(s), the Holded path, and its two conversions
+(`read`: Holded value -> unified value; `write`: unified value -> Holded value, None when read-only).
+A `ModelMapping` says which Holded listing feeds the model, which of its records belong to it
+(`select`), whether the model's records are embedded children of the listed ones (`children`), and
+its fields. The source reads through `to_unified`; the destination writes through `to_holded`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from holded_core import models
+
+# ----------------------------------------------------------------------------------- context
+
+
+@dataclass
+class ReadContext:
+    """What a conversion may need besides the value itself."""
+
+    record: Mapping[str, Any]  # the Holded record the value comes from (the child, for children)
+    parent: Mapping[str, Any] | None = None  # the listed record, for embedded children
+    position: int = 0  # the child's index in its parent's list
+    default_currency: str = "EUR"
+    is_person: Callable[[str], bool | None] = lambda _id: None  # contact id -> person? (None: unknown)
+
+
+Reader = Callable[[Any, ReadContext], Any]
+Writer = Callable[..., Any]
+
+
+def _same(value: Any, _ctx: ReadContext | None = None) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class Field:
+    names: tuple[str, ...]  # unified field names (several when one Holded value splits, e.g. a name)
+    path: str | None  # dotted Holded path; None for values computed from the context
+    read: Reader = _same
+    write: Writer | None = _same  # unified value(s) -> Holded value; None: read-only
+    custom_field: str | None = None  # set when the value is a Holded custom field (field mappings)
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+
+def f(name: str, path: str | None, read: Reader = _same, write: Writer | None = _same) -> Field:
+    return Field((name,), path, read, write)
+
+
+# -------------------------------------------------------------------------------- converters
+
+
+def ts(value: Any, _ctx: ReadContext | None = None) -> str | None:
+    """Unix seconds -> ISO 8601 UTC; Holded's unset dates (0, null, '') -> None."""
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        return None
+    if seconds <= 0:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_ts(value: str | None) -> int | None:
+    if not value:
+        return None
+    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+
+
+class BadValue(ValueError):
+    """A Holded value that does not fit its unified field (reported, and the field left null)."""
+
+
+def text(value: Any, _ctx: ReadContext | None = None) -> str | None:
+    """Holded's empty strings and 0 placeholders (tradeName: 0) read as None."""
+    if value is None or value == "" or value == 0:
+        return None
+    if isinstance(value, (dict, list)):
+        raise BadValue(f"expected text, got {type(value).__name__}")
+    return str(value)
+
+
+def number(value: Any, _ctx: ReadContext | None = None) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (bool, dict, list)):
+        raise BadValue(f"expected a number, got {type(value).__name__}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise BadValue(f"expected a number, got {str(value)[:40]!r}") from None
+
+
+def integer(value: Any, _ctx: ReadContext | None = None) -> int | None:
+    num = number(value)
+    return None if num is None else int(num)
+
+
+def ref(value: Any, _ctx: ReadContext | None = None) -> str | None:
+    """A reference to another record's id; Holded writes '' or 0 for none."""
+    return text(value)
+
+
+def strings(value: Any, _ctx: ReadContext | None = None) -> list[str]:
+    if value is None or value == "":
+        return []
+    if not isinstance(value, list):
+        raise BadValue(f"expected a list, got {type(value).__name__}")
+    return [str(v) for v in value]
+
+
+def split_name(value: Any, _ctx: ReadContext | None = None) -> tuple[str | None, str | None]:
+    """Holded keeps one `name`; the first word is the first name, the rest the last name."""
+    name = text(value)
+    if not name:
+        return None, None
+    first, _, last = name.strip().partition(" ")
+    return first, last or None
+
+
+def join_name(first: str | None, last: str | None) -> str | None:
+    joined = " ".join(part for part in (first, last) if part)
+    return joined or None
+
+
+def lower(value: Any) -> str | None:
+    return value.lower() if isinstance(value, str) else value
+
+
+def upper_currency(value: Any, ctx: ReadContext) -> str:
+    return (text(value) or ctx.default_currency).upper()
+
+
+def address(value: Any, _ctx: ReadContext | None = None) -> dict[str, Any] | None:
+    if not isinstance(value, Mapping):
+        return None
+    out = {
+        "street": text(value.get("address")),
+        "city": text(value.get("city")),
+        "postalCode": text(value.get("postalCode")),
+        "province": text(value.get("province")),
+        "country": text(value.get("country")),
+        "countryCode": text(value.get("countryCode")),
+    }
+    return out if any(out.values()) else None
+
+
+def address_to_holded(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not value:
+        return None
+    keys = {"street": "address", "city": "city", "postalCode": "postalCode", "province": "province"}
+    keys |= {"country": "country", "countryCode": "countryCode"}
+    return {holded: value[unified] for unified, holded in keys.items() if value.get(unified) is not None}
+
+
+def child_id(parent_key: str, child_key: str | None) -> Reader:
+    """Embedded children get `<parentId>:<childId>` (their position when they have no id)."""
+
+    def read(_value: Any, ctx: ReadContext) -> str:
+        parent_id = str((ctx.parent or {}).get(parent_key, ""))
+        own = ctx.record.get(child_key) if child_key else None
+        return f"{parent_id}:{own if own else ctx.position}"
+
+    return read
+
+
+def parent_ref(key: str) -> Reader:
+    return lambda _value, ctx: text((ctx.parent or {}).get(key))
+
+
+def stage_ref(_value: Any, ctx: ReadContext) -> str | None:
+    """A lead's stage as the crmStage id `<funnelId>:<stageId>`."""
+    funnel, stage = text(ctx.record.get("funnelId")), text(ctx.record.get("stageId"))
+    return f"{funnel}:{stage}" if funnel and stage else None
+
+
+def stage_from_ref(value: str | None) -> str | None:
+    return value.split(":", 1)[1] if value and ":" in value else value
+
+
+def contact_as(kind: str) -> Reader:
+    """An invoice's contact goes to `customer` (a person) or `company` by the contact's isperson."""
+
+    def read(value: Any, ctx: ReadContext) -> str | None:
+        contact = text(value)
+        if not contact:
+            return None
+        person = ctx.is_person(contact)
+        if person is None:  # unknown contact kind: companies are the common case in invoicing
+            person = False
+        return contact if (kind == "person") == person else None
+
+    return read
+
+
+def lead_status(value: Any, _ctx: ReadContext | None = None) -> str | None:
+    return {0: "open", 1: "won", 2: "lost"}.get(integer(value) if value is not None else None)
+
+
+def lead_status_to_holded(value: str | None) -> int | None:
+    return {"open": 0, "won": 1, "lost": 2}.get(value or "")
+
+
+def event_status(value: Any, _ctx: ReadContext | None = None) -> str | None:
+    return {0: "planned", 1: "completed"}.get(integer(value) if value is not None else None)
+
+
+def invoice_status(value: Any, ctx: ReadContext) -> str | None:
+    if ctx.record.get("draft") in (1, True):
+        return "draft"
+    return {0: "unpaid", 1: "paid", 2: "partially_paid"}.get(integer(value) if value is not None else None)
+
+
+def line_amount(_value: Any, ctx: ReadContext) -> float | None:
+    """A line's net amount: units x price less its discount, rounded to cents like Holded's totals."""
+    price, units = number(ctx.record.get("price")), number(ctx.record.get("units"))
+    if price is None or units is None:
+        return None
+    discount = number(ctx.record.get("discount")) or 0.0
+    return round(price * units * (1 - discount / 100), 2)
+
+
+def line_tax(_value: Any, ctx: ReadContext) -> float | None:
+    amount, rate = line_amount(None, ctx), number(ctx.record.get("tax"))
+    return None if amount is None or rate is None else round(amount * rate / 100, 2)
+
+
+def project_status(value: Any, _ctx: ReadContext | None = None) -> str | None:
+    return {0: "active", 1: "active", 2: "completed", 3: "archived"}.get(integer(value) or 0)
+
+
+def stage_ids(value: Any, ctx: ReadContext) -> list[str]:
+    funnel = ctx.record.get("id")
+    return [f"{funnel}:{s.get('stageId')}" for s in value or [] if isinstance(s, Mapping) and s.get("stageId")]
+
+
+def line_ids(value: Any, ctx: ReadContext) -> list[str]:
+    return [f"{ctx.record.get('id')}:{i}" for i in range(len(value or []))]
+
+
+def position(_value: Any, ctx: ReadContext) -> int:
+    return ctx.position
+
+
+def const(value: Any) -> Reader:
+    return lambda _v, _ctx: value
+
+
+def opportunity_currency(_value: Any, ctx: ReadContext) -> str:
+    return ctx.default_currency  # Holded leads carry no currency: the account default from config
+
+
+def is_person(record: Mapping[str, Any]) -> bool:
+    return str(record.get("isperson", "0")) in ("1", "True", "true")
+
+
+# ----------------------------------------------------------------------------------- mapping
+
+
+@dataclass(frozen=True)
+class ModelMapping:
+    stream: str
+    model: type[models.UnifiedRecord]
+    listing: str  # Holded list path the records come from
+    fields: tuple[Field, ...]
+    select: Callable[[Mapping[str, Any]], bool] = lambda _r: True
+    children: str | None = None  # the records are the listed records' embedded `children` list
+    custom_fields: str | None = "customFields"  # Holded path of the custom-field list, if any
+    cursor: str | None = None  # unified field Holded maintains as a modification time
+    description: str = ""
+    write: WriteRoutes | None = None
+
+    def fields_by_name(self) -> dict[str, Field]:
+        return {name: fld for fld in self.fields for name in fld.names}
+
+
+@dataclass(frozen=True)
+class WriteRoutes:
+    """How the destination writes the model (filled in by the destination issue where needed)."""
+
+    create: str | None = None
+    update: str | None = None
+    delete: str | None = None
+    via_parent: str | None = None  # children are written by updating this parent stream
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def custom_fields_of(value: Any) -> dict[str, Any]:
+    """Holded's `[{field, value}]` list (and the single-key form) -> {name: value}."""
+    out: dict[str, Any] = {}
+    for item in value or []:
+        if not isinstance(item, Mapping):
+            continue
+        if "field" in item:
+            out[str(item["field"])] = item.get("value")
+        elif len(item) == 1:
+            ((name, val),) = item.items()
+            out[str(name)] = val
+    return out
+
+
+def get_path(record: Mapping[str, Any], path: str) -> Any:
+    node: Any = record
+    for part in path.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
+
+
+def to_unified(
+    mapping: ModelMapping,
+    listed: Mapping[str, Any],
+    *,
+    default_currency: str = "EUR",
+    is_person_lookup: Callable[[str], bool | None] | None = None,
+    extra_fields: tuple[Field, ...] = (),
+    include_raw: bool = False,
+    problems: list[str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The unified records one listed Holded record yields (0, 1, or one per embedded child).
+
+    A value that does not fit its field leaves the field null and appends the reason to `problems`.
+    """
+    if not mapping.select(listed):
+        return
+    lookup = is_person_lookup or (lambda _id: None)
+    if mapping.children:
+        items = get_path(listed, mapping.children) or []
+        sources = [(child, listed, i) for i, child in enumerate(items) if isinstance(child, Mapping)]
+    else:
+        sources = [(listed, None, 0)]
+    fields = _with_overrides(mapping.fields, extra_fields)
+    consumed = {fld.custom_field for fld in extra_fields if fld.custom_field}
+    for record, parent, index in sources:
+        ctx = ReadContext(record, parent, index, default_currency, lookup)
+        out: dict[str, Any] = {}
+        for fld in fields:
+            value = get_path(record, fld.path) if fld.path else None
+            try:
+                converted = fld.read(value, ctx)
+            except (BadValue, TypeError, ValueError) as exc:
+                if problems is not None:
+                    problems.append(f"{fld.path or fld.name}: {exc}")
+                converted = None if len(fld.names) == 1 else (None,) * len(fld.names)
+            if len(fld.names) == 1:
+                out[fld.name] = converted
+            else:
+                out.update(zip(fld.names, converted, strict=True))
+        if mapping.custom_fields:
+            custom = custom_fields_of(get_path(record, mapping.custom_fields))
+            out["customFields"] = {k: v for k, v in custom.items() if k not in consumed}
+        else:
+            out["customFields"] = {}
+        if include_raw:
+            out["raw"] = dict(record)
+        yield out
+
+
+def _with_overrides(fields: tuple[Field, ...], extra: tuple[Field, ...]) -> tuple[Field, ...]:
+    """Built-in fields, with any the user re-mapped replaced, then the user's new fields."""
+    if not extra:
+        return fields
+    overridden = {fld.name for fld in extra}
+    kept = []
+    for fld in fields:
+        if overridden.isdisjoint(fld.names) or len(fld.names) > 1:
+            kept.append(fld)
+    return (*kept, *extra)
+
+
+# --------------------------------------------------------------------------- the ten models
+
+CREATED_UPDATED = (f("createdAt", "createdAt", ts, from_ts), f("updatedAt", "updatedAt", ts, None))
+NO_TIMES = (f("createdAt", None, const(None), None), f("updatedAt", None, const(None), None))
+
+PERSON_FIELDS = (
+    f("id", "id", text, None),
+    *CREATED_UPDATED,
+    Field(("firstName", "lastName"), "name", split_name, join_name),
+    f("email", "email", text),
+    f("phoneNumber", "phone", text),
+    f("mobile", "mobile", text),
+    f("company", None, const(None), None),
+    f("jobTitle", None, const(None), None),
+    f("taxId", "code", text),
+    f("customId", "customId", text),
+    f("role", "type", text),
+    f("tags", "tags", strings),
+    f("address", "billAddress", address, address_to_holded),
+)
+
+CONTACT_PERSON_FIELDS = (
+    f("id", None, child_id("id", "personId"), None),
+    *NO_TIMES,
+    Field(("firstName", "lastName"), "name", split_name, join_name),
+    f("email", "email", text),
+    f("phoneNumber", "phone", text),
+    f("mobile", None, const(None), None),
+    f("company", None, parent_ref("id"), None),
+    f("jobTitle", "job", text),
+    f("taxId", None, const(None), None),
+    f("customId", None, const(None), None),
+    f("role", None, const("contactPerson"), None),
+    f("tags", None, const([]), None),
+    f("address", None, const(None), None),
+)
+
+GENERIC_CONTACT = ModelMapping(
+    "genericContact",
+    models.GenericContact,
+    "/invoicing/v1/contacts",
+    PERSON_FIELDS,
+    select=is_person,
+    cursor="updatedAt",
+    description="People: Holded contacts with isperson=1",
+    write=WriteRoutes("/invoicing/v1/contacts", "/invoicing/v1/contacts/{id}", "/invoicing/v1/contacts/{id}"),
+)
+
+# Contact persons embedded in companies; part of the genericContact stream when enabled.
+CONTACT_PERSONS = ModelMapping(
+    "genericContact",
+    models.GenericContact,
+    "/invoicing/v1/contacts",
+    CONTACT_PERSON_FIELDS,
+    select=lambda r: not is_person(r),
+    children="contactPersons",
+    custom_fields=None,
+    description="Contact persons of companies (`contactPersons[]`), id `<companyId>:<personId>`",
+    write=WriteRoutes(via_parent="genericCompany"),
+)
+
+GENERIC_COMPANY = ModelMapping(
+    "genericCompany",
+    models.GenericCompany,
+    "/invoicing/v1/contacts",
+    (
+        f("id", "id", text, None),
+        *CREATED_UPDATED,
+        f("name", "name", text),
+        f("tradeName", "tradeName", text),
+        f("email", "email", text),
+        f("phoneNumber", "phone", text),
+        f("mobile", "mobile", text),
+        f("website", "socialNetworks.website", text, None),  # Holded ignores socialNetworks on update
+        f("taxId", "code", text),
+        f("customId", "customId", text),
+        f("role", "type", text),
+        f("tags", "tags", strings),
+        f("address", "billAddress", address, address_to_holded),
+    ),
+    select=lambda r: not is_person(r),
+    cursor="updatedAt",
+    description="Companies: Holded contacts with isperson=0",
+    write=WriteRoutes("/invoicing/v1/contacts", "/invoicing/v1/contacts/{id}", "/invoicing/v1/contacts/{id}"),
+)
+
+GENERIC_USER = ModelMapping(
+    "genericUser",
+    models.GenericUser,
+    "/team/v1/employees",
+    (
+        f("id", "id", text, None),
+        *NO_TIMES,
+        f("firstName", "name", text),
+        f("lastName", "lastName", text),
+        f("email", "email", text),
+        f("phoneNumber", "mobile", text),
+        f("userId", "holdedUserId", text, None),
+    ),
+    custom_fields=None,
+    description="Team employees",
+    write=WriteRoutes("/team/v1/employees", "/team/v1/employees/{id}", "/team/v1/employees/{id}"),
+)
+
+GENERIC_WORKSPACE = ModelMapping(
+    "genericWorkspace",
+    models.GenericWorkspace,
+    "/projects/v1/projects",
+    (
+        f("id", "id", text, None),
+        *NO_TIMES,
+        f("name", "name", text),
+        f("description", "desc", text),
+        f("status", "status", project_status, None),
+        f("company", "contactId", ref, None),
+        f("startDate", "date", ts, from_ts),
+        f("dueDate", "dueDate", ts, from_ts),
+        f("tags", "tags", strings),
+    ),
+    custom_fields=None,
+    description="Projects",
+    write=WriteRoutes("/projects/v1/projects", "/projects/v1/projects/{id}", "/projects/v1/projects/{id}"),
+)
+
+CRM_PIPELINE = ModelMapping(
+    "crmPipeline",
+    models.CrmPipeline,
+    "/crm/v1/funnels",
+    (
+        f("id", "id", text, None),
+        *NO_TIMES,
+        f("name", "name", text),
+        f("stages", "stages", stage_ids, None),
+    ),
+    description="CRM funnels",
+    write=WriteRoutes("/crm/v1/funnels", "/crm/v1/funnels/{id}", "/crm/v1/funnels/{id}"),
+)
+
+CRM_STAGE = ModelMapping(
+    "crmStage",
+    models.CrmStage,
+    "/crm/v1/funnels",
+    (
+        f("id", None, child_id("id", "stageId"), None),
+        *NO_TIMES,
+        f("pipeline", None, parent_ref("id"), None),
+        f("name", "name", text),
+        f("type", None, const("open"), None),  # Holded stages carry no won/lost flag
+        f("key", "key", text),
+        f("description", "desc", text),
+        f("position", None, position, None),
+    ),
+    children="stages",
+    custom_fields=None,
+    description="Funnel stages (`stages[]`), id `<funnelId>:<stageId>`",
+    write=WriteRoutes(via_parent="crmPipeline"),
+)
+
+CRM_OPPORTUNITY = ModelMapping(
+    "crmOpportunity",
+    models.CrmOpportunity,
+    "/crm/v1/leads",
+    (
+        f("id", "id", text, None),
+        *CREATED_UPDATED,
+        f("name", "name", text),
+        f("amount", "value", number),
+        f("currency", None, opportunity_currency, None),
+        f("pipeline", "funnelId", ref),
+        f("stage", None, stage_ref, None),
+        f("contact", "contactId", ref),
+        f("company", None, const(None), None),
+        f("owner", "userId", ref, None),
+        f("status", "status", lead_status, lead_status_to_holded),
+        f("probability", "potential", number),
+        f("closeDate", "dueDate", ts, from_ts),
+    ),
+    cursor="updatedAt",
+    description="CRM leads",
+    write=WriteRoutes("/crm/v1/leads", "/crm/v1/leads/{id}", "/crm/v1/leads/{id}"),
+)
+
+CRM_ENGAGEMENT = ModelMapping(
+    "crmEngagement",
+    models.CrmEngagement,
+    "/crm/v1/events",
+    (
+        f("id", "id", text, None),
+        *NO_TIMES,
+        f("type", "kind", text),
+        f("direction", None, const(None), None),  # unknown in Holded
+        f("status", "status", event_status, None),
+        f("title", "name", text),
+        f("description", "desc", text),
+        f("startTime", "startDate", ts, from_ts),
+        f("endTime", "endDate", ts, None),
+        f("contact", "contactId", ref),
+        f("company", None, const(None), None),
+        f("opportunity", "leadId", ref),
+        f("owner", "userId", ref),
+    ),
+    custom_fields=None,
+    description="CRM events",
+    write=WriteRoutes("/crm/v1/events", "/crm/v1/events/{id}", "/crm/v1/events/{id}"),
+)
+
+INVOICES = "/invoicing/v1/documents/invoice"
+
+ACCOUNTING_INVOICE = ModelMapping(
+    "accountingInvoice",
+    models.AccountingInvoice,
+    INVOICES,
+    (
+        f("id", "id", text, None),
+        *NO_TIMES,
+        f("number", "docNumber", text),
+        f("customer", "contact", contact_as("person"), None),
+        f("company", "contact", contact_as("company"), None),
+        f("issueDate", "date", ts, from_ts),
+        f("dueDate", "dueDate", ts, from_ts),
+        f("status", "status", invoice_status, None),  # derived from payments; Holded ignores it on write
+        f("currency", "currency", upper_currency, lower),
+        f("subtotal", "subtotal", number, None),
+        f("taxAmount", "tax", number, None),
+        f("total", "total", number, None),
+        f("paidAmount", "paymentsTotal", number, None),
+        f("pendingAmount", "paymentsPending", number, None),
+        f("draft", "draft", lambda v, _c: None if v is None else bool(integer(v)), None),
+        f("description", "desc", text),
+        f("notes", "notes", text),
+        f("lines", "products", line_ids, None),
+    ),
+    description="Invoices (documents of type invoice)",
+    write=WriteRoutes(INVOICES, INVOICES + "/{id}", INVOICES + "/{id}"),
+)
+
+ACCOUNTING_INVOICE_ITEM = ModelMapping(
+    "accountingInvoiceItem",
+    models.AccountingInvoiceItem,
+    INVOICES,
+    (
+        f("id", None, child_id("id", None), None),
+        *NO_TIMES,
+        f("invoice", None, parent_ref("id"), None),
+        f("position", None, position, None),
+        f("description", "name", text),
+        f("quantity", "units", number),
+        f("unitPrice", "price", number),
+        f("discount", "discount", number),
+        f("amount", None, line_amount, None),
+        f("taxRate", "tax", number),
+        f("taxAmount", None, line_tax, None),
+        f("product", "productId", ref),
+        f("sku", "sku", text),
+    ),
+    children="products",
+    custom_fields=None,
+    description="Invoice lines (`products[]`, no stable line id in Holded), id `<invoiceId>:<position>`",
+    write=WriteRoutes(via_parent="accountingInvoice"),
+)
+
+MAPPINGS: dict[str, tuple[ModelMapping, ...]] = {
+    "genericContact": (GENERIC_CONTACT, CONTACT_PERSONS),
+    "genericCompany": (GENERIC_COMPANY,),
+    "genericUser": (GENERIC_USER,),
+    "genericWorkspace": (GENERIC_WORKSPACE,),
+    "crmPipeline": (CRM_PIPELINE,),
+    "crmStage": (CRM_STAGE,),
+    "crmOpportunity": (CRM_OPPORTUNITY,),
+    "crmEngagement": (CRM_ENGAGEMENT,),
+    "accountingInvoice": (ACCOUNTING_INVOICE,),
+    "accountingInvoiceItem": (ACCOUNTING_INVOICE_ITEM,),
+}

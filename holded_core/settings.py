@@ -1,0 +1,89 @@
+"""The whole connector config (client settings plus what to sync), validated once for every entry point."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from holded_core.config import ClientConfig, parse_config
+from holded_core.errors import HoldedConfigError
+from holded_core.fieldmap import FieldMapping, parse_field_mappings
+from holded_core.mappings import MAPPINGS
+from holded_core.streams import StreamSpec, custom_stream, events_stream, native_streams, unified_streams
+from holded_core.sync import SyncOptions
+
+
+@dataclass(frozen=True)
+class Settings:
+    client: ClientConfig
+    options: SyncOptions
+    field_mappings: tuple[FieldMapping, ...]
+    custom_streams: tuple[Mapping[str, Any], ...]
+    include_contact_persons: bool
+
+    def streams(self) -> list[StreamSpec]:
+        """Every stream this config offers: unified, Holded-native, custom, and the change events."""
+        unified = unified_streams(self.field_mappings, self.include_contact_persons)
+        specs = [*unified, *native_streams(), *(custom_stream(c) for c in self.custom_streams), events_stream()]
+        seen: set[str] = set()
+        for spec in specs:
+            if spec.name in seen:
+                raise HoldedConfigError(f"`custom_streams`: the name {spec.name!r} is already taken; pick another")
+            seen.add(spec.name)
+        return specs
+
+    def unified(self) -> list[StreamSpec]:
+        return unified_streams(self.field_mappings, self.include_contact_persons)
+
+
+def _start_date(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise HoldedConfigError(
+            f"`start_date` {value!r} is not a date: use ISO 8601, e.g. 2024-01-01 or 2024-01-01T00:00:00Z"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
+
+
+def _custom_streams(raw: Any) -> tuple[Mapping[str, Any], ...]:
+    if not raw:
+        return ()
+    if not isinstance(raw, list):
+        raise HoldedConfigError("`custom_streams` must be a list of {name, path, primary_key, cursor_field?}")
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping) or not item.get("name") or not item.get("path"):
+            raise HoldedConfigError(f"`custom_streams[{i}]` needs `name` and `path` (e.g. /invoicing/v1/products)")
+        path = str(item["path"])
+        if "://" in path or ".." in path.split("/"):
+            raise HoldedConfigError(f"`custom_streams[{i}].path` must be a path under base_url, not a URL")
+    return tuple(raw)
+
+
+def parse_settings(raw: Mapping[str, Any]) -> Settings:
+    client = parse_config(raw)
+    currency = str(raw.get("default_currency") or "EUR").upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise HoldedConfigError(f"`default_currency` {currency!r} is not an ISO 4217 code such as EUR")
+    concurrency = raw.get("stream_concurrency", 3)
+    if not isinstance(concurrency, int) or not 1 <= concurrency <= 16:
+        raise HoldedConfigError("`stream_concurrency` must be an integer from 1 to 16")
+    options = SyncOptions(
+        default_currency=currency,
+        include_raw=bool(raw.get("include_raw", False)),
+        start_date=_start_date(raw.get("start_date")),
+        stream_concurrency=concurrency,
+    )
+    return Settings(
+        client=client,
+        options=options,
+        field_mappings=tuple(parse_field_mappings(raw.get("field_mappings"), list(MAPPINGS))),
+        custom_streams=_custom_streams(raw.get("custom_streams")),
+        include_contact_persons=bool(raw.get("include_contact_persons", True)),
+    )

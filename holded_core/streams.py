@@ -1,0 +1,284 @@
+"""What can be synced: the ten unified streams, Holded-native streams, the user's custom streams, and
+the change-events stream. Each `StreamSpec` names its Holded listing and how a listed record becomes
+the stream's records; the sync engine (`holded_core.sync`) runs them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from holded_core.fieldmap import FieldMapping, extra_fields, mapped_schema_properties
+from holded_core.mappings import MAPPINGS, ModelMapping, to_unified
+from holded_core.models import MODELS
+
+EVENTS_STREAM = "changeEvents"
+DELETED_AT = "_ab_cdc_deleted_at"
+
+DOC_TYPES = {
+    "invoice": "invoices",
+    "salesreceipt": "sales_receipts",
+    "creditnote": "credit_notes",
+    "receiptnote": "receipt_notes",
+    "salesorder": "sales_orders",
+    "proform": "proformas",
+    "waybill": "waybills",
+    "estimate": "estimates",
+    "purchase": "purchases",
+    "purchaseorder": "purchase_orders",
+    "purchaserefund": "purchase_refunds",
+}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One Holded list call (all its pages). Streams sharing a listing are fed by one pass."""
+
+    path: str
+    params: tuple[tuple[str, str], ...] = ()
+    dated: bool = False  # takes starttmp/endtmp on the business date (start_date applies)
+    needs_range: bool = False  # Holded refuses the call without starttmp/endtmp
+
+    def query(self, start_date: int | None) -> dict[str, str]:
+        params = dict(self.params)
+        if (self.dated and start_date is not None) or self.needs_range:
+            params["starttmp"] = str(start_date or 0)
+            params["endtmp"] = str(int(time.time()) + 20 * 365 * 86_400)  # future-dated documents too
+        return params
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    kind: str  # unified | native | custom | events
+    listing: Listing | None
+    primary_key: tuple[str, ...]
+    json_schema: dict[str, Any]
+    cursor: str | None = None  # a field Holded maintains as a modification time, when there is one
+    module: str = ""
+    mappings: tuple[ModelMapping, ...] = ()
+    extras: tuple[Any, ...] = ()  # field-mapping extras (unified streams)
+    fields: tuple[str, ...] = ()  # unified field order, for change events' changedFields
+    description: str = ""
+
+    def key_of(self, record: Mapping[str, Any]) -> str | None:
+        values = [record.get(part) for part in self.primary_key]
+        if any(v is None or v == "" for v in values):
+            return None
+        return ":".join(str(v) for v in values)
+
+    def extract(
+        self,
+        listed: Mapping[str, Any],
+        *,
+        default_currency: str,
+        is_person: Callable[[str], bool | None] | None,
+        include_raw: bool,
+        problems: list[str] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """The stream's records for one listed Holded record (problems: values that did not fit)."""
+        if self.kind != "unified":
+            yield dict(listed)
+            return
+        for mapping in self.mappings:
+            yield from to_unified(
+                mapping,
+                listed,
+                default_currency=default_currency,
+                is_person_lookup=is_person,
+                extra_fields=self.extras,
+                include_raw=include_raw,
+                problems=problems,
+            )
+
+
+# ------------------------------------------------------------------------------------ schemas
+
+
+def _airbyte_schema(node: Any, defs: Mapping[str, Any]) -> Any:
+    """Pydantic's JSON schema -> Airbyte's dialect: refs inlined, Optional as ["null", type]."""
+    if isinstance(node, list):
+        return [_airbyte_schema(n, defs) for n in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _airbyte_schema(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+    if "anyOf" in node:
+        options = [_airbyte_schema(o, defs) for o in node["anyOf"]]
+        non_null = [o for o in options if o.get("type") != "null"]
+        if len(non_null) == 1:
+            merged = dict(non_null[0])
+            kind = merged.get("type", "object")
+            merged["type"] = ["null", *([kind] if isinstance(kind, str) else kind)]
+            for key in ("description", "format"):
+                if key in node:
+                    merged[key] = node[key]
+            return merged
+    out = {}
+    for key, value in node.items():
+        if key in ("title", "$defs", "default", "anyOf", "additionalProperties", "required"):
+            continue
+        out[key] = _airbyte_schema(value, defs)
+    if out.get("type") == "object" or "properties" in out:
+        out["additionalProperties"] = True
+    return out
+
+
+def unified_schema(stream: str, field_mappings: Sequence[FieldMapping] = ()) -> dict[str, Any]:
+    raw = MODELS[stream].model_json_schema()
+    schema = _airbyte_schema(raw, raw.get("$defs", {}))
+    props = schema.setdefault("properties", {})
+    props["id"] = {"type": "string"}
+    for name in ("createdAt", "updatedAt"):
+        props[name] = {"type": ["null", "string"], "format": "date-time"}
+    props["raw"] = {"type": ["null", "object"], "additionalProperties": True}
+    props[DELETED_AT] = {"type": ["null", "string"], "format": "date-time"}
+    props.update(mapped_schema_properties(stream, field_mappings))
+    return {"$schema": "http://json-schema.org/draft-07/schema#", **schema}
+
+
+def permissive_schema(primary_key: Sequence[str], cursor: str | None = None) -> dict[str, Any]:
+    props: dict[str, Any] = {key: {"type": ["string", "integer"]} for key in primary_key}
+    if cursor:
+        props[cursor] = {"type": ["null", "integer"]}
+    props[DELETED_AT] = {"type": ["null", "string"], "format": "date-time"}
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "additionalProperties": True,
+        "properties": props,
+    }
+
+
+EVENTS_SCHEMA: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "object",
+    "additionalProperties": True,
+    "properties": {
+        "id": {"type": "string", "description": "stable: the same change always has the same id"},
+        "event": {"type": "string", "description": "<model>::created|updated|deleted"},
+        "model": {"type": "string"},
+        "recordId": {"type": "string"},
+        "type": {"type": "string", "enum": ["created", "updated", "deleted"]},
+        "detectedAt": {"type": "string", "format": "date-time"},
+        "changedFields": {"type": ["null", "array"], "items": {"type": "string"}},
+        "record": {"type": ["null", "object"], "additionalProperties": True},
+    },
+}
+
+
+# ----------------------------------------------------------------------------------- catalogs
+
+
+def unified_streams(
+    field_mappings: Sequence[FieldMapping] = (), include_contact_persons: bool = True
+) -> list[StreamSpec]:
+    specs = []
+    for name, mappings in MAPPINGS.items():
+        if not include_contact_persons:
+            mappings = tuple(m for m in mappings if not m.children or name != "genericContact")
+        first = mappings[0]
+        fields = tuple(MODELS[name].model_fields)
+        specs.append(
+            StreamSpec(
+                name=name,
+                kind="unified",
+                listing=Listing(first.listing, dated=first.listing.startswith("/invoicing/v1/documents/")),
+                primary_key=("id",),
+                json_schema=unified_schema(name, field_mappings),
+                cursor=first.cursor,
+                module=first.listing.split("/")[1],
+                mappings=mappings,
+                extras=extra_fields(name, field_mappings),
+                fields=tuple(f for f in fields if f != "raw"),
+                description=first.description,
+            )
+        )
+    return specs
+
+
+@dataclass(frozen=True)
+class NativeDef:
+    name: str
+    path: str
+    primary_key: tuple[str, ...] = ("id",)
+    cursor: str | None = None
+    dated: bool = False
+    needs_range: bool = False
+    params: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+NATIVE: tuple[NativeDef, ...] = (
+    NativeDef("contacts", "/invoicing/v1/contacts", cursor="updatedAt"),
+    NativeDef("contact_groups", "/invoicing/v1/contacts/groups"),
+    NativeDef("products", "/invoicing/v1/products"),
+    NativeDef("services", "/invoicing/v1/services"),
+    NativeDef("warehouses", "/invoicing/v1/warehouses"),
+    NativeDef("taxes", "/invoicing/v1/taxes", primary_key=("key",)),
+    NativeDef("treasuries", "/invoicing/v1/treasury"),
+    NativeDef("expense_accounts", "/invoicing/v1/expensesaccounts"),
+    NativeDef("sales_channels", "/invoicing/v1/saleschannels"),
+    NativeDef("payments", "/invoicing/v1/payments", dated=True),
+    NativeDef("payment_methods", "/invoicing/v1/paymentmethods"),
+    NativeDef("remittances", "/invoicing/v1/remittances"),
+    *(NativeDef(name, f"/invoicing/v1/documents/{doc_type}", dated=True) for doc_type, name in DOC_TYPES.items()),
+    NativeDef("funnels", "/crm/v1/funnels"),
+    NativeDef("leads", "/crm/v1/leads", cursor="updatedAt"),
+    NativeDef("crm_events", "/crm/v1/events"),
+    NativeDef("booking_locations", "/crm/v1/bookings/locations"),
+    NativeDef("bookings", "/crm/v1/bookings", cursor="updatedAt"),
+    NativeDef("projects", "/projects/v1/projects"),
+    NativeDef("project_tasks", "/projects/v1/tasks", cursor="updatedAt"),
+    NativeDef("project_times", "/projects/v1/projects/times"),
+    NativeDef("employees", "/team/v1/employees"),
+    NativeDef("employee_times", "/team/v1/employees/times"),
+    NativeDef("chart_of_accounts", "/accounting/v1/chartofaccounts"),
+    NativeDef("daily_ledger", "/accounting/v1/dailyledger", primary_key=("entryNumber", "line"), needs_range=True),
+)
+
+
+def native_streams() -> list[StreamSpec]:
+    return [
+        StreamSpec(
+            name=d.name,
+            kind="native",
+            listing=Listing(d.path, d.params, dated=d.dated, needs_range=d.needs_range),
+            primary_key=d.primary_key,
+            json_schema=permissive_schema(d.primary_key, d.cursor),
+            cursor=d.cursor,
+            module=d.path.split("/")[1],
+            description=f"Holded {d.path}, records as Holded returns them",
+        )
+        for d in NATIVE
+    ]
+
+
+def custom_stream(definition: Mapping[str, Any]) -> StreamSpec:
+    """A user-declared stream over any Holded list endpoint: {name, path, primary_key, cursor_field?}."""
+    pk = definition.get("primary_key") or "id"
+    primary_key = tuple(pk) if isinstance(pk, list) else (str(pk),)
+    path = "/" + str(definition["path"]).lstrip("/")
+    cursor = definition.get("cursor_field") or None
+    return StreamSpec(
+        name=str(definition["name"]),
+        kind="custom",
+        listing=Listing(path),
+        primary_key=primary_key,
+        json_schema=permissive_schema(primary_key, cursor),
+        cursor=cursor,
+        module=path.split("/")[1] if path.count("/") > 1 else "",
+        description=f"custom stream over {path}",
+    )
+
+
+def events_stream() -> StreamSpec:
+    return StreamSpec(
+        name=EVENTS_STREAM,
+        kind="events",
+        listing=None,
+        primary_key=("id",),
+        json_schema=EVENTS_SCHEMA,
+        description="created / updated / deleted events of the ten unified models",
+    )

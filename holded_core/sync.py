@@ -1,0 +1,410 @@
+"""The sync engine: lists Holded once per listing, feeds every selected stream from it, and yields
+plain outputs (records, state checkpoints, statuses, logs) that the Airbyte source and the local runner
+turn into their own messages. No Airbyte import here.
+
+- Listings run concurrently (`stream_concurrency`), pages with read-ahead (the client's `read_ahead`).
+- Incremental streams emit only new or changed records, then tombstones for ids a complete listing
+  no longer has; state is checkpointed after every page that emitted something, and at the end.
+- Outputs go through one bounded queue, so memory stays flat whatever the account's size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from holded_core.changes import FP_BYTES, ChangeTracker, build_event, bytes_per_record, field_hashes, fingerprint
+from holded_core.client import HoldedClient
+from holded_core.errors import HoldedAuthError, HoldedError, HoldedPermissionError
+from holded_core.mappings import is_person
+from holded_core.secrets import get_logger
+from holded_core.streams import DELETED_AT, EVENTS_STREAM, Listing, StreamSpec
+
+logger = get_logger(__name__)
+
+CONTACTS = "/invoicing/v1/contacts"
+
+
+# ------------------------------------------------------------------------------------ outputs
+
+
+@dataclass(frozen=True)
+class RecordOut:
+    stream: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StateOut:
+    stream: str
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StatusOut:
+    stream: str
+    status: str  # started | running | complete | incomplete
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class LogOut:
+    level: str
+    message: str
+
+
+Output = RecordOut | StateOut | StatusOut | LogOut | Any
+
+
+@dataclass
+class SyncOptions:
+    default_currency: str = "EUR"
+    include_raw: bool = False
+    start_date: int | None = None  # unix seconds; documents dated before it are not listed
+    stream_concurrency: int = 3
+
+
+@dataclass
+class Selected:
+    spec: StreamSpec
+    incremental: bool
+
+
+@dataclass
+class StreamReport:
+    emitted: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    bad: int = 0
+    status: str = "pending"
+    error: str | None = None
+    bytes_per_record: float | None = None
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------------------------- consumers
+
+
+class StreamConsumer:
+    """Turns listed Holded records into one stream's outputs, tracking changes when incremental."""
+
+    def __init__(self, engine: SyncEngine, selected: Selected, state: Mapping[str, Any] | None) -> None:
+        self.engine = engine
+        self.spec = selected.spec
+        self.tracker = ChangeTracker(state) if selected.incremental else None
+        self.report = engine.reports[self.spec.name]
+        self._dirty = False
+        self._started = False
+
+    def feed(self, listed: Mapping[str, Any]) -> None:
+        problems: list[str] = []
+        for record in self.engine.extract(self.spec, listed, problems):
+            key = self.spec.key_of(record)
+            if key is None:
+                self._bad(listed, "no id: the record cannot be keyed and is skipped")
+                continue
+            if problems:
+                self._bad(listed, "; ".join(problems), skipped=False)
+                problems = []
+            if self.tracker is not None:
+                change = self.tracker.observe(key, fingerprint({k: v for k, v in record.items() if k != "raw"}))
+                if change is None:
+                    continue
+                self.report.counts[change.kind] += 1
+                self._dirty = True
+            self._emit_record(record)
+
+    def _emit_record(self, record: dict[str, Any]) -> None:
+        if not self._started:
+            self._started = True
+            self.engine.put(StatusOut(self.spec.name, "running"))
+        self.report.emitted += 1
+        self.engine.put(RecordOut(self.spec.name, record))
+
+    def _bad(self, listed: Mapping[str, Any], reason: str, skipped: bool = True) -> None:
+        self.report.bad += 1
+        ident = listed.get("id") or "?"
+        action = "skipped" if skipped else "emitted with those fields null"
+        self.engine.put(
+            LogOut("WARN", f"{self.spec.name}: Holded record {ident} does not fit the model ({reason}); {action}")
+        )
+
+    def end_page(self) -> None:
+        if self.tracker is not None and self._dirty:
+            self._dirty = False
+            self.engine.put(StateOut(self.spec.name, self.tracker.checkpoint()))
+
+    def finish(self) -> None:
+        if self.tracker is not None:
+            stamp = now_iso()
+            for change in self.tracker.deletions():
+                self.report.counts["deleted"] += 1
+                self._emit_record(self._tombstone(change.key, stamp))
+            state = self.tracker.complete()
+            self.report.bytes_per_record = bytes_per_record(state)
+            self.engine.put(StateOut(self.spec.name, state))
+        self.report.status = "complete"
+        self.engine.put(StatusOut(self.spec.name, "complete"))
+
+    def fail(self, error: BaseException) -> None:
+        self.end_page()  # what was emitted stays recorded; no deletions from a listing that failed
+        self.report.status = "incomplete"
+        self.report.error = str(error)
+        self.engine.put(StatusOut(self.spec.name, "incomplete", error))
+
+    def _tombstone(self, key: str, stamp: str) -> dict[str, Any]:
+        parts = key.split(":", len(self.spec.primary_key) - 1)
+        record: dict[str, Any] = dict(zip(self.spec.primary_key, parts, strict=False))
+        if self.spec.kind == "unified":
+            record = {"id": key, "createdAt": None, "updatedAt": stamp, "customFields": {}}
+        record[DELETED_AT] = stamp
+        return record
+
+
+class EventsHub:
+    """The change-events stream: per unified model, a tracker of fingerprints plus one hash byte per
+    field (so `changedFields` can be told), shared by the listings that feed the models."""
+
+    def __init__(self, engine: SyncEngine, state: Mapping[str, Any] | None) -> None:
+        self.engine = engine
+        models_state = (state or {}).get("models", {}) if (state or {}).get("v") == 1 else {}
+        self.specs: dict[str, StreamSpec] = {}
+        self.trackers: dict[str, ChangeTracker] = {}
+        self._states = models_state
+        self._lock = threading.Lock()
+        self._dirty = False
+        self.finished: set[str] = set()
+        self.report = engine.reports[EVENTS_STREAM]
+
+    def add_model(self, spec: StreamSpec) -> None:
+        self.specs[spec.name] = spec
+        self.trackers[spec.name] = ChangeTracker(self._states.get(spec.name), width=FP_BYTES + len(spec.fields))
+
+    def feed(self, spec: StreamSpec, listed: Mapping[str, Any]) -> None:
+        for record in self.engine.extract(spec, listed, None):
+            key = spec.key_of(record)
+            if key is None:
+                continue
+            clean = {k: v for k, v in record.items() if k != "raw"}
+            value = fingerprint(clean) + field_hashes(clean, spec.fields)
+            with self._lock:  # observe and emit together: a checkpoint never covers an unsent event
+                change = self.trackers[spec.name].observe(key, value)
+                if change is not None:
+                    self._dirty = True
+                    self._emit(spec, change, clean)
+
+    def _emit(self, spec: StreamSpec, change: Any, record: Mapping[str, Any] | None) -> None:
+        self.report.counts[change.kind] += 1
+        self.report.emitted += 1
+        self.engine.put(RecordOut(EVENTS_STREAM, build_event(spec.name, change, record, spec.fields, now_iso())))
+
+    def end_page(self) -> None:
+        with self._lock:
+            if self._dirty:
+                self._dirty = False
+                self.engine.put(StateOut(EVENTS_STREAM, self._state(complete=None)))
+
+    def finish(self, spec: StreamSpec) -> None:
+        with self._lock:
+            tracker = self.trackers[spec.name]
+            for change in tracker.deletions():
+                self._emit(spec, change, None)
+            self.finished.add(spec.name)
+            self.engine.put(StateOut(EVENTS_STREAM, self._state(complete=spec.name)))
+
+    def _state(self, complete: str | None) -> dict[str, Any]:
+        models = {}
+        for name, tracker in self.trackers.items():
+            models[name] = tracker.complete() if name == complete else tracker.checkpoint()
+            self._states[name] = models[name]
+        return {"v": 1, "models": models}
+
+
+# ------------------------------------------------------------------------------------- engine
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        client: HoldedClient,
+        selected: list[Selected],
+        states: Mapping[str, Mapping[str, Any]],
+        options: SyncOptions,
+        events_models: list[StreamSpec] | None = None,
+    ) -> None:
+        """`events_models`: the unified stream specs to derive change events from (None: no events)."""
+        self.client = client
+        self.options = options
+        self.reports: dict[str, StreamReport] = {s.spec.name: StreamReport() for s in selected}
+        self._queue: queue.Queue[Output] = queue.Queue(maxsize=2000)
+        self._stop = threading.Event()
+        self._kinds: dict[str, bool] | None = None
+        self._kinds_lock = threading.Lock()
+        self.groups: dict[Listing, list[StreamConsumer]] = {}
+        for sel in selected:
+            if sel.spec.listing is not None:
+                consumer = StreamConsumer(self, sel, states.get(sel.spec.name))
+                self.groups.setdefault(sel.spec.listing, []).append(consumer)
+        self.events: EventsHub | None = None
+        self._event_specs: dict[Listing, list[StreamSpec]] = {}
+        if events_models is not None:
+            self.reports.setdefault(EVENTS_STREAM, StreamReport())
+            self.events = EventsHub(self, states.get(EVENTS_STREAM))
+            for spec in events_models:
+                assert spec.listing is not None
+                self.events.add_model(spec)
+                self._event_specs.setdefault(spec.listing, []).append(spec)
+                self.groups.setdefault(spec.listing, [])
+
+    # --- helpers used by consumers ---------------------------------------------------------
+
+    def put(self, item: Output) -> None:
+        """Hand an output to the reader; blocks while the queue is full (backpressure)."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped
+
+    def extract(self, spec: StreamSpec, listed: Mapping[str, Any], problems: list[str] | None) -> Iterator[dict]:
+        return spec.extract(
+            listed,
+            default_currency=self.options.default_currency,
+            is_person=self._is_person if spec.name in ("accountingInvoice",) else None,
+            include_raw=self.options.include_raw,
+            problems=problems,
+        )
+
+    def _is_person(self, contact_id: str) -> bool | None:
+        """Person or company, for an invoice's contact: one listing of contacts, loaded on first use."""
+        if self._kinds is None:
+            with self._kinds_lock:
+                if self._kinds is None:
+                    kinds: dict[str, bool] = {}
+                    try:
+                        for contact in self.client.iter_records(CONTACTS):
+                            kinds[str(contact.get("id"))] = is_person(contact)
+                    except HoldedError as exc:
+                        self.put(LogOut("WARN", f"could not list contacts to split invoice customers: {exc}"))
+                    self._kinds = kinds
+        return self._kinds.get(contact_id)
+
+    # --- running ---------------------------------------------------------------------------
+
+    def run(self) -> Iterator[Output]:
+        started = time.monotonic()
+        jobs = list(self.groups.items())
+        for _listing, consumers in jobs:
+            for consumer in consumers:
+                self.put_nowait(StatusOut(consumer.spec.name, "started"))
+        if self.events is not None:
+            self.put_nowait(StatusOut(EVENTS_STREAM, "started"))
+        remaining = len(jobs)
+        pool = ThreadPoolExecutor(max_workers=max(1, self.options.stream_concurrency), thread_name_prefix="holded-list")
+        futures = [pool.submit(self._run_listing, listing, consumers) for listing, consumers in jobs]
+        fatal: BaseException | None = None
+        try:
+            while remaining:
+                item = self._queue.get()
+                if isinstance(item, _Done):
+                    remaining -= 1
+                    fatal = fatal or item.fatal
+                    continue
+                yield item
+            if self.events is not None:
+                status = "complete" if self.events.finished == set(self.events.trackers) else "incomplete"
+                self.reports[EVENTS_STREAM].status = status
+                yield StatusOut(EVENTS_STREAM, status)
+            yield LogOut("INFO", self.summary(time.monotonic() - started))
+        finally:
+            self._stop.set()
+            for future in futures:
+                future.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+        if fatal is not None:
+            raise fatal
+
+    def put_nowait(self, item: Output) -> None:
+        self._queue.put(item)
+
+    def _run_listing(self, listing: Listing, consumers: list[StreamConsumer]) -> None:
+        event_specs = self._event_specs.get(listing, [])
+        fatal: BaseException | None = None
+        try:
+            params = listing.query(self.options.start_date)
+            for page in self.client.iter_pages(listing.path, params):
+                for listed in page.records:
+                    for consumer in consumers:
+                        consumer.feed(listed)
+                    if self.events is not None:
+                        for spec in event_specs:
+                            self.events.feed(spec, listed)
+                for consumer in consumers:
+                    consumer.end_page()
+                if self.events is not None and event_specs:
+                    self.events.end_page()
+            for consumer in consumers:
+                consumer.finish()
+            if self.events is not None:
+                for spec in event_specs:
+                    self.events.finish(spec)
+        except _Stopped:
+            return
+        except HoldedAuthError as exc:  # the credential itself is refused: nothing else will work
+            fatal = exc
+            self._fail(consumers, event_specs, exc)
+        except HoldedPermissionError as exc:
+            self._fail(consumers, event_specs, exc)
+        except HoldedError as exc:
+            self._fail(consumers, event_specs, exc)
+        except Exception as exc:  # a bug must not hide the other streams' data; reported and re-raised
+            fatal = exc
+            self._fail(consumers, event_specs, exc)
+        finally:
+            with contextlib.suppress(_Stopped):
+                self.put(_Done(fatal))
+
+    def _fail(self, consumers: list[StreamConsumer], event_specs: list[StreamSpec], exc: BaseException) -> None:
+        try:
+            for consumer in consumers:
+                consumer.fail(exc)
+            if self.events is not None and event_specs:
+                self.events.end_page()
+                names = ", ".join(spec.name for spec in event_specs)
+                self.put(LogOut("WARN", f"{EVENTS_STREAM}: no events for {names} this time: {exc}"))
+        except _Stopped:
+            pass
+
+    def summary(self, seconds: float) -> str:
+        lines = [
+            f"sync finished in {seconds:.1f}s, {self.client.stats.requests} requests, "
+            f"{self.client.stats.retries} retries"
+        ]
+        for name, rep in self.reports.items():
+            detail = ", ".join(f"{k} {v}" for k, v in sorted(rep.counts.items())) or "no changes"
+            extra = f"; {rep.bad} bad records" if rep.bad else ""
+            size = f"; state {rep.bytes_per_record:.1f} bytes/record" if rep.bytes_per_record else ""
+            error = f"; error: {rep.error}" if rep.error else ""
+            lines.append(f"  {name}: {rep.status}, {rep.emitted} emitted ({detail}){extra}{size}{error}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Done:
+    fatal: BaseException | None
+
+
+class _Stopped(Exception):
+    """The reader went away: workers stop quietly."""

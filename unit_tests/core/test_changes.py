@@ -1,0 +1,119 @@
+"""Compact snapshot state, change tracking, deletions and events."""
+
+from __future__ import annotations
+
+import random
+
+from holded_core.changes import (
+    ChangeTracker,
+    build_event,
+    bytes_per_record,
+    decode_snapshot,
+    encode_snapshot,
+    field_hashes,
+    fingerprint,
+)
+
+
+def _oid(rng: random.Random) -> str:
+    return f"{rng.getrandbits(96):024x}"
+
+
+def test_fingerprint_ignores_key_order_and_sees_values():
+    assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
+    assert fingerprint({"a": 1}) != fingerprint({"a": 2})
+    assert len(fingerprint({"a": 1})) == 4
+
+
+def test_snapshot_round_trips_every_id_shape():
+    rng = random.Random(1)
+    entries = {_oid(rng): fingerprint({"i": i}) for i in range(300)}
+    parent = _oid(rng)
+    entries |= {f"{parent}:{i}": fingerprint({"line": i}) for i in range(5)}  # invoice lines
+    entries |= {f"{parent}:{_oid(rng)}": b"abcd" for _ in range(3)}  # stages, contact persons
+    entries |= {"s_iva_21": b"wxyz", "12:1": b"1234", "12:2": b"5678"}  # natural and composite keys
+    assert decode_snapshot(encode_snapshot(entries)) == entries
+
+
+def test_plain_ids_take_sixteen_bytes_a_record():
+    rng = random.Random(2)
+    state = {"snapshot": encode_snapshot({_oid(rng): b"\x00\x01\x02\x03" for _ in range(1000)})}
+    assert bytes_per_record(state) == 16.0
+
+
+def test_children_share_their_parent():
+    rng = random.Random(3)
+    parents = [_oid(rng) for _ in range(100)]
+    entries = {f"{parent}:{i}": b"abcd" for parent in parents for i in range(5)}
+    assert bytes_per_record({"snapshot": encode_snapshot(entries)}) < 16
+
+
+def test_tracker_first_run_then_no_change_then_changes_and_deletions():
+    first = ChangeTracker(None)
+    for key, value in [("a" * 24, b"0001"), ("b" * 24, b"0002"), ("c" * 24, b"0003")]:
+        assert first.observe(key, value).kind == "created"
+    state = first.complete()
+
+    again = ChangeTracker(state)
+    assert again.observe("a" * 24, b"0001") is None
+    assert again.observe("b" * 24, b"0002") is None
+    assert again.observe("c" * 24, b"0003") is None
+    assert again.deletions() == []
+
+    later = ChangeTracker(again.complete())
+    assert later.observe("a" * 24, b"9999").kind == "updated"
+    assert later.observe("d" * 24, b"0004").kind == "created"
+    assert later.observe("c" * 24, b"0003") is None
+    assert [c.key for c in later.deletions()] == ["b" * 24]
+    final = later.complete()
+    assert set(decode_snapshot(final["snapshot"])) == {"a" * 24, "c" * 24, "d" * 24}
+
+
+def test_resume_does_not_re_emit_what_was_emitted_before_the_kill():
+    base = ChangeTracker(None)
+    base.observe("a" * 24, b"0001")
+    base.observe("b" * 24, b"0002")
+    state = base.complete()
+
+    interrupted = ChangeTracker(state)
+    assert interrupted.observe("a" * 24, b"1111").kind == "updated"
+    checkpoint = interrupted.checkpoint()  # killed after this
+
+    resumed = ChangeTracker(checkpoint)
+    assert resumed.resumed
+    assert resumed.observe("a" * 24, b"1111") is None  # already emitted before the kill
+    assert resumed.observe("b" * 24, b"0002") is None
+    assert resumed.deletions() == []
+
+
+def test_incomplete_listing_keeps_unseen_records_known():
+    tracker = ChangeTracker(None)
+    tracker.observe("a" * 24, b"0001")
+    tracker.observe("b" * 24, b"0002")
+    cut = ChangeTracker(tracker.complete())
+    cut.observe("a" * 24, b"0001")
+    # The listing failed here: only a checkpoint is written, never deletions.
+    after = ChangeTracker(cut.checkpoint())
+    assert set(after.known) == {"a" * 24, "b" * 24}
+
+
+def test_keep_protects_an_unreadable_record_from_deletion():
+    tracker = ChangeTracker(None)
+    tracker.observe("a" * 24, b"0001")
+    nxt = ChangeTracker(tracker.complete())
+    nxt.keep("a" * 24)
+    assert nxt.deletions() == []
+
+
+def test_event_ids_are_stable_and_changed_fields_are_told():
+    fields = ("id", "name", "email")
+    old = {"id": "x", "name": "Ana", "email": "a@x.es"}
+    new = {"id": "x", "name": "Ana", "email": "ana@x.es"}
+    tracker = ChangeTracker(None, width=4 + len(fields))
+    tracker.observe("x", fingerprint(old) + field_hashes(old, fields))
+    nxt = ChangeTracker(tracker.complete(), width=4 + len(fields))
+    change = nxt.observe("x", fingerprint(new) + field_hashes(new, fields))
+    event = build_event("genericContact", change, new, fields, "2026-01-01T00:00:00Z")
+    assert event["event"] == "genericContact::updated" and event["changedFields"] == ["email"]
+    again = build_event("genericContact", change, new, fields, "2026-02-02T00:00:00Z")
+    assert again["id"] == event["id"]

@@ -49,7 +49,7 @@ def test_source_check_unreachable_host(config_file):
 
 
 def test_source_check_names_modules_the_key_cannot_use(config_file, sandbox):
-    control(sandbox, "PATCH", "faults", denied_modules=["accounting", "team"])
+    control(sandbox, "PATCH", "faults", denied_modules=["accounting", "team"])  # plan or permission limits
     try:
         result = run_script("source-holded", "check", "--config", config_file())
     finally:
@@ -57,6 +57,7 @@ def test_source_check_names_modules_the_key_cannot_use(config_file, sandbox):
     status = _status(result.stdout)
     assert status["status"] == "SUCCEEDED"
     assert "accounting" in status["message"] and "team" in status["message"]
+    assert "genericUser" in status["message"] and "daily_ledger" in status["message"]  # the streams that will fail
 
 
 def test_destination_exists_and_says_not_yet():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
@@ -28,6 +29,7 @@ def runner(sb, tmp_path_factory):
             {"stream": "genericCompany", "field": "sector", "holded_custom_field": "Sector"},
             {"stream": "genericCompany", "field": "iban", "holded_path": "iban"},
         ],
+        "custom_streams": [{"name": "my_products", "path": "/invoicing/v1/products", "primary_key": "id"}],
     }
     return SourceRunner(tmp_path_factory.mktemp("source"), config)
 
@@ -137,3 +139,31 @@ def test_statuses_complete_and_no_errors(full):
     assert not full.errors
     assert all(full.statuses[stream] == "COMPLETE" for stream in UNIFIED)
     assert any("sync finished" in log for log in full.logs)
+
+
+def test_custom_stream_reads_any_list_endpoint(sb, runner):
+    assert runner.discover()["my_products"]["source_defined_primary_key"] == [["id"]]
+    result = runner.read(["my_products"], mode="full_refresh")
+    assert result.returncode == 0, result.stderr[-2000:]
+    products = _get(sb, "/invoicing/v1/products")
+    assert result.ids("my_products") == {p["id"] for p in products}
+
+
+def test_native_streams_cover_the_community_source_and_more(runner):
+    offered = set(runner.discover())
+    community = {"contacts", "products", "invoices", "purchases", "sales_orders", "estimates", "credit_notes"}
+    community |= {"purchase_orders", "projects"}
+    assert community <= offered
+    assert {"leads", "funnels", "employees", "payments", "taxes", "daily_ledger", "chart_of_accounts"} <= offered
+
+
+def test_start_date_limits_documents(sb, tmp_path):
+    invoices = _get(sb, "/invoicing/v1/documents/invoice")
+    dates = sorted(i["date"] for i in invoices)
+    cutoff = dates[len(dates) // 2]
+    start = datetime.fromtimestamp(cutoff, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    config = {"credentials": {"api_key": sb.api_key}, "base_url": sb.base_url, "start_date": start}
+    result = SourceRunner(tmp_path, config).read(["accountingInvoice", "invoices"], mode="full_refresh")
+    assert result.returncode == 0, result.stderr[-2000:]
+    expected = {i["id"] for i in invoices if i["date"] >= cutoff}
+    assert result.ids("accountingInvoice") == expected == {r["id"] for r in result.records["invoices"]}

@@ -11,20 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from holded_core import HoldedClient
+from holded_core.mappings import MAPPINGS
 from integration_tests.conftest import script
 
-UNIFIED = [
-    "genericContact",
-    "genericCompany",
-    "genericUser",
-    "genericWorkspace",
-    "crmPipeline",
-    "crmStage",
-    "crmOpportunity",
-    "crmEngagement",
-    "accountingInvoice",
-    "accountingInvoiceItem",
-]
+UNIFIED = list(MAPPINGS)  # the ten unified streams
 
 
 @dataclass

@@ -187,9 +187,13 @@ def simple(
     fields: dict[str, Converter],
     defaults: dict[str, Any],
     required: tuple[str, ...] = (),
+    derive: Callable[[Record], Any] | None = None,
     **extra: Any,
 ) -> Resource:
-    """A resource whose create is `defaults` + the sent fields and whose update is partial."""
+    """A resource whose create is `defaults` + the sent fields and whose update is partial.
+
+    `derive` recomputes server-side fields (e.g. a product's total from price and tax) after both.
+    """
 
     def create(app: App, req: Request) -> Record | Response:
         body = req.body if isinstance(req.body, dict) else {}
@@ -198,10 +202,14 @@ def simple(
                 return fail(f"{name} needed")
         record = {"id": object_id(), **copy.deepcopy(defaults)}
         apply_fields(record, body, fields)
+        if derive is not None:
+            derive(record)
         return record
 
     def update(app: App, req: Request, record: Record) -> Response | None:
         apply_fields(record, req.body, fields)
+        if derive is not None:
+            derive(record)
         return None
 
     return Resource(module, path, coll, create=extra.pop("create", create), update=extra.pop("update", update), **extra)

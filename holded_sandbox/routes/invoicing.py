@@ -263,21 +263,7 @@ def _priced(record: Record, price_key: str) -> Record:
 
 
 def product_resource() -> Resource:
-    res = simple(M, "/products", "products", PRODUCT_FIELDS, PRODUCT_DEFAULTS)
-    base_create, base_update = res.create, res.update
-    assert base_create is not None and base_update is not None
-
-    def create(app: App, req: Request) -> Record | Response:
-        record = base_create(app, req)
-        return record if isinstance(record, Response) else _priced(record, "price")
-
-    def update(app: App, req: Request, record: Record) -> Response | None:
-        base_update(app, req, record)
-        _priced(record, "price")
-        return None
-
-    res.create, res.update = create, update
-    return res
+    return simple(M, "/products", "products", PRODUCT_FIELDS, PRODUCT_DEFAULTS, derive=lambda r: _priced(r, "price"))
 
 
 def product_stock(app: App, req: Request) -> Response:
@@ -317,21 +303,7 @@ def service_resource() -> Resource:
         "salesChannelId": "",
         "cost": 0,
     }
-    res = simple(M, "/services", "services", SERVICE_FIELDS, defaults)
-    base_create, base_update = res.create, res.update
-    assert base_create is not None and base_update is not None
-
-    def create(app: App, req: Request) -> Record | Response:
-        record = base_create(app, req)
-        return record if isinstance(record, Response) else _priced(record, "subtotal")
-
-    def update(app: App, req: Request, record: Record) -> Response | None:
-        base_update(app, req, record)
-        _priced(record, "subtotal")
-        return None
-
-    res.create, res.update = create, update
-    return res
+    return simple(M, "/services", "services", SERVICE_FIELDS, defaults, derive=lambda r: _priced(r, "subtotal"))
 
 
 # --- warehouses, treasury, settings -----------------------------------------------------------

@@ -53,7 +53,7 @@ class ClientConfig(_Strict):
     credentials: Credentials
     base_url: str = DEFAULT_BASE_URL
     requests_per_second: float = Field(default=10.0, gt=0, le=1000)
-    read_ahead: int = Field(default=0, ge=0, le=32, description="pages fetched in parallel ahead of the reader")
+    read_ahead: int = Field(default=2, ge=0, le=32, description="pages fetched in parallel ahead of the reader")
     max_retries: int = Field(default=6, ge=0, le=50)
     max_retry_seconds: float = Field(default=300.0, gt=0, description="total time spent waiting on retries")
     timeout_seconds: float = Field(default=60.0, gt=0)

@@ -288,17 +288,15 @@ class SyncEngine:
         )
 
     def _is_person(self, contact_id: str) -> bool | None:
-        """Person or company, for an invoice's contact: one listing of contacts, loaded on first use."""
+        """Person or company, for an invoice's contact: one listing of contacts, loaded on first use.
+
+        If that listing fails the error propagates and fails the invoice streams: guessing the kind
+        would emit wrong customer/company references.
+        """
         if self._kinds is None:
             with self._kinds_lock:
                 if self._kinds is None:
-                    kinds: dict[str, bool] = {}
-                    try:
-                        for contact in self.client.iter_records(CONTACTS):
-                            kinds[str(contact.get("id"))] = is_person(contact)
-                    except HoldedError as exc:
-                        self.put(LogOut("WARN", f"could not list contacts to split invoice customers: {exc}"))
-                    self._kinds = kinds
+                    self._kinds = {str(c.get("id")): is_person(c) for c in self.client.iter_records(CONTACTS)}
         return self._kinds.get(contact_id)
 
     # --- running ---------------------------------------------------------------------------

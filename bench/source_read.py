@@ -1,0 +1,310 @@
+"""`source-holded read` of the unified catalog against the client's raw fetch of the same Holded listings.
+
+    .venv/bin/python bench/source_read.py [--scale 10] [--latencies 0,50] [--memory-scales 1,10] [--repeat 2]
+
+The sandbox runs in its own process (`bench.common.sandbox_process`). For each sandbox latency, in the
+same run:
+
+- baseline: `HoldedClient.iter_records` over the seven distinct listings the ten unified streams read,
+  one after another, no read-ahead (Holded records/s);
+- `.venv/bin/source-holded read` (the real console script, a fresh process each time) of the ten
+  unified streams in full_refresh/overwrite, the catalog taken from `source-holded discover`; stdout
+  is piped, its RECORD lines counted per stream, then discarded (unified records/s, wall time of the
+  whole process including its start-up). Three settings: one request at a time (read_ahead 0,
+  stream_concurrency 1), the spec's defaults, and `--read-ahead`/`--streams`.
+
+Requests are counted by the sandbox; peak memory is the max RSS of each source process (`os.wait4`).
+Memory is also measured at each `--memory-scales` scale (latency 0, default settings), next to the
+RSS of `source-holded spec` (interpreter and imports only). Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import ROOT, SandboxProcess, machine, sandbox_process
+from holded_core import HoldedClient
+from source_holded.spec import SPEC
+
+SOURCE = os.path.join(ROOT, ".venv", "bin", "source-holded")
+UNIFIED = (
+    "genericContact",
+    "genericCompany",
+    "genericUser",
+    "genericWorkspace",
+    "crmPipeline",
+    "crmStage",
+    "crmOpportunity",
+    "crmEngagement",
+    "accountingInvoice",
+    "accountingInvoiceItem",
+)
+# The distinct Holded listings behind those ten streams.
+LISTINGS = (
+    "/invoicing/v1/contacts",
+    "/team/v1/employees",
+    "/projects/v1/projects",
+    "/crm/v1/funnels",
+    "/crm/v1/leads",
+    "/crm/v1/events",
+    "/invoicing/v1/documents/invoice",
+)
+_PROPS = SPEC["connectionSpecification"]["properties"]
+DEFAULTS = (_PROPS["read_ahead"]["default"], _PROPS["stream_concurrency"]["default"])
+RECORD_LINE = re.compile(rb'^\{"type":"RECORD","record":\{"stream":"([^"]+)"', re.M)
+COMPLETE = re.compile(rb'"stream_descriptor":\{"name":"([^"]+)"\},"status":"COMPLETE"')
+ERROR_TRACE = b'"trace":{"type":"ERROR"'
+
+
+@dataclass
+class Run:
+    seconds: float
+    records: int
+    requests: int
+    startup: float | None = None  # until the first byte on stdout (process start, imports, first message)
+    max_rss_kb: int | None = None
+    cpu: float | None = None  # user + system CPU seconds of the source process
+    per_stream: Counter[str] = field(default_factory=Counter)
+
+
+def requests_served(sb: SandboxProcess) -> int:
+    return sb.control("GET", "stats")["requests"]["total"]
+
+
+def raw_fetch(sb: SandboxProcess) -> Run:
+    """The baseline: every page of the seven listings, one request at a time."""
+    config = {"credentials": {"api_key": sb.api_key}, "base_url": sb.base_url, "requests_per_second": 1000}
+    sb.control("DELETE", "stats")
+    with HoldedClient({**config, "read_ahead": 0}) as client:
+        started = time.perf_counter()
+        total = sum(1 for path in LISTINGS for _ in client.iter_records(path))
+        seconds = time.perf_counter() - started
+    return Run(seconds=seconds, records=total, requests=requests_served(sb))
+
+
+def source_config(sb: SandboxProcess, workdir: str, read_ahead: int, concurrency: int) -> str:
+    config = {
+        "credentials": {"api_key": sb.api_key},
+        "base_url": sb.base_url,
+        "requests_per_second": 1000,
+        "read_ahead": read_ahead,
+        "stream_concurrency": concurrency,
+    }
+    path = os.path.join(workdir, f"config-{read_ahead}-{concurrency}.json")
+    with open(path, "w") as fh:
+        json.dump(config, fh)
+    return path
+
+
+def write_catalog(sb: SandboxProcess, workdir: str) -> str:
+    """`source-holded discover`, then the ten unified streams configured full_refresh/overwrite."""
+    config = source_config(sb, workdir, *DEFAULTS)
+    out = subprocess.run([SOURCE, "discover", "--config", config], capture_output=True, check=True, cwd=ROOT)
+    catalogs = [json.loads(line) for line in out.stdout.splitlines() if line.startswith(b'{"type":"CATALOG"')]
+    if not catalogs:
+        raise RuntimeError(f"discover gave no catalog: {out.stdout[-2000:]!r} {out.stderr[-2000:]!r}")
+    streams = {s["name"]: s for s in catalogs[0]["catalog"]["streams"]}
+    missing = [name for name in UNIFIED if name not in streams]
+    if missing:
+        raise RuntimeError(f"discover does not offer {missing}")
+    catalog = {
+        "streams": [
+            {"stream": streams[name], "sync_mode": "full_refresh", "destination_sync_mode": "overwrite"}
+            for name in UNIFIED
+        ]
+    }
+    path = os.path.join(workdir, "catalog.json")
+    with open(path, "w") as fh:
+        json.dump(catalog, fh)
+    return path
+
+
+@dataclass
+class Proc:
+    seconds: float
+    first_byte: float | None  # seconds until the first byte on stdout
+    exit_code: int
+    max_rss_kb: int
+    cpu: float
+    records: Counter[str]  # RECORD lines per stream
+    complete: set[str]  # streams with a COMPLETE status
+    error_traces: int
+    tail: bytes  # the end of stdout, for error reports
+
+
+def run_process(args: list[str], stderr_path: str) -> Proc:
+    """One fresh process, stdout piped and consumed chunk by chunk (RECORD lines counted, then dropped)."""
+    records: Counter[str] = Counter()
+    complete: set[str] = set()
+    errors = 0
+    tail = pending = b""
+    first: float | None = None
+    with open(stderr_path, "wb") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, cwd=ROOT)
+        assert proc.stdout is not None
+        while chunk := proc.stdout.read1(1 << 20):
+            if first is None:
+                first = time.perf_counter() - started
+            data = pending + chunk
+            cut = data.rfind(b"\n") + 1
+            block, pending = data[:cut], data[cut:]
+            records.update(m.decode() for m in RECORD_LINE.findall(block))
+            complete.update(m.decode() for m in COMPLETE.findall(block))
+            errors += block.count(ERROR_TRACE)
+            tail = (tail + block)[-4000:]
+        _pid, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage (ru_maxrss in KiB on Linux)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must not wait again
+        proc.stdout.close()
+    cpu = usage.ru_utime + usage.ru_stime
+    return Proc(seconds, first, proc.returncode, usage.ru_maxrss, cpu, records, complete, errors, tail + pending)
+
+
+def source_read(sb: SandboxProcess, workdir: str, catalog: str, read_ahead: int, concurrency: int) -> Run:
+    config = source_config(sb, workdir, read_ahead, concurrency)
+    stderr_path = os.path.join(workdir, "stderr.txt")
+    sb.control("DELETE", "stats")
+    proc = run_process([SOURCE, "read", "--config", config, "--catalog", catalog], stderr_path)
+    incomplete = sorted(set(UNIFIED) - proc.complete)
+    if proc.exit_code != 0 or proc.error_traces or incomplete:
+        with open(stderr_path, "rb") as fh:
+            stderr = fh.read()[-2000:]
+        raise RuntimeError(
+            f"source-holded read failed (exit {proc.exit_code}, {proc.error_traces} error traces, "
+            f"incomplete {incomplete}):\n{proc.tail.decode(errors='replace')}\n{stderr.decode(errors='replace')}"
+        )
+    return Run(
+        seconds=proc.seconds,
+        records=sum(proc.records.values()),
+        requests=requests_served(sb),
+        startup=proc.first_byte,
+        max_rss_kb=proc.max_rss_kb,
+        cpu=proc.cpu,
+        per_stream=proc.records,
+    )
+
+
+def spec_run(workdir: str) -> Proc:
+    """`source-holded spec`: start-up alone (the interpreter with the connector and the CDK imported)."""
+    return min(
+        (run_process([SOURCE, "spec"], os.path.join(workdir, "stderr.txt")) for _ in range(2)), key=lambda p: p.seconds
+    )
+
+
+def best_of(repeat: int, run) -> tuple[Run, list[Run]]:
+    runs = [run() for _ in range(repeat)]
+    records = {r.records for r in runs}
+    assert len(records) == 1, f"record counts differ between runs: {records}"
+    return min(runs, key=lambda r: r.seconds), runs
+
+
+def mib(kb: int | None) -> str:
+    return "" if kb is None else f"{kb / 1024:,.0f}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=float, default=10, help="sandbox scale of the throughput runs")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--latencies", default="0,50", help="sandbox latency in ms, comma-separated")
+    parser.add_argument("--read-ahead", type=int, default=4, help="the third source setting's read_ahead")
+    parser.add_argument("--streams", type=int, default=3, help="the third source setting's stream_concurrency")
+    parser.add_argument("--memory-scales", default="1,10", help="sandbox scales of the memory runs (latency 0)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per measurement; the fastest is kept")
+    args = parser.parse_args()
+    settings = [(0, 1), DEFAULTS]
+    if (args.read_ahead, args.streams) not in settings:
+        settings.append((args.read_ahead, args.streams))
+    names = {(0, 1): "one request at a time", DEFAULTS: "spec defaults"}
+    rows: list[tuple[float, str, tuple[int, int], Run, float | None, float | None]] = []
+    memory: dict[float, Run] = {}
+    per_stream: Counter[str] = Counter()
+    holded_records = 0
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-source-read-") as workdir:
+        spec = spec_run(workdir)
+        with sandbox_process(scale=args.scale, seed=args.seed) as sb:
+            catalog = write_catalog(sb, workdir)
+            raw_fetch(sb)  # warm-up: the sandbox caches each record's JSON on first serving
+            for latency in [float(x) for x in args.latencies.split(",")]:
+                sb.control("PATCH", "faults", latency_ms=latency)
+                raw, _ = best_of(args.repeat, lambda: raw_fetch(sb))
+                holded_records = raw.records
+                rows.append((latency, "raw fetch: HoldedClient.iter_records, 7 listings", (0, 1), raw, 1.0, None))
+                sequential: Run | None = None
+                for read_ahead, concurrency in settings:
+                    best, runs = best_of(
+                        args.repeat, lambda ra=read_ahead, sc=concurrency: source_read(sb, workdir, catalog, ra, sc)
+                    )
+                    best.max_rss_kb = max(r.max_rss_kb or 0 for r in runs)
+                    per_stream = best.per_stream
+                    sequential = sequential or best
+                    what = f"source-holded read, {names.get((read_ahead, concurrency), 'more concurrency')}"
+                    speed_up = sequential.seconds / best.seconds
+                    rows.append((latency, what, (read_ahead, concurrency), best, best.seconds / raw.seconds, speed_up))
+                    if latency == 0 and (read_ahead, concurrency) == DEFAULTS:
+                        memory[args.scale] = best
+        for scale in [float(x) for x in args.memory_scales.split(",")]:
+            if scale in memory:
+                continue
+            with sandbox_process(scale=scale, seed=args.seed) as sb:
+                raw_fetch(sb)  # warm-up
+                memory[scale] = source_read(sb, workdir, catalog, *DEFAULTS)
+    elapsed = time.perf_counter() - started
+
+    print(f"Machine: {machine()}")
+    print(
+        f"Command: .venv/bin/python bench/source_read.py --scale {args.scale:g} --latencies {args.latencies} "
+        f"--read-ahead {args.read_ahead} --streams {args.streams} --memory-scales {args.memory_scales} "
+        f"--repeat {args.repeat}"
+    )
+    print(
+        f"Took {elapsed:.0f} s; 1-minute load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after. "
+        f"Best of {args.repeat} runs each (peak RSS: the highest of them)."
+    )
+    print(f"Start-up alone (`source-holded spec`, best of 2): {spec.seconds:.2f} s")
+    print(
+        f"Sandbox scale {args.scale:g}, seed {args.seed}: {holded_records:,} Holded records in the 7 listings -> "
+        f"{sum(per_stream.values()):,} unified records ("
+        + ", ".join(f"{name} {per_stream[name]:,}" for name in UNIFIED)
+        + ")\n"
+    )
+    print(
+        "| latency (ms) | what | read_ahead / streams | requests | records | seconds (first output at) | CPU s "
+        "| records/s | time / raw fetch | speed-up vs one at a time | peak RSS (MiB) |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for latency, what, (ra, sc), run, ratio, speed_up in rows:
+        cpu = "" if run.cpu is None else f"{run.cpu:.2f}"
+        seconds = f"{run.seconds:.2f}" + (f" ({run.startup:.2f})" if run.startup is not None else "")
+        print(
+            f"| {latency:g} | {what} | {ra} / {sc} | {run.requests} | {run.records:,} | {seconds} | {cpu} "
+            f"| {run.records / run.seconds:,.0f} | {ratio:.2f} | {'' if speed_up is None else f'{speed_up:.2f}x'} "
+            f"| {mib(run.max_rss_kb)} |"
+        )
+    print(f"\nPeak memory, latency 0, spec defaults (read_ahead {DEFAULTS[0]}, stream_concurrency {DEFAULTS[1]}):\n")
+    print("| sandbox scale | unified records | seconds | peak RSS (MiB) |")
+    print("|---:|---:|---:|---:|")
+    print(f"| `source-holded spec` (start-up only) | | {spec.seconds:.2f} | {mib(spec.max_rss_kb)} |")
+    for scale in sorted(memory):
+        run = memory[scale]
+        print(f"| {scale:g} | {run.records:,} | {run.seconds:.2f} | {mib(run.max_rss_kb)} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -296,8 +296,9 @@ class HoldedClient:
     ) -> Iterator[Page]:
         """Pages 1, 2, ... lazily, until the first page shorter than 500 records.
 
-        With `read_ahead` N > 0, up to N next pages are fetched in parallel while the current one is
-        consumed; whatever was fetched beyond the last page is discarded. At most N+1 pages are held.
+        With `read_ahead` N > 0, once page 1 shows the list is longer than a page, the next N pages are
+        fetched in parallel while the current one is consumed; whatever was fetched beyond the last page
+        is discarded. At most N+1 pages are held.
         """
         ahead = self.config.read_ahead if read_ahead is None else read_ahead
         if ahead <= 0:
@@ -311,13 +312,17 @@ class HoldedClient:
         yield from self._iter_pages_ahead(path, params, ahead)
 
     def _iter_pages_ahead(self, path: str, params: Mapping[str, Any] | None, ahead: int) -> Iterator[Page]:
+        first = self.fetch_page(path, params, 1)
+        yield first
+        if first.last:  # most lists fit one page: no speculative requests for them
+            return
         pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="holded-page")
         pending: deque[Future[Page]] = deque()
         abandon = threading.Event()
-        next_number = 1
+        next_number = 2
         try:
             while True:
-                while len(pending) < ahead + 1:
+                while len(pending) < ahead:
                     pending.append(pool.submit(self.fetch_page, path, params, next_number, abandon))
                     next_number += 1
                 page = pending.popleft().result()

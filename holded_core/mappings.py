@@ -19,7 +19,7 @@ from holded_core import models
 # ----------------------------------------------------------------------------------- context
 
 
-@dataclass
+@dataclass(slots=True)
 class ReadContext:
     """What a conversion may need besides the value itself."""
 
@@ -140,7 +140,7 @@ def upper_currency(value: Any, ctx: ReadContext) -> str:
 
 
 def address(value: Any, _ctx: ReadContext | None = None) -> dict[str, Any] | None:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         return None
     out = {
         "street": text(value.get("address")),
@@ -239,7 +239,7 @@ def project_status(value: Any, _ctx: ReadContext | None = None) -> str | None:
 
 def stage_ids(value: Any, ctx: ReadContext) -> list[str]:
     funnel = ctx.record.get("id")
-    return [f"{funnel}:{s.get('stageId')}" for s in value or [] if isinstance(s, Mapping) and s.get("stageId")]
+    return [f"{funnel}:{s.get('stageId')}" for s in value or [] if isinstance(s, dict) and s.get("stageId")]
 
 
 def line_ids(value: Any, ctx: ReadContext) -> list[str]:
@@ -297,7 +297,7 @@ def custom_fields_of(value: Any) -> dict[str, Any]:
     """Holded's `[{field, value}]` list (and the single-key form) -> {name: value}."""
     out: dict[str, Any] = {}
     for item in value or []:
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             continue
         if "field" in item:
             out[str(item["field"])] = item.get("value")
@@ -308,12 +308,44 @@ def custom_fields_of(value: Any) -> dict[str, Any]:
 
 
 def get_path(record: Mapping[str, Any], path: str) -> Any:
-    node: Any = record
-    for part in path.split("."):
-        if not isinstance(node, Mapping):
+    return _dig(record, tuple(path.split(".")))
+
+
+def _dig(node: Any, parts: tuple[str, ...]) -> Any:
+    for part in parts:
+        if not isinstance(node, dict):
             return None
         node = node.get(part)
     return node
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """A field ready to run: its Holded path split once, not per record (the mapping is the hot path)."""
+
+    names: tuple[str, ...]
+    key: str | None  # a top-level key (most fields)
+    parts: tuple[str, ...] | None  # a nested path
+    read: Reader
+    label: str
+
+
+_plans: dict[tuple[int, int], tuple[tuple[Field, ...], tuple[_Step, ...]]] = {}
+
+
+def _plan(mapping: ModelMapping, extra: tuple[Field, ...]) -> tuple[_Step, ...]:
+    cache_key = (id(mapping), id(extra))
+    cached = _plans.get(cache_key)
+    if cached is not None and cached[0] is extra:  # `is`: an id can be reused once its object is gone
+        return cached[1]
+    steps = []
+    for fld in _with_overrides(mapping.fields, extra):
+        parts = tuple(fld.path.split(".")) if fld.path else None
+        key = parts[0] if parts and len(parts) == 1 else None
+        steps.append(_Step(fld.names, key, None if key else parts, fld.read, fld.path or fld.name))
+    plan = tuple(steps)
+    _plans[cache_key] = (extra, plan)
+    return plan
 
 
 def to_unified(
@@ -332,37 +364,45 @@ def to_unified(
     """
     if not mapping.select(listed):
         return
-    lookup = is_person_lookup or (lambda _id: None)
+    lookup = is_person_lookup or _unknown
     if mapping.children:
         items = get_path(listed, mapping.children) or []
-        sources = [(child, listed, i) for i, child in enumerate(items) if isinstance(child, Mapping)]
+        sources = [(child, listed, i) for i, child in enumerate(items) if isinstance(child, dict)]
     else:
         sources = [(listed, None, 0)]
-    fields = _with_overrides(mapping.fields, extra_fields)
+    plan = _plan(mapping, extra_fields)
     consumed = {fld.custom_field for fld in extra_fields if fld.custom_field}
+    custom_path = mapping.custom_fields
     for record, parent, index in sources:
         ctx = ReadContext(record, parent, index, default_currency, lookup)
         out: dict[str, Any] = {}
-        for fld in fields:
-            value = get_path(record, fld.path) if fld.path else None
+        for step in plan:
+            if step.key is not None:
+                value = record.get(step.key)
+            else:
+                value = _dig(record, step.parts) if step.parts else None
             try:
-                converted = fld.read(value, ctx)
+                converted = step.read(value, ctx)
             except (BadValue, TypeError, ValueError) as exc:
                 if problems is not None:
-                    problems.append(f"{fld.path or fld.name}: {exc}")
-                converted = None if len(fld.names) == 1 else (None,) * len(fld.names)
-            if len(fld.names) == 1:
-                out[fld.name] = converted
+                    problems.append(f"{step.label}: {exc}")
+                converted = None if len(step.names) == 1 else (None,) * len(step.names)
+            if len(step.names) == 1:
+                out[step.names[0]] = converted
             else:
-                out.update(zip(fld.names, converted, strict=True))
-        if mapping.custom_fields:
-            custom = custom_fields_of(get_path(record, mapping.custom_fields))
-            out["customFields"] = {k: v for k, v in custom.items() if k not in consumed}
+                out.update(zip(step.names, converted, strict=True))
+        if custom_path:
+            custom = custom_fields_of(record.get(custom_path))
+            out["customFields"] = {k: v for k, v in custom.items() if k not in consumed} if consumed else custom
         else:
             out["customFields"] = {}
         if include_raw:
             out["raw"] = dict(record)
         yield out
+
+
+def _unknown(_contact_id: str) -> bool | None:
+    return None
 
 
 def _with_overrides(fields: tuple[Field, ...], extra: tuple[Field, ...]) -> tuple[Field, ...]:

@@ -23,7 +23,7 @@ from typing import Any
 
 from holded_core.changes import FP_BYTES, ChangeTracker, build_event, bytes_per_record, field_hashes, fingerprint
 from holded_core.client import HoldedClient
-from holded_core.errors import HoldedAuthError, HoldedError, HoldedPermissionError
+from holded_core.errors import HoldedAuthError, HoldedError
 from holded_core.mappings import is_person
 from holded_core.secrets import get_logger
 from holded_core.streams import DELETED_AT, EVENTS_STREAM, Listing, StreamSpec
@@ -103,6 +103,7 @@ class StreamConsumer:
         self.spec = selected.spec
         self.tracker = ChangeTracker(state) if selected.incremental else None
         self.report = engine.reports[self.spec.name]
+        self.out: list[Output] = []  # the listing's batch for the current page (set by the engine)
         self._dirty = False
         self._started = False
 
@@ -127,22 +128,22 @@ class StreamConsumer:
     def _emit_record(self, record: dict[str, Any]) -> None:
         if not self._started:
             self._started = True
-            self.engine.put(StatusOut(self.spec.name, "running"))
+            self.out.append(StatusOut(self.spec.name, "running"))
         self.report.emitted += 1
-        self.engine.put(RecordOut(self.spec.name, record))
+        self.out.append(RecordOut(self.spec.name, record))
 
     def _bad(self, listed: Mapping[str, Any], reason: str, skipped: bool = True) -> None:
         self.report.bad += 1
         ident = listed.get("id") or "?"
         action = "skipped" if skipped else "emitted with those fields null"
-        self.engine.put(
+        self.out.append(
             LogOut("WARN", f"{self.spec.name}: Holded record {ident} does not fit the model ({reason}); {action}")
         )
 
     def end_page(self) -> None:
         if self.tracker is not None and self._dirty:
             self._dirty = False
-            self.engine.put(StateOut(self.spec.name, self.tracker.checkpoint()))
+            self.out.append(StateOut(self.spec.name, self.tracker.checkpoint()))
 
     def finish(self) -> None:
         if self.tracker is not None:
@@ -152,15 +153,15 @@ class StreamConsumer:
                 self._emit_record(self._tombstone(change.key, stamp))
             state = self.tracker.complete()
             self.report.bytes_per_record = bytes_per_record(state)
-            self.engine.put(StateOut(self.spec.name, state))
+            self.out.append(StateOut(self.spec.name, state))
         self.report.status = "complete"
-        self.engine.put(StatusOut(self.spec.name, "complete"))
+        self.out.append(StatusOut(self.spec.name, "complete"))
 
     def fail(self, error: BaseException) -> None:
         self.end_page()  # what was emitted stays recorded; no deletions from a listing that failed
         self.report.status = "incomplete"
         self.report.error = str(error)
-        self.engine.put(StatusOut(self.spec.name, "incomplete", error))
+        self.out.append(StatusOut(self.spec.name, "incomplete", error))
 
     def _tombstone(self, key: str, stamp: str) -> dict[str, Any]:
         parts = key.split(":", len(self.spec.primary_key) - 1)
@@ -183,6 +184,7 @@ class EventsHub:
         self._states = models_state
         self._lock = threading.Lock()
         self._dirty = False
+        self._out: list[Output] = []  # events not yet handed over; flushed with each checkpoint
         self.finished: set[str] = set()
         self.report = engine.reports[EVENTS_STREAM]
 
@@ -206,13 +208,18 @@ class EventsHub:
     def _emit(self, spec: StreamSpec, change: Any, record: Mapping[str, Any] | None) -> None:
         self.report.counts[change.kind] += 1
         self.report.emitted += 1
-        self.engine.put(RecordOut(EVENTS_STREAM, build_event(spec.name, change, record, spec.fields, now_iso())))
+        self._out.append(RecordOut(EVENTS_STREAM, build_event(spec.name, change, record, spec.fields, now_iso())))
 
     def end_page(self) -> None:
-        with self._lock:
+        with self._lock:  # events, then the state covering them, in one batch
             if self._dirty:
                 self._dirty = False
-                self.engine.put(StateOut(EVENTS_STREAM, self._state(complete=None)))
+                self._out.append(StateOut(EVENTS_STREAM, self._state(complete=None)))
+                self._flush()
+
+    def _flush(self) -> None:
+        batch, self._out = self._out, []
+        self.engine.send(batch)
 
     def finish(self, spec: StreamSpec) -> None:
         with self._lock:
@@ -220,7 +227,9 @@ class EventsHub:
             for change in tracker.deletions():
                 self._emit(spec, change, None)
             self.finished.add(spec.name)
-            self.engine.put(StateOut(EVENTS_STREAM, self._state(complete=spec.name)))
+            self._out.append(StateOut(EVENTS_STREAM, self._state(complete=spec.name)))
+            self._dirty = False
+            self._flush()
 
     def _state(self, complete: str | None) -> dict[str, Any]:
         models = {}
@@ -246,9 +255,12 @@ class SyncEngine:
         self.client = client
         self.options = options
         self.reports: dict[str, StreamReport] = {s.spec.name: StreamReport() for s in selected}
-        self._queue: queue.Queue[Output] = queue.Queue(maxsize=2000)
+        # Batches (one page's outputs each), bounded: memory stays flat, workers wait for the reader.
+        self._queue: queue.Queue[list[Output] | _Done] = queue.Queue(maxsize=16)
         self._stop = threading.Event()
-        self._kinds: dict[str, bool] | None = None
+        self._kinds: dict[str, bool] = {}
+        self._kinds_ready = threading.Event()
+        self._kinds_error: BaseException | None = None
         self._kinds_lock = threading.Lock()
         self.groups: dict[Listing, list[StreamConsumer]] = {}
         for sel in selected:
@@ -265,14 +277,17 @@ class SyncEngine:
                 self.events.add_model(spec)
                 self._event_specs.setdefault(spec.listing, []).append(spec)
                 self.groups.setdefault(spec.listing, [])
+        self._kinds_shared = Listing(CONTACTS) in self.groups
 
     # --- helpers used by consumers ---------------------------------------------------------
 
-    def put(self, item: Output) -> None:
-        """Hand an output to the reader; blocks while the queue is full (backpressure)."""
+    def send(self, batch: list[Output] | _Done) -> None:
+        """Hand a batch to the reader; blocks while the queue is full (backpressure)."""
+        if isinstance(batch, list) and not batch:
+            return
         while not self._stop.is_set():
             try:
-                self._queue.put(item, timeout=0.5)
+                self._queue.put(batch, timeout=0.5)
                 return
             except queue.Full:
                 continue
@@ -288,27 +303,35 @@ class SyncEngine:
         )
 
     def _is_person(self, contact_id: str) -> bool | None:
-        """Person or company, for an invoice's contact: one listing of contacts, loaded on first use.
+        """Person or company, for an invoice's contact.
 
-        If that listing fails the error propagates and fails the invoice streams: guessing the kind
-        would emit wrong customer/company references.
+        When this sync lists contacts anyway, their kinds are recorded from that pass (listed first);
+        otherwise one listing of contacts is made on first use. If it fails, the error fails the invoice
+        streams: guessing the kind would emit wrong customer/company references.
         """
-        if self._kinds is None:
+        if self._kinds_shared:
+            self._kinds_ready.wait()
+            if self._kinds_error is not None:
+                raise HoldedError(f"contacts could not be listed to tell persons from companies: {self._kinds_error}")
+        elif not self._kinds_ready.is_set():
             with self._kinds_lock:
-                if self._kinds is None:
-                    self._kinds = {str(c.get("id")): is_person(c) for c in self.client.iter_records(CONTACTS)}
+                if not self._kinds_ready.is_set():
+                    for contact in self.client.iter_records(CONTACTS):
+                        self._kinds[str(contact.get("id"))] = is_person(contact)
+                    self._kinds_ready.set()
         return self._kinds.get(contact_id)
 
     # --- running ---------------------------------------------------------------------------
 
     def run(self) -> Iterator[Output]:
         started = time.monotonic()
-        jobs = list(self.groups.items())
+        # Contacts first: the invoice streams wait for their kinds (person or company).
+        jobs = sorted(self.groups.items(), key=lambda job: job[0].path != CONTACTS)
         for _listing, consumers in jobs:
             for consumer in consumers:
-                self.put_nowait(StatusOut(consumer.spec.name, "started"))
+                yield StatusOut(consumer.spec.name, "started")
         if self.events is not None:
-            self.put_nowait(StatusOut(EVENTS_STREAM, "started"))
+            yield StatusOut(EVENTS_STREAM, "started")
         remaining = len(jobs)
         pool = ThreadPoolExecutor(max_workers=max(1, self.options.stream_concurrency), thread_name_prefix="holded-list")
         futures = [pool.submit(self._run_listing, listing, consumers) for listing, consumers in jobs]
@@ -320,7 +343,7 @@ class SyncEngine:
                     remaining -= 1
                     fatal = fatal or item.fatal
                     continue
-                yield item
+                yield from item
             if self.events is not None:
                 status = "complete" if self.events.finished == set(self.events.trackers) else "incomplete"
                 self.reports[EVENTS_STREAM].status = status
@@ -334,16 +357,19 @@ class SyncEngine:
         if fatal is not None:
             raise fatal
 
-    def put_nowait(self, item: Output) -> None:
-        self._queue.put(item)
-
     def _run_listing(self, listing: Listing, consumers: list[StreamConsumer]) -> None:
         event_specs = self._event_specs.get(listing, [])
+        records_kinds = self._kinds_shared and listing.path == CONTACTS and not listing.params
+        batch: list[Output] = []
+        for consumer in consumers:
+            consumer.out = batch
         fatal: BaseException | None = None
         try:
             params = listing.query(self.options.start_date)
             for page in self.client.iter_pages(listing.path, params):
                 for listed in page.records:
+                    if records_kinds:
+                        self._kinds[str(listed.get("id"))] = is_person(listed)
                     for consumer in consumers:
                         consumer.feed(listed)
                     if self.events is not None:
@@ -351,39 +377,47 @@ class SyncEngine:
                             self.events.feed(spec, listed)
                 for consumer in consumers:
                     consumer.end_page()
+                self.send(batch[:])
+                batch.clear()
                 if self.events is not None and event_specs:
                     self.events.end_page()
+            if records_kinds:
+                self._kinds_ready.set()
             for consumer in consumers:
                 consumer.finish()
+            self.send(batch[:])
+            batch.clear()
             if self.events is not None:
                 for spec in event_specs:
                     self.events.finish(spec)
         except _Stopped:
             return
-        except HoldedAuthError as exc:  # the credential itself is refused: nothing else will work
-            fatal = exc
-            self._fail(consumers, event_specs, exc)
-        except HoldedPermissionError as exc:
-            self._fail(consumers, event_specs, exc)
-        except HoldedError as exc:
-            self._fail(consumers, event_specs, exc)
-        except Exception as exc:  # a bug must not hide the other streams' data; reported and re-raised
-            fatal = exc
-            self._fail(consumers, event_specs, exc)
+        except Exception as exc:
+            if records_kinds:
+                self._kinds_error = exc
+                self._kinds_ready.set()
+            # A refused credential or a bug is fatal for the whole sync once every stream has been told;
+            # a module without access or a Holded failure only fails this listing's streams.
+            if isinstance(exc, HoldedAuthError) or not isinstance(exc, HoldedError):
+                fatal = exc
+            self._fail(consumers, event_specs, exc, batch)
         finally:
             with contextlib.suppress(_Stopped):
-                self.put(_Done(fatal))
+                self.send(_Done(fatal))
 
-    def _fail(self, consumers: list[StreamConsumer], event_specs: list[StreamSpec], exc: BaseException) -> None:
-        try:
+    def _fail(
+        self, consumers: list[StreamConsumer], event_specs: list[StreamSpec], exc: BaseException, batch: list[Output]
+    ) -> None:
+        with contextlib.suppress(_Stopped):
             for consumer in consumers:
                 consumer.fail(exc)
             if self.events is not None and event_specs:
-                self.events.end_page()
                 names = ", ".join(spec.name for spec in event_specs)
-                self.put(LogOut("WARN", f"{EVENTS_STREAM}: no events for {names} this time: {exc}"))
-        except _Stopped:
-            pass
+                batch.append(LogOut("WARN", f"{EVENTS_STREAM}: no events for {names} this time: {exc}"))
+            self.send(batch[:])
+            batch.clear()
+            if self.events is not None and event_specs:
+                self.events.end_page()
 
     def summary(self, seconds: float) -> str:
         lines = [

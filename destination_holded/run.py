@@ -1,8 +1,9 @@
-"""`destination-holded` entry point. The reverse-ETL destination lands with its own issue."""
+"""`destination-holded` entry point: the Airbyte protocol through the CDK's destination runner."""
 
 import sys
 
+from destination_holded.destination import DestinationHolded
+
 
 def run() -> None:
-    print("destination-holded: not yet available (it lands with the destination issue)", file=sys.stderr)
-    sys.exit(2)
+    DestinationHolded().run(sys.argv[1:])

@@ -293,6 +293,10 @@ class WriteRoutes:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# The custom field in which the destination keeps a record's source key; bookkeeping, never data.
+EXTERNAL_ID = "holded-connector-id"
+
+
 def custom_fields_of(value: Any) -> dict[str, Any]:
     """Holded's `[{field, value}]` list (and the single-key form) -> {name: value}."""
     out: dict[str, Any] = {}
@@ -304,6 +308,7 @@ def custom_fields_of(value: Any) -> dict[str, Any]:
         elif len(item) == 1:
             ((name, val),) = item.items()
             out[str(name)] = val
+    out.pop(EXTERNAL_ID, None)
     return out
 
 
@@ -401,6 +406,37 @@ def to_unified(
         yield out
 
 
+def to_holded(mapping: ModelMapping, record: Mapping[str, Any], extra_fields: tuple[Field, ...] = ()) -> dict[str, Any]:
+    """The Holded body for the unified fields present in `record` (the write half of each declaration).
+
+    Only fields present and non-null are sent: Holded's updates are partial, so an absent field keeps
+    its value. Custom fields come back as {name: value}; the caller picks Holded's wire form for them.
+    """
+    body: dict[str, Any] = {}
+    for fld in _with_overrides(mapping.fields, extra_fields):
+        if fld.write is None or fld.path is None or not all(name in record for name in fld.names):
+            continue
+        values = [record[name] for name in fld.names]
+        if all(v is None for v in values):
+            continue
+        value = fld.write(*values)
+        if value is None:
+            continue
+        node = body
+        *parents, leaf = fld.path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    if mapping.custom_fields:
+        custom = dict(record.get("customFields") or {})
+        for fld in extra_fields:
+            if fld.custom_field and record.get(fld.name) is not None:
+                custom[fld.custom_field] = record[fld.name]
+        if custom:
+            body["customFields"] = custom
+    return body
+
+
 def _unknown(_contact_id: str) -> bool | None:
     return None
 
@@ -419,7 +455,7 @@ def _with_overrides(fields: tuple[Field, ...], extra: tuple[Field, ...]) -> tupl
 
 # --------------------------------------------------------------------------- the ten models
 
-CREATED_UPDATED = (f("createdAt", "createdAt", ts, from_ts), f("updatedAt", "updatedAt", ts, None))
+CREATED_UPDATED = (f("createdAt", "createdAt", ts, None), f("updatedAt", "updatedAt", ts, None))
 NO_TIMES = (f("createdAt", None, const(None), None), f("updatedAt", None, const(None), None))
 
 PERSON_FIELDS = (

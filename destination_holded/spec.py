@@ -1,0 +1,48 @@
+"""The destination's connection specification: the source's connection settings plus write options."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from source_holded.spec import SPEC as SOURCE_SPEC
+
+_source = SOURCE_SPEC["connectionSpecification"]["properties"]
+_shared = ("credentials", "base_url", "requests_per_second", "default_currency", "field_mappings")
+
+SPEC: dict[str, Any] = {
+    "documentationUrl": SOURCE_SPEC["documentationUrl"],
+    "supported_destination_sync_modes": ["append", "append_dedup", "overwrite", "update", "soft_delete"],
+    "connectionSpecification": {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "Holded Destination Spec",
+        "type": "object",
+        "required": ["credentials"],
+        "additionalProperties": True,
+        "properties": {
+            **{name: copy.deepcopy(_source[name]) for name in _shared},
+            "dry_run": {
+                "title": "Dry run",
+                "type": "boolean",
+                "default": False,
+                "order": 20,
+                "description": "Log the plan (operation and changed fields per record) and write nothing.",
+            },
+            "rejected_records_path": {
+                "title": "Rejected records file",
+                "type": "string",
+                "order": 21,
+                "description": "JSONL file every refused record is appended to, with its reason.",
+            },
+            "rejection_threshold": {
+                "title": "Rejection threshold",
+                "type": "number",
+                "default": 0.1,
+                "minimum": 0,
+                "maximum": 1,
+                "order": 22,
+                "description": "Fail the sync when more than this share of a stream's records is refused.",
+            },
+        },
+    },
+}

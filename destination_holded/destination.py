@@ -32,6 +32,7 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from destination_holded.scheduler import Scheduler
 from destination_holded.spec import SPEC
 from holded_core import HoldedClient, HoldedError
 from holded_core.errors import HoldedConfigError
@@ -78,7 +79,11 @@ class DestinationHolded(Destination):
         try:
             settings = parse_settings(config)
             threshold = float(config.get("rejection_threshold", 0.1))
-        except (HoldedConfigError, ValueError) as exc:
+            concurrency = int(config.get("concurrency", 4))
+            matching_keys = dict(config.get("matching_keys") or {})
+            if not 1 <= concurrency <= 32:
+                raise ValueError("`concurrency` must be from 1 to 32")
+        except (HoldedConfigError, ValueError, TypeError) as exc:
             raise _config_error(exc) from None
         modes = {c.stream.name: MODE_OPS.get(c.destination_sync_mode, "upsert") for c in configured_catalog.streams}
         rejected_path = Path(config["rejected_records_path"]) if config.get("rejected_records_path") else None
@@ -89,23 +94,39 @@ class DestinationHolded(Destination):
         since_state = 0
         with HoldedClient(settings.client) as client:
             writer = Writer(
-                client, settings.field_mappings, dry_run=dry_run, default_currency=settings.options.default_currency
+                client,
+                settings.field_mappings,
+                dry_run=dry_run,
+                default_currency=settings.options.default_currency,
+                matching_keys=matching_keys,
             )
-            for message in input_messages:
-                if message.type == Type.STATE:
-                    message.state.destinationStats = AirbyteStateStats(recordCount=float(since_state))
-                    since_state = 0
-                    yield message
-                    continue
-                if message.type != Type.RECORD:
-                    continue
-                stream = message.record.stream
-                record, op = normalize(stream, message.record.data, modes.get(stream, "upsert"))
-                result = writer.apply(stream, record, op)
-                totals[stream] += 1
-                statuses[stream][result.status] += 1
-                since_state += 1
-                yield from self._report(result, record, rejected_path, refused, dry_run)
+            scheduler = Scheduler(writer, concurrency)
+
+            def report(results: Iterable[tuple[WriteResult, Mapping[str, Any]]]) -> Iterator[AirbyteMessage]:
+                for result, record in results:
+                    totals[result.stream] += 1
+                    statuses[result.stream][result.status] += 1
+                    yield from self._report(result, record, rejected_path, refused, dry_run)
+
+            try:
+                for message in input_messages:
+                    if message.type == Type.STATE:
+                        # Echoed only once every record before it is applied or rejected and recorded.
+                        yield from report(scheduler.drain())
+                        message.state.destinationStats = AirbyteStateStats(recordCount=float(since_state))
+                        since_state = 0
+                        yield message
+                        continue
+                    if message.type != Type.RECORD:
+                        continue
+                    stream = message.record.stream
+                    record, op = normalize(stream, message.record.data, modes.get(stream, "upsert"))
+                    scheduler.submit(stream, record, op)
+                    since_state += 1
+                    yield from report(scheduler.finished())
+                yield from report(scheduler.drain())
+            finally:
+                scheduler.close()
         summary = "; ".join(f"{s}: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())) for s, c in statuses.items())
         yield _log(Level.INFO, f"write finished: {summary or 'no records'}")
         failing = [s for s in totals if refused[s] and (refused[s] == totals[s] or refused[s] / totals[s] > threshold)]

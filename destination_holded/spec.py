@@ -34,6 +34,23 @@ SPEC: dict[str, Any] = {
                 "order": 21,
                 "description": "JSONL file every refused record is appended to, with its reason.",
             },
+            "concurrency": {
+                "title": "Write concurrency",
+                "type": "integer",
+                "default": 4,
+                "minimum": 1,
+                "maximum": 32,
+                "order": 23,
+                "description": "Records written at the same time where order does not matter.",
+            },
+            "matching_keys": {
+                "title": "Matching keys",
+                "type": "object",
+                "order": 24,
+                "additionalProperties": {"type": "string"},
+                "examples": [{"genericCompany": "taxId", "genericUser": "email"}],
+                "description": "Per stream, the unified field an upsert matches Holded records on (besides the id).",
+            },
             "rejection_threshold": {
                 "title": "Rejection threshold",
                 "type": "number",

@@ -110,9 +110,10 @@ def field_names(stream: str) -> dict[str, str]:
 class Index:
     """One target listing, read once per sync: Holded records by id, external id and natural key."""
 
-    def __init__(self, client: HoldedClient, target: Target) -> None:
+    def __init__(self, client: HoldedClient, target: Target, matching_key: str | None = None) -> None:
         self.by_id: dict[str, dict[str, Any]] = {}
         self.by_key: dict[str, str] = {}
+        self.matching_key = matching_key
         for record in client.iter_records(target.path):
             self.add(record, target)
 
@@ -122,19 +123,20 @@ class Index:
         for key in self._keys(record, target):
             self.by_key.setdefault(key, rid)
 
-    @staticmethod
-    def _keys(record: Mapping[str, Any], target: Target) -> list[str]:
+    def _keys(self, record: Mapping[str, Any], target: Target) -> list[str]:
         keys = []
         if record.get("customId"):
             keys.append(f"custom:{record['customId']}")
         for item in record.get("customFields") or []:
             if isinstance(item, dict) and item.get("field") == EXTERNAL_ID and item.get("value"):
                 keys.append(f"ext:{item['value']}")
-        if target.natural_key is not None:
-            unified = next(iter(to_unified(target.mapping, record)), None)
-            natural = target.natural_key(unified) if unified else None
+        if target.natural_key is not None or self.matching_key:
+            unified = next(iter(to_unified(target.mapping, record)), None) or {}
+            natural = target.natural_key(unified) if target.natural_key is not None else None
             if natural:
                 keys.append(f"nat:{natural}")
+            if self.matching_key and unified.get(self.matching_key) not in (None, ""):
+                keys.append(f"match:{unified[self.matching_key]}")
         return keys
 
 
@@ -146,8 +148,10 @@ class Writer:
         *,
         dry_run: bool = False,
         default_currency: str = "EUR",
+        matching_keys: Mapping[str, str] | None = None,
     ) -> None:
         self.client = client
+        self.matching_keys = dict(matching_keys or {})  # stream -> unified field an upsert matches on
         self.dry_run = dry_run
         self.default_currency = default_currency
         self._extras = {stream: extra_fields(stream, field_mappings) for stream in MAPPINGS}
@@ -181,7 +185,7 @@ class Writer:
     def index(self, target: Target) -> Index:
         with self._lock:
             if target.path not in self._indexes:
-                self._indexes[target.path] = Index(self.client, target)
+                self._indexes[target.path] = Index(self.client, target, self.matching_keys.get(target.stream))
             return self._indexes[target.path]
 
     def find(self, target: Target, record: Mapping[str, Any], key: str) -> dict[str, Any] | None:
@@ -193,6 +197,9 @@ class Writer:
         if target.natural_key is not None:
             natural = target.natural_key(record)
             candidates.append(index.by_key.get(f"nat:{natural}") if natural else None)
+        matching = self.matching_keys.get(target.stream)
+        if matching and record.get(matching) not in (None, ""):
+            candidates.append(index.by_key.get(f"match:{record[matching]}"))
         for rid in candidates:
             if rid and rid in index.by_id:
                 return index.by_id[rid]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -255,3 +256,38 @@ def test_round_trip_read_a_write_b_read_b(tmp_path):
                 assert set(a_records) <= set(b_records), stream
             else:
                 assert a_records == b_records, stream
+
+
+def test_sigkill_mid_write_then_rerun_loses_and_duplicates_nothing(sb, tmp_path):
+    records = [("genericCompany", {"id": f"kill-{i}", "name": f"Interrumpida {i} SL"}) for i in range(30)]
+    stdin = _messages(records, state_every=5)
+    config = {"credentials": {"api_key": sb.api_key}, "base_url": sb.base_url, "requests_per_second": 500}
+    (tmp_path / "kill-config.json").write_text(json.dumps(config))
+    args = [script("destination-holded"), "write", "--config", str(tmp_path / "kill-config.json")]
+    args += ["--catalog", str(_catalog(tmp_path, ["genericCompany"]))]
+    control(sb, "PATCH", "faults", latency_ms=40)
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc.stdin.write(stdin)
+    proc.stdin.close()
+    for line in proc.stdout:
+        if '"type":"STATE"' in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=30)
+    control(sb, "PATCH", "faults", latency_ms=0)
+    client = _client(sb)
+    done_before = sum(bool(client.get("/invoicing/v1/contacts", {"customId": f"kill-{i}"})) for i in range(30))
+    assert 5 <= done_before < 30, "the write was meant to be killed part way"
+    rerun = _write(sb, tmp_path, stdin, ["genericCompany"])
+    assert rerun["rc"] == 0, rerun["stderr"][-2000:]
+    for i in range(30):
+        assert len(client.get("/invoicing/v1/contacts", {"customId": f"kill-{i}"})) == 1, f"kill-{i}"
+
+
+def test_configured_matching_key(sb, tmp_path):
+    company = dict(next(c for c in sb.store.all("contacts") if c["isperson"] == 0 and c["code"]))
+    writer = Writer(_client(sb), matching_keys={"genericCompany": "taxId"})
+    result = writer.apply("genericCompany", {"id": "erp-77", "taxId": company["code"], "name": company["name"],
+                                             "email": "nuevo@erp.es"}, "upsert")  # fmt: skip
+    assert result.status == "updated" and result.holded_id == company["id"]
+    assert result.changes == {"email": [company["email"] or None, "nuevo@erp.es"]}

@@ -113,6 +113,7 @@ class Index:
     def __init__(self, client: HoldedClient, target: Target, matching_key: str | None = None) -> None:
         self.by_id: dict[str, dict[str, Any]] = {}
         self.by_key: dict[str, str] = {}
+        self.stale: set[str] = set()  # ids written in this sync, re-read on next use
         self.matching_key = matching_key
         for record in client.iter_records(target.path):
             self.add(record, target)
@@ -120,6 +121,7 @@ class Index:
     def add(self, record: Mapping[str, Any], target: Target) -> None:
         rid = str(record.get("id"))
         self.by_id[rid] = dict(record)
+        self.stale.discard(rid)
         for key in self._keys(record, target):
             self.by_key.setdefault(key, rid)
 
@@ -202,8 +204,16 @@ class Writer:
             candidates.append(index.by_key.get(f"match:{record[matching]}"))
         for rid in candidates:
             if rid and rid in index.by_id:
+                if rid in index.stale:  # written in this sync: read back only if it is needed again
+                    index.add(self.client.get(f"{target.path}/{rid}"), target)
                 return index.by_id[rid]
         return None
+
+    def _written(self, target: Target, rid: str) -> None:
+        """After a write: Holded's copy changed; re-read it lazily, not once per write."""
+        index = self.index(target)
+        index.by_id.setdefault(rid, {"id": rid})
+        index.stale.add(rid)
 
     def _resolve_refs(self, stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
         out = dict(record)
@@ -280,7 +290,7 @@ class Writer:
         if rest:
             self.client.request("PUT", f"{target.path}/{rid}", json=rest)
         self.resolved[f"{target.stream}:{key}"] = rid
-        self.index(target).add(self.client.get(f"{target.path}/{rid}"), target)
+        self._written(target, rid)
         return WriteResult(target.stream, key, "create", "created", holded_id=rid, reason=self._not_written(record))
 
     def _look_again(
@@ -324,7 +334,7 @@ class Writer:
             self.client.request("PUT", f"{target.path}/{current['id']}", json=body)
         if stage is not None:
             self.client.request("PUT", f"{target.path}/{current['id']}/stages", json={"stageId": stage})
-        self.index(target).add(self.client.get(f"{target.path}/{current['id']}"), target)
+        self._written(target, str(current["id"]))
         return WriteResult(target.stream, key, op, "updated", holded_id=current["id"], changes=changes)
 
     def _diff(self, target: Target, record: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
@@ -512,7 +522,7 @@ class Writer:
         if self.dry_run:
             return WriteResult("accountingInvoiceItem", key, op, "planned", changes={"items": [None, lines]})
         self.client.request("PUT", f"{target.path}/{invoice['id']}", json={"items": lines})
-        self.index(target).add(self.client.get(f"{target.path}/{invoice['id']}"), target)
+        self._written(target, str(invoice["id"]))
         return WriteResult("accountingInvoiceItem", key, op, status, holded_id=f"{invoice['id']}:{position}")
 
 

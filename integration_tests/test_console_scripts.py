@@ -60,9 +60,16 @@ def test_source_check_names_modules_the_key_cannot_use(config_file, sandbox):
     assert "genericUser" in status["message"] and "daily_ledger" in status["message"]  # the streams that will fail
 
 
-def test_destination_exists_and_says_not_yet():
-    result = run_script("destination-holded", "spec")
-    assert result.returncode == 2 and "not yet" in result.stderr
+def test_destination_spec_and_check(config_file):
+    spec_run = run_script("destination-holded", "spec")
+    assert spec_run.returncode == 0, spec_run.stderr
+    spec = next(m["spec"] for m in airbyte_messages(spec_run.stdout) if m["type"] == "SPEC")
+    assert "append_dedup" in spec["supported_destination_sync_modes"]
+    assert spec["connectionSpecification"]["properties"]["credentials"]["oneOf"][0]["properties"]["api_key"][
+        "airbyte_secret"
+    ]
+    check = run_script("destination-holded", "check", "--config", config_file())
+    assert _status(check.stdout)["status"] == "SUCCEEDED", check.stdout
 
 
 def test_holded_proxy_calls_any_endpoint(sandbox):

@@ -1,0 +1,180 @@
+"""The Airbyte CDK's standard destination tests (`DestinationTestSuiteBase`) for `destination-holded`, on the sandbox.
+
+The CDK finds the connector root by walking up from this file to the first directory holding `metadata.yaml`
+(the project root) and reads the scenarios from `acceptance-test-config.yml` there. That file holds the
+source's scenarios (see `test_standard_source.py`), so this class reads its own,
+`integration_tests/acceptance/destination-acceptance-test-config.yml`, by overriding the CDK's
+`acceptance_test_config`; the CDK's `get_scenarios` then parses, validates and merges its entries as usual.
+The connector root stays the project root: the CDK imports nothing from it here (`connector` is set), and the
+file's paths are relative to it, as in the source's file.
+
+The configs are templates, rendered as for the source: `get_scenarios` points every scenario at a copy in a
+per-process temporary directory, and the module fixture starts its own sandbox on a free port with a made-up
+API key (with digits, so the CDK's secret leak check searches the output for it), renders the copies there,
+and removes them and stops the sandbox afterwards.
+
+The image tests (the CDK's `test_docker_image_*`) are skipped: they build and run the connector's Docker image,
+which needs a Docker daemon, and the spec backward-compatibility one also the public registry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import string
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from airbyte_cdk.test.models import ConnectorTestScenario
+from airbyte_cdk.test.standard_tests import DestinationTestSuiteBase
+from airbyte_cdk.test.standard_tests._job_runner import run_test_job
+from airbyte_cdk.test.standard_tests._spec_lint import assert_spec_is_valid, get_single_spec
+from boltons.typeutils import classproperty
+
+from destination_holded.destination import DestinationHolded
+from holded_sandbox.testing import running_sandbox
+
+# `pytest_generate_tests` (one parametrization per scenario) and the fixtures the CDK's tests take.
+pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks"]
+
+TEMPLATES = Path("integration_tests") / "acceptance"  # relative to the connector root, as in the YAML
+SCENARIOS_FILE = TEMPLATES / "destination-acceptance-test-config.yml"
+RENDERED = Path(tempfile.gettempdir()) / f"destination-holded-standard-tests-{os.getpid()}"
+API_KEY = f"standard-tests-{secrets.token_hex(8)}-0"
+
+NO_DOCKER = (
+    "image test: it builds and runs the connector's Docker image, and there is no Docker daemon here "
+    "(the spec backward-compatibility test also needs the public connector registry). Run "
+    "`airbyte-cdk image test` on a machine with Docker for these."
+)
+NO_DISCOVER_OR_READ = (
+    "image test of `discover`/`read`: a destination has neither (the CDK skips it for destinations too), "
+    "and it would need a Docker daemon, which there is not here."
+)
+
+
+def render(template: Path, destination: Path, values: dict[str, str]) -> None:
+    """Write `template` (JSON) to `destination` with `${NAME}` placeholders in its strings filled in."""
+
+    def fill(node: Any) -> Any:
+        if isinstance(node, str):
+            return string.Template(node).substitute(values)  # an unknown placeholder raises KeyError
+        if isinstance(node, dict):
+            return {key: fill(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [fill(value) for value in node]
+        return node
+
+    destination.write_text(json.dumps(fill(json.loads(template.read_text()))))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sandbox_configs() -> Iterator[Path]:
+    """Serve the sandbox on a free port and render the scenario configs for it; clean both up after."""
+    templates = TestDestinationHoldedStandard.get_connector_root_dir() / TEMPLATES
+    scenarios = TestDestinationHoldedStandard.get_scenarios()
+    rendered = {s.config_path for s in scenarios if s.config_path is not None}
+    with running_sandbox(scale=0.05, seed=1, api_key=API_KEY) as sandbox:
+        RENDERED.mkdir(parents=True, exist_ok=True)
+        try:
+            values = {"SANDBOX_BASE_URL": sandbox.base_url, "SANDBOX_API_KEY": sandbox.api_key}
+            for path in rendered:
+                if path.parent == RENDERED:
+                    render(templates / path.name, path, values)
+            yield RENDERED
+        finally:
+            shutil.rmtree(RENDERED, ignore_errors=True)
+
+
+class TestDestinationHoldedStandard(DestinationTestSuiteBase):
+    """Every standard destination test of the CDK, over the scenarios of `destination-acceptance-test-config.yml`."""
+
+    # The CDK derives the name from the connector root's directory (here the checkout's), and tells a
+    # destination by its `destination-` prefix; state it, and the class, which it could not import by that name.
+    connector_name = "destination-holded"
+    connector = DestinationHolded
+
+    @classproperty
+    def acceptance_test_config(cls) -> Any:
+        """The destination's scenarios file, in place of the connector root's `acceptance-test-config.yml`.
+
+        Unlike the CDK's, a missing file fails collection instead of leaving the suite without scenarios.
+        """
+        path = cls.get_connector_root_dir() / SCENARIOS_FILE
+        if not path.is_file():
+            raise ValueError(f"The destination's standard test scenarios file is missing: {path}")
+        config = yaml.safe_load(path.read_text())
+        if not isinstance(config, dict) or "acceptance_tests" not in config:
+            raise ValueError(f"{path} has no `acceptance_tests` section.")
+        return config
+
+    @classmethod
+    def _raise_if_invalid(cls, problems: list[str]) -> None:
+        """As the CDK's, but naming the file the problems are in (the CDK names `acceptance-test-config.yml`)."""
+        if problems:
+            path = cls.get_connector_root_dir().absolute() / SCENARIOS_FILE
+            raise ValueError(f"`{path}` is not valid for the standard tests:\n" + "\n".join(f"- {p}" for p in problems))
+
+    @classmethod
+    def get_scenarios(cls) -> list[ConnectorTestScenario]:
+        """The CDK's scenarios, each reading the rendered copy of its config template."""
+        scenarios = []
+        for scenario in super().get_scenarios():
+            path = scenario.config_path
+            if path is not None and not path.is_absolute() and path.parent == TEMPLATES:
+                scenario = scenario.model_copy(update={"config_path": RENDERED / path.name})
+            scenarios.append(scenario)
+        return scenarios
+
+    # --- additions to the CDK's destination suite --------------------------------------------------------------
+
+    def test_scenarios_cover_a_good_and_a_bad_key(self) -> None:
+        """The scenarios file still yields a config whose `check` succeeds and one whose `check` fails.
+
+        Guards against the file losing an entry: an empty scenario list only skips the CDK's tests.
+        """
+        by_status = {s.status: s for s in self.get_scenarios()}
+        assert set(by_status) == {"succeed", "failed"}, by_status
+        for scenario in by_status.values():
+            assert scenario.commands == {"spec", "check"}, scenario
+
+    def test_spec(self) -> None:
+        """The source suite's `test_spec`, which the CDK's destination suite lacks: `spec` emits one valid spec.
+
+        The spec must pass the CDK's credential-free lint (secrets marked `airbyte_secret`), and, being a
+        destination's, declare the sync modes it supports.
+        """
+        result = run_test_job(
+            self.create_connector(scenario=None),
+            "spec",
+            connector_root=self.get_connector_root_dir(),
+        )
+        spec = get_single_spec(result, connector_name=self.connector_name)
+        assert_spec_is_valid(spec, connector_name=self.connector_name)
+        assert spec.supported_destination_sync_modes, "a destination's spec must list its sync modes"
+
+    # --- image tests: not run here (see NO_DOCKER) -------------------------------------------------------------
+
+    @pytest.mark.skip(reason=NO_DOCKER)
+    def test_docker_image_build_and_spec(self) -> None: ...
+
+    @pytest.mark.skip(reason=NO_DOCKER)
+    def test_docker_image_spec_backward_compatibility(self) -> None: ...
+
+    @pytest.mark.skip(reason=NO_DOCKER)
+    def test_docker_image_build_and_check(self) -> None: ...
+
+    @pytest.mark.skip(reason=NO_DOCKER)
+    def test_docker_image_build_and_config_matches_spec(self) -> None: ...
+
+    @pytest.mark.skip(reason=NO_DISCOVER_OR_READ)
+    def test_docker_image_build_and_discover(self) -> None: ...
+
+    @pytest.mark.skip(reason=NO_DISCOVER_OR_READ)
+    def test_docker_image_build_and_read(self) -> None: ...

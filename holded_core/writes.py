@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from holded_core.client import HoldedClient
 from holded_core.errors import HoldedAmbiguousWriteError, HoldedError, HoldedNotFoundError
 from holded_core.fieldmap import FieldMapping, extra_fields
@@ -169,12 +171,15 @@ class Writer:
             if op not in OPS:
                 raise Rejected(f"unknown operation {op!r}: use one of {', '.join(OPS)}")
             if stream in CHILDREN:
+                if op != "delete":
+                    _check_types(stream, record)
                 return self._child(stream, record, op, key)
             if stream not in TARGETS:
                 raise Rejected(f"{stream!r} is not a unified stream this destination writes")
             if stream == "genericContact" and ":" in key:
                 raise Rejected("a company's contact persons cannot be written through Holded's API v1")
             if op != "delete":
+                _check_types(stream, record)
                 record = self._resolve_refs(stream, record)
             return self._apply(TARGETS[stream], record, op, key)
         except Rejected as exc:
@@ -524,6 +529,17 @@ class Writer:
         self.client.request("PUT", f"{target.path}/{invoice['id']}", json={"items": lines})
         self._written(target, str(invoice["id"]))
         return WriteResult("accountingInvoiceItem", key, op, status, holded_id=f"{invoice['id']}:{position}")
+
+
+def _check_types(stream: str, record: Mapping[str, Any]) -> None:
+    """The record against its unified model: a wrong type is refused here, not half-written to Holded."""
+    try:
+        MODELS[stream].model_validate(record)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
+        )
+        raise Rejected(f"does not fit the {stream} model ({problems})") from None
 
 
 def _item_of(line: Mapping[str, Any]) -> dict[str, Any]:

@@ -156,6 +156,7 @@ def test_bad_records_are_refused_with_reasons_and_the_rest_written(sb, tmp_path)
         ("genericCompany", {"id": "bad-1", "email": "sin-nombre@x.es"}),  # missing required name
         ("crmOpportunity", {"id": "bad-2", "name": "x", "pipeline": "no-such-funnel", "contact": "ok-1"}),
         ("nonsense", {"id": "bad-3"}),
+        ("genericCompany", {"id": "bad-4", "name": "Tipos SL", "tags": "no-es-una-lista"}),  # wrong type
         ("accountingInvoice", {"id": approved["id"], "notes": "editar aprobada"}),
         ("genericCompany", {"id": "ok-2", "name": "Otra Buena SL"}),
     ]
@@ -167,7 +168,8 @@ def test_bad_records_are_refused_with_reasons_and_the_rest_written(sb, tmp_path)
     assert not any("genericCompany" in e and "refused (" in e for e in result["errors"])
     rejected = [json.loads(line) for line in (tmp_path / "rejected.jsonl").read_text().splitlines()]
     reasons = {r["key"]: r["reason"] for r in rejected}
-    assert set(reasons) == {"bad-1", "bad-2", "bad-3", approved["id"]}
+    assert set(reasons) == {"bad-1", "bad-2", "bad-3", "bad-4", approved["id"]}
+    assert "tags" in reasons["bad-4"] and "list" in reasons["bad-4"]
     assert "name" in reasons["bad-1"] and "pipeline" in reasons["bad-2"]
     assert "not a unified stream" in reasons["bad-3"] and "approved" in reasons[approved["id"]]
     client = _client(sb)
@@ -291,3 +293,18 @@ def test_configured_matching_key(sb, tmp_path):
                                              "email": "nuevo@erp.es"}, "upsert")  # fmt: skip
     assert result.status == "updated" and result.holded_id == company["id"]
     assert result.changes == {"email": [company["email"] or None, "nuevo@erp.es"]}
+
+
+def test_field_mappings_are_applied_in_reverse(sb):
+    from holded_core.fieldmap import parse_field_mappings
+    from holded_core.mappings import MAPPINGS
+
+    mappings = parse_field_mappings(
+        [{"stream": "genericCompany", "field": "sector", "holded_custom_field": "Sector"}], list(MAPPINGS)
+    )
+    client = _client(sb)
+    Writer(client, tuple(mappings)).apply(
+        "genericCompany", {"id": "fm-1", "name": "Mapeada SL", "sector": "Sanidad"}, "create"
+    )
+    (company,) = client.get("/invoicing/v1/contacts", {"customId": "fm-1"})
+    assert {"field": "Sector", "value": "Sanidad"} in company["customFields"]

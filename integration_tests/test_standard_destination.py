@@ -19,11 +19,7 @@ which needs a Docker daemon, and the spec backward-compatibility one also the pu
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
-import shutil
-import string
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,58 +34,26 @@ from airbyte_cdk.test.standard_tests._spec_lint import assert_spec_is_valid, get
 from boltons.typeutils import classproperty
 
 from destination_holded.destination import DestinationHolded
-from holded_sandbox.testing import running_sandbox
+from integration_tests.acceptance_support import NO_DOCKER, TEMPLATES, pointed_at, sandbox_with_configs
 
 # `pytest_generate_tests` (one parametrization per scenario) and the fixtures the CDK's tests take.
 pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks"]
 
-TEMPLATES = Path("integration_tests") / "acceptance"  # relative to the connector root, as in the YAML
 SCENARIOS_FILE = TEMPLATES / "destination-acceptance-test-config.yml"
 RENDERED = Path(tempfile.gettempdir()) / f"destination-holded-standard-tests-{os.getpid()}"
-API_KEY = f"standard-tests-{secrets.token_hex(8)}-0"
 
-NO_DOCKER = (
-    "image test: it builds and runs the connector's Docker image, and there is no Docker daemon here "
-    "(the spec backward-compatibility test also needs the public connector registry). Run "
-    "`airbyte-cdk image test` on a machine with Docker for these."
-)
 NO_DISCOVER_OR_READ = (
     "image test of `discover`/`read`: a destination has neither (the CDK skips it for destinations too), "
     "and it would need a Docker daemon, which there is not here."
 )
 
 
-def render(template: Path, destination: Path, values: dict[str, str]) -> None:
-    """Write `template` (JSON) to `destination` with `${NAME}` placeholders in its strings filled in."""
-
-    def fill(node: Any) -> Any:
-        if isinstance(node, str):
-            return string.Template(node).substitute(values)  # an unknown placeholder raises KeyError
-        if isinstance(node, dict):
-            return {key: fill(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [fill(value) for value in node]
-        return node
-
-    destination.write_text(json.dumps(fill(json.loads(template.read_text()))))
-
-
 @pytest.fixture(scope="module", autouse=True)
 def sandbox_configs() -> Iterator[Path]:
-    """Serve the sandbox on a free port and render the scenario configs for it; clean both up after."""
-    templates = TestDestinationHoldedStandard.get_connector_root_dir() / TEMPLATES
-    scenarios = TestDestinationHoldedStandard.get_scenarios()
-    rendered = {s.config_path for s in scenarios if s.config_path is not None}
-    with running_sandbox(scale=0.05, seed=1, api_key=API_KEY) as sandbox:
-        RENDERED.mkdir(parents=True, exist_ok=True)
-        try:
-            values = {"SANDBOX_BASE_URL": sandbox.base_url, "SANDBOX_API_KEY": sandbox.api_key}
-            for path in rendered:
-                if path.parent == RENDERED:
-                    render(templates / path.name, path, values)
-            yield RENDERED
-        finally:
-            shutil.rmtree(RENDERED, ignore_errors=True)
+    with sandbox_with_configs(
+        TestDestinationHoldedStandard.get_connector_root_dir(), TestDestinationHoldedStandard.get_scenarios(), RENDERED
+    ) as rendered:
+        yield rendered
 
 
 class TestDestinationHoldedStandard(DestinationTestSuiteBase):
@@ -124,13 +88,7 @@ class TestDestinationHoldedStandard(DestinationTestSuiteBase):
     @classmethod
     def get_scenarios(cls) -> list[ConnectorTestScenario]:
         """The CDK's scenarios, each reading the rendered copy of its config template."""
-        scenarios = []
-        for scenario in super().get_scenarios():
-            path = scenario.config_path
-            if path is not None and not path.is_absolute() and path.parent == TEMPLATES:
-                scenario = scenario.model_copy(update={"config_path": RENDERED / path.name})
-            scenarios.append(scenario)
-        return scenarios
+        return pointed_at(super().get_scenarios(), RENDERED)
 
     # --- additions to the CDK's destination suite --------------------------------------------------------------
 

@@ -16,67 +16,30 @@ image, which needs a Docker daemon, and the spec backward-compatibility one also
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
-import shutil
-import string
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from airbyte_cdk.test.models import ConnectorTestScenario
 from airbyte_cdk.test.standard_tests import SourceTestSuiteBase
 
-from holded_sandbox.testing import running_sandbox
+from integration_tests.acceptance_support import NO_DOCKER, pointed_at, sandbox_with_configs
 from source_holded.source import SourceHolded
 
 # `pytest_generate_tests` (one parametrization per scenario) and the fixtures the CDK's tests take.
 pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks"]
 
-TEMPLATES = Path("integration_tests") / "acceptance"  # relative to the connector root, as in the YAML
 RENDERED = Path(tempfile.gettempdir()) / f"source-holded-standard-tests-{os.getpid()}"
-API_KEY = f"standard-tests-{secrets.token_hex(8)}-0"
-
-NO_DOCKER = (
-    "image test: it builds and runs the connector's Docker image, and there is no Docker daemon here "
-    "(the spec backward-compatibility test also needs the public connector registry). Run "
-    "`airbyte-cdk image test` on a machine with Docker for these."
-)
-
-
-def render(template: Path, destination: Path, values: dict[str, str]) -> None:
-    """Write `template` (JSON) to `destination` with `${NAME}` placeholders in its strings filled in."""
-
-    def fill(node: Any) -> Any:
-        if isinstance(node, str):
-            return string.Template(node).substitute(values)  # an unknown placeholder raises KeyError
-        if isinstance(node, dict):
-            return {key: fill(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [fill(value) for value in node]
-        return node
-
-    destination.write_text(json.dumps(fill(json.loads(template.read_text()))))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def sandbox_configs() -> Iterator[Path]:
-    """Serve the sandbox on a free port and render the scenario configs for it; clean both up after."""
-    templates = TestSourceHoldedStandard.get_connector_root_dir() / TEMPLATES
-    rendered = {s.config_path for s in TestSourceHoldedStandard.get_scenarios() if s.config_path is not None}
-    with running_sandbox(scale=0.05, seed=1, api_key=API_KEY) as sandbox:
-        RENDERED.mkdir(parents=True, exist_ok=True)
-        try:
-            values = {"SANDBOX_BASE_URL": sandbox.base_url, "SANDBOX_API_KEY": sandbox.api_key}
-            for path in rendered:
-                if path.parent == RENDERED:
-                    render(templates / path.name, path, values)
-            yield RENDERED
-        finally:
-            shutil.rmtree(RENDERED, ignore_errors=True)
+    with sandbox_with_configs(
+        TestSourceHoldedStandard.get_connector_root_dir(), TestSourceHoldedStandard.get_scenarios(), RENDERED
+    ) as rendered:
+        yield rendered
 
 
 class TestSourceHoldedStandard(SourceTestSuiteBase):
@@ -90,13 +53,7 @@ class TestSourceHoldedStandard(SourceTestSuiteBase):
     @classmethod
     def get_scenarios(cls) -> list[ConnectorTestScenario]:
         """The CDK's scenarios, each reading the rendered copy of its config template."""
-        scenarios = []
-        for scenario in super().get_scenarios():
-            path = scenario.config_path
-            if path is not None and not path.is_absolute() and path.parent == TEMPLATES:
-                scenario = scenario.model_copy(update={"config_path": RENDERED / path.name})
-            scenarios.append(scenario)
-        return scenarios
+        return pointed_at(super().get_scenarios(), RENDERED)
 
     def test_config_matches_spec(self, scenario: ConnectorTestScenario) -> None:
         """The CDK's test, minus the scenario's read catalog, which plays no part in it.

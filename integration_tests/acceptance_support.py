@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from airbyte_cdk.test.models import ConnectorTestScenario
 
 from holded_sandbox.testing import running_sandbox
@@ -72,3 +73,19 @@ def sandbox_with_configs(
             yield rendered
         finally:
             shutil.rmtree(rendered, ignore_errors=True)
+
+
+class SkipImageTests:
+    """Mixed in before the CDK's suite class: its Docker image tests cannot run here (see NO_DOCKER)."""
+
+    @pytest.mark.skip(reason=NO_DOCKER)
+    def test_docker_image_build_and_spec(self) -> None: ...
+
+    @pytest.mark.skip(reason=NO_DOCKER)
+    def test_docker_image_spec_backward_compatibility(self) -> None: ...
+
+    @pytest.mark.skip(reason=NO_DOCKER)
+    def test_docker_image_build_and_check(self) -> None: ...
+
+    @pytest.mark.skip(reason=NO_DOCKER)
+    def test_docker_image_build_and_config_matches_spec(self) -> None: ...

@@ -34,7 +34,7 @@ from airbyte_cdk.test.standard_tests._spec_lint import assert_spec_is_valid, get
 from boltons.typeutils import classproperty
 
 from destination_holded.destination import DestinationHolded
-from integration_tests.acceptance_support import NO_DOCKER, TEMPLATES, pointed_at, sandbox_with_configs
+from integration_tests.acceptance_support import TEMPLATES, SkipImageTests, pointed_at, sandbox_with_configs
 
 # `pytest_generate_tests` (one parametrization per scenario) and the fixtures the CDK's tests take.
 pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks"]
@@ -56,7 +56,7 @@ def sandbox_configs() -> Iterator[Path]:
         yield rendered
 
 
-class TestDestinationHoldedStandard(DestinationTestSuiteBase):
+class TestDestinationHoldedStandard(SkipImageTests, DestinationTestSuiteBase):
     """Every standard destination test of the CDK, over the scenarios of `destination-acceptance-test-config.yml`."""
 
     # The CDK derives the name from the connector root's directory (here the checkout's), and tells a
@@ -118,18 +118,6 @@ class TestDestinationHoldedStandard(DestinationTestSuiteBase):
         assert spec.supported_destination_sync_modes, "a destination's spec must list its sync modes"
 
     # --- image tests: not run here (see NO_DOCKER) -------------------------------------------------------------
-
-    @pytest.mark.skip(reason=NO_DOCKER)
-    def test_docker_image_build_and_spec(self) -> None: ...
-
-    @pytest.mark.skip(reason=NO_DOCKER)
-    def test_docker_image_spec_backward_compatibility(self) -> None: ...
-
-    @pytest.mark.skip(reason=NO_DOCKER)
-    def test_docker_image_build_and_check(self) -> None: ...
-
-    @pytest.mark.skip(reason=NO_DOCKER)
-    def test_docker_image_build_and_config_matches_spec(self) -> None: ...
 
     @pytest.mark.skip(reason=NO_DISCOVER_OR_READ)
     def test_docker_image_build_and_discover(self) -> None: ...

@@ -25,7 +25,7 @@ import pytest
 from airbyte_cdk.test.models import ConnectorTestScenario
 from airbyte_cdk.test.standard_tests import SourceTestSuiteBase
 
-from integration_tests.acceptance_support import NO_DOCKER, pointed_at, sandbox_with_configs
+from integration_tests.acceptance_support import NO_DOCKER, SkipImageTests, pointed_at, sandbox_with_configs
 from source_holded.source import SourceHolded
 
 # `pytest_generate_tests` (one parametrization per scenario) and the fixtures the CDK's tests take.
@@ -42,7 +42,7 @@ def sandbox_configs() -> Iterator[Path]:
         yield rendered
 
 
-class TestSourceHoldedStandard(SourceTestSuiteBase):
+class TestSourceHoldedStandard(SkipImageTests, SourceTestSuiteBase):
     """Every standard source test of the CDK, over the scenarios of `acceptance-test-config.yml`."""
 
     # The CDK derives the name from the connector root's directory (here the checkout's, not `source-holded`)
@@ -65,18 +65,6 @@ class TestSourceHoldedStandard(SourceTestSuiteBase):
         super().test_config_matches_spec(scenario.model_copy(update={"configured_catalog_path": None}))
 
     # --- image tests: not run here (see NO_DOCKER) ---------------------------------------------------------
-
-    @pytest.mark.skip(reason=NO_DOCKER)
-    def test_docker_image_build_and_spec(self) -> None: ...
-
-    @pytest.mark.skip(reason=NO_DOCKER)
-    def test_docker_image_spec_backward_compatibility(self) -> None: ...
-
-    @pytest.mark.skip(reason=NO_DOCKER)
-    def test_docker_image_build_and_check(self) -> None: ...
-
-    @pytest.mark.skip(reason=NO_DOCKER)
-    def test_docker_image_build_and_config_matches_spec(self) -> None: ...
 
     @pytest.mark.skip(reason=NO_DOCKER)
     def test_docker_image_build_and_discover(self) -> None: ...

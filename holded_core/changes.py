@@ -23,6 +23,8 @@ from typing import Any
 
 import orjson
 
+from holded_core.errors import HoldedConfigError
+
 STATE_VERSION = 1
 FP_BYTES = 4
 _HEX24 = re.compile(r"[0-9a-f]{24}")
@@ -124,6 +126,16 @@ def decode_snapshot(encoded: Mapping[str, Any] | None) -> dict[str, bytes]:
 # ---------------------------------------------------------------------------------- tracking
 
 
+class UnreadableState(HoldedConfigError):
+    """Saved state that cannot be decoded: the sync stops rather than re-emit or tombstone everything."""
+
+    def __init__(self, stream: str, why: str) -> None:
+        super().__init__(
+            f"the saved state of stream {stream or '?'} cannot be read ({why}); "
+            "reset that stream's state (Airbyte: Refresh / Reset the stream) to sync it from scratch"
+        )
+
+
 @dataclass(frozen=True)
 class Change:
     key: str
@@ -135,12 +147,17 @@ class Change:
 class ChangeTracker:
     """Compares one listing pass with the stream's state; knows what to emit and what was deleted."""
 
-    def __init__(self, state: Mapping[str, Any] | None, width: int = FP_BYTES) -> None:
+    def __init__(self, state: Mapping[str, Any] | None, width: int = FP_BYTES, *, stream: str = "") -> None:
         self.width = width
-        state = state if state and state.get("v") == STATE_VERSION else {}
+        if state and state.get("v") not in (None, STATE_VERSION):
+            raise UnreadableState(stream, f"state version {state.get('v')!r}, this connector writes {STATE_VERSION}")
+        state = state or {}
         self._snapshot_encoded = state.get("snapshot")
-        snapshot = decode_snapshot(self._snapshot_encoded)
-        self.pending = decode_snapshot(state.get("pending"))
+        try:
+            snapshot = decode_snapshot(self._snapshot_encoded)
+            self.pending = decode_snapshot(state.get("pending"))
+        except (ValueError, KeyError, TypeError, zlib.error) as exc:  # binascii.Error is a ValueError
+            raise UnreadableState(stream, f"{type(exc).__name__}: {exc}") from None
         self.known = {**snapshot, **self.pending}
         self.seen: dict[str, bytes] = {}
         self.resumed = bool(self.pending)

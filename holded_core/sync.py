@@ -101,7 +101,7 @@ class StreamConsumer:
     def __init__(self, engine: SyncEngine, selected: Selected, state: Mapping[str, Any] | None) -> None:
         self.engine = engine
         self.spec = selected.spec
-        self.tracker = ChangeTracker(state) if selected.incremental else None
+        self.tracker = ChangeTracker(state, stream=self.spec.name) if selected.incremental else None
         self.report = engine.reports[self.spec.name]
         self.out: list[Output] = []  # the listing's batch for the current page (set by the engine)
         self._dirty = False
@@ -178,7 +178,7 @@ class EventsHub:
 
     def __init__(self, engine: SyncEngine, state: Mapping[str, Any] | None) -> None:
         self.engine = engine
-        models_state = (state or {}).get("models", {}) if (state or {}).get("v") == 1 else {}
+        models_state = (state or {}).get("models", {})
         self.specs: dict[str, StreamSpec] = {}
         self.trackers: dict[str, ChangeTracker] = {}
         self._states = models_state
@@ -190,7 +190,9 @@ class EventsHub:
 
     def add_model(self, spec: StreamSpec) -> None:
         self.specs[spec.name] = spec
-        self.trackers[spec.name] = ChangeTracker(self._states.get(spec.name), width=FP_BYTES + len(spec.fields))
+        self.trackers[spec.name] = ChangeTracker(
+            self._states.get(spec.name), width=FP_BYTES + len(spec.fields), stream=f"{EVENTS_STREAM} ({spec.name})"
+        )
 
     def feed(self, spec: StreamSpec, listed: Mapping[str, Any]) -> None:
         for record in self.engine.extract(spec, listed, None):

@@ -245,3 +245,14 @@ def test_rotated_refresh_token_reaches_the_platform(tmp_path):
         new_config = control_message["connectorConfig"]["config"]
         assert new_config["credentials"]["refresh_token"] not in (old, "")
         assert json.dumps(result.records).count(old) == 0
+
+
+def test_unreadable_state_fails_with_a_config_error_not_a_traceback(sb, tmp_path):
+    runner = _runner(sb, tmp_path)
+    corrupt = {"v": 1, "snapshot": {"fmt": "hex+parts", "n": 1, "nh": 1, "w": 4, "data": "%%"}}
+    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "genericCompany"}, "stream_state": corrupt}}]
+    result = runner.read(["genericCompany"], state)
+    assert result.returncode != 0
+    (error,) = result.errors
+    assert error["failure_type"] == "config_error" and "reset that stream's state" in error["message"]
+    assert not result.records

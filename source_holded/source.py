@@ -65,13 +65,15 @@ STATUSES = {
 }
 
 
+def _config_error(exc: HoldedConfigError) -> AirbyteTracedException:
+    return AirbyteTracedException(message=str(exc), internal_message=str(exc), failure_type=FailureType.config_error)
+
+
 def _settings(config: Mapping[str, Any]) -> Settings:
     try:
         return parse_settings(config)
     except HoldedConfigError as exc:
-        raise AirbyteTracedException(
-            message=str(exc), internal_message=str(exc), failure_type=FailureType.config_error
-        ) from None
+        raise _config_error(exc) from None
 
 
 class HoldedStream(Stream):
@@ -193,9 +195,12 @@ class SourceHolded(AbstractSource):
 
         since_state: dict[str, int] = {}
         with HoldedClient(settings.client, on_refresh_token=on_refresh_token) as client:
-            engine = SyncEngine(
-                client, selected, states, settings.options, events_models=settings.unified() if events else None
-            )
+            try:
+                engine = SyncEngine(
+                    client, selected, states, settings.options, events_models=settings.unified() if events else None
+                )
+            except HoldedConfigError as exc:  # e.g. a saved state that cannot be read
+                raise _config_error(exc) from None
             try:
                 for out in engine.run():
                     while controls:

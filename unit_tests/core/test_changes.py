@@ -117,3 +117,15 @@ def test_event_ids_are_stable_and_changed_fields_are_told():
     assert event["event"] == "genericContact::updated" and event["changedFields"] == ["email"]
     again = build_event("genericContact", change, new, fields, "2026-02-02T00:00:00Z")
     assert again["id"] == event["id"]
+
+
+def test_unreadable_state_is_a_clear_config_error():
+    import pytest
+
+    from holded_core.changes import UnreadableState
+
+    corrupt = {"v": 1, "snapshot": {"fmt": "hex+parts", "n": 1, "nh": 1, "w": 4, "data": "not base64 !"}}
+    with pytest.raises(UnreadableState, match=r"genericCompany.*reset that stream's state"):
+        ChangeTracker(corrupt, stream="genericCompany")
+    with pytest.raises(UnreadableState, match="state version 99"):
+        ChangeTracker({"v": 99}, stream="genericCompany")

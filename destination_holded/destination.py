@@ -101,6 +101,7 @@ class DestinationHolded(Destination):
                 matching_keys=matching_keys,
             )
             scheduler = Scheduler(writer, concurrency)
+            names: dict[str, dict[str, str]] = {}  # per stream, built on its first record
 
             def report(results: Iterable[tuple[WriteResult, Mapping[str, Any]]]) -> Iterator[AirbyteMessage]:
                 for result, record in results:
@@ -120,7 +121,11 @@ class DestinationHolded(Destination):
                     if message.type != Type.RECORD:
                         continue
                     stream = message.record.stream
-                    record, op = normalize(stream, message.record.data, modes.get(stream, "upsert"))
+                    record, op = normalize(
+                        message.record.data,
+                        modes.get(stream, "upsert"),
+                        names.setdefault(stream, field_names(stream, settings.field_mappings)),
+                    )
                     scheduler.submit(stream, record, op)
                     since_state += 1
                     yield from report(scheduler.finished())
@@ -158,9 +163,8 @@ class DestinationHolded(Destination):
             yield _log(Level.WARN, f"{result.stream} {result.key}: {result.status}, but {result.reason}")
 
 
-def normalize(stream: str, data: Mapping[str, Any], default_op: str) -> tuple[dict[str, Any], str]:
-    """Airbyte's columns dropped, field names matched case-insensitively, the operation decided."""
-    names = field_names(stream)
+def normalize(data: Mapping[str, Any], default_op: str, names: Mapping[str, str]) -> tuple[dict[str, Any], str]:
+    """Airbyte's columns dropped, field names matched case-insensitively (`names`), the operation decided."""
     record: dict[str, Any] = {}
     op = default_op
     for key, value in data.items():

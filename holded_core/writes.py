@@ -102,10 +102,10 @@ REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def field_names(stream: str) -> dict[str, str]:
-    """Lower-cased -> canonical unified field names (PyAirbyte lower-cases columns)."""
+def field_names(stream: str, field_mappings: tuple[FieldMapping, ...] = ()) -> dict[str, str]:
+    """Lower-cased -> canonical unified field names, mapped fields included (PyAirbyte lower-cases columns)."""
     model = MODELS.get(stream)
-    names = list(model.model_fields) if model else []
+    names = [*(model.model_fields if model else ()), *(m.field for m in field_mappings if m.stream == stream)]
     return {name.lower(): name for name in names}
 
 

@@ -295,7 +295,7 @@ def test_configured_matching_key(sb, tmp_path):
     assert result.changes == {"email": [company["email"] or None, "nuevo@erp.es"]}
 
 
-def test_field_mappings_are_applied_in_reverse(sb):
+def test_field_mappings_are_applied_in_reverse(sb, tmp_path):
     from holded_core.fieldmap import parse_field_mappings
     from holded_core.mappings import MAPPINGS
 
@@ -308,3 +308,10 @@ def test_field_mappings_are_applied_in_reverse(sb):
     )
     (company,) = client.get("/invoicing/v1/contacts", {"customId": "fm-1"})
     assert {"field": "Sector", "value": "Sanidad"} in company["customFields"]
+    # Through the destination, with the column lower-cased as PyAirbyte writes it.
+    upper = [("genericCompany", {"ID": "fm-1", "NAME": "Mapeada SL", "SECTOR": "Educación"})]
+    mapping = [{"stream": "genericCompany", "field": "sector", "holded_custom_field": "Sector"}]
+    result = _write(sb, tmp_path, _messages(upper), ["genericCompany"], field_mappings=mapping)
+    assert result["rc"] == 0, result["stderr"][-2000:]
+    (company,) = client.get("/invoicing/v1/contacts", {"customId": "fm-1"})
+    assert {"field": "Sector", "value": "Educación"} in company["customFields"]

@@ -241,3 +241,42 @@ def refresh_payments(doc: Record) -> Record:
     else:
         doc["status"] = 2
     return doc
+
+
+def blank_employee() -> dict[str, Any]:
+    """Every field a team employee carries, empty: what a create starts from and the seed fills in."""
+    return {
+        "name": "",
+        "lastName": "",
+        "mainEmail": "",
+        "email": "",
+        "title": "",
+        "code": "",
+        "socialSecurityNum": "",
+        "nationality": "",
+        "phone": "",
+        "mobile": "",
+        "dateOfBirth": "",
+        "gender": "",
+        "mainLanguage": "es",
+        "iban": "",
+        "address": {"address": "", "city": "", "postalCode": "", "province": "", "country": ""},
+        "fiscalResidence": True,
+        "fiscalAddress": {
+            "idNum": "",
+            "address": "",
+            "city": "",
+            "cityOfBirth": "",
+            "postalCode": "",
+            "province": "",
+            "country": "",
+            "countryOfBirth": "",
+            "deadLine": "",
+        },
+        "workplace": "",
+        "teams": [],
+        "holdedUserId": "",
+        "reportingTo": "",
+        "timeOffPolicyId": "",
+        "timeOffSupervisors": [],
+    }

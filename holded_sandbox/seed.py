@@ -20,6 +20,7 @@ from .model import (
     SEED_START,
     SERIES_FORMATS,
     TAXES,
+    blank_employee,
     compute_totals,
     format_number,
     intish,
@@ -225,6 +226,7 @@ class Seeder:
             out.append(
                 {
                     "id": self.oid(created),
+                    **blank_employee(),
                     "name": first,
                     "lastName": last,
                     "mainEmail": email,
@@ -237,27 +239,11 @@ class Seeder:
                     "mobile": fk.mobile(self.rng),
                     "dateOfBirth": f"{self.rng.randint(1, 28):02d}/{self.rng.randint(1, 12):02d}/{born}",
                     "gender": gender,
-                    "mainLanguage": "es",
                     "iban": account_iban,
                     "address": {k: addr[k] for k in ("address", "city", "postalCode", "province", "country")},
-                    "fiscalResidence": True,
-                    "fiscalAddress": {
-                        "idNum": "",
-                        "address": "",
-                        "city": "",
-                        "cityOfBirth": "",
-                        "postalCode": "",
-                        "province": "",
-                        "country": "",
-                        "countryOfBirth": "",
-                        "deadLine": "",
-                    },
                     "workplace": "Oficina Madrid",
                     "teams": [self.rng.choice(cat.TEAMS)[0]],
                     "holdedUserId": self.oid(created + 60) if index == 0 or self.rng.random() < 0.75 else "",
-                    "reportingTo": "",
-                    "timeOffPolicyId": "",
-                    "timeOffSupervisors": [],
                 }
             )
         out = self.save_all("employees", out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..model import now
+from ..model import blank_employee, now
 from ..routing import Request, Response, Router, created, fail, not_found, updated
 from ..store import Record, object_id
 from .crud import Resource, apply_fields, boolean, integer, merge, register, string_list, text
@@ -45,42 +45,7 @@ def create_employee(app: App, req: Request) -> Record | Response:
     for name in ("name", "lastName", "email"):
         if not body.get(name):
             return fail(f"{name} needed")
-    employee: Record = {
-        "id": object_id(),
-        "name": "",
-        "lastName": "",
-        "mainEmail": "",
-        "email": "",
-        "title": "",
-        "code": "",
-        "socialSecurityNum": "",
-        "nationality": "",
-        "phone": "",
-        "mobile": "",
-        "dateOfBirth": "",
-        "gender": "",
-        "mainLanguage": "es",
-        "iban": "",
-        "address": {"address": "", "city": "", "postalCode": "", "province": "", "country": ""},
-        "fiscalResidence": True,
-        "fiscalAddress": {
-            "idNum": "",
-            "address": "",
-            "city": "",
-            "cityOfBirth": "",
-            "postalCode": "",
-            "province": "",
-            "country": "",
-            "countryOfBirth": "",
-            "deadLine": "",
-        },
-        "workplace": "",
-        "teams": [],
-        "holdedUserId": "",
-        "reportingTo": "",
-        "timeOffPolicyId": "",
-        "timeOffSupervisors": [],
-    }
+    employee: Record = {"id": object_id(), **blank_employee()}
     apply_fields(employee, body, EMPLOYEE_FIELDS)
     employee["mainEmail"] = employee["mainEmail"] or employee["email"]
     if body.get("sendInvite"):  # an invited employee becomes a Holded user

@@ -1,65 +1,374 @@
-"""`holded`: the local runner. `sandbox` and `proxy` work today; sync/push/events/demo land with their issue."""
+"""`holded`: the local runner. Parses the command line and hands each command to its module:
+sync (sync_job), push (push_job), events (events_job, webhooks), demo, proxy, query, streams, sandbox.
+
+Every mistake ends as one line on stderr naming what to fix; exit codes: 0 done, 1 the run failed
+(Holded refused, records refused past the threshold, events still queued), 2 a usage or config mistake.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-import yaml
+from holded_core.errors import HoldedConfigError, HoldedError
+from holded_core.secrets import redact, register_secret
 
-from holded_core import HoldedClient, HoldedError, parse_config
-
-NOT_YET = ("sync", "push", "events", "demo")
-
-
-def _load_config(path: str | None, base_url: str | None) -> dict[str, Any]:
-    """Config file (JSON or YAML), then environment (HOLDED_API_KEY, HOLDED_BASE_URL), then flags win."""
-    config: dict[str, Any] = {}
-    if path:
-        text = Path(path).read_text(encoding="utf-8")
-        loaded = yaml.safe_load(text) if text.strip() else {}
-        if not isinstance(loaded, dict):
-            raise HoldedError(f"{path}: the config file must hold a JSON or YAML object")
-        config.update(loaded)
-    if "credentials" not in config and os.environ.get("HOLDED_API_KEY"):
-        config["credentials"] = {"auth_type": "api_key", "api_key": os.environ["HOLDED_API_KEY"]}
-    if os.environ.get("HOLDED_BASE_URL") and "base_url" not in config:
-        config["base_url"] = os.environ["HOLDED_BASE_URL"]
-    if base_url:
-        config["base_url"] = base_url
-    return config
+ENV_DB = "HOLDED_DB"
+ENV_WEBHOOK_SECRET = "HOLDED_WEBHOOK_SECRET"
+DEFAULT_DB = "holded.duckdb"
 
 
-def _proxy(args: argparse.Namespace) -> int:
-    config = _load_config(args.config, args.base_url)
-    if "credentials" not in config:
-        print("holded proxy: no credentials; set HOLDED_API_KEY or pass --config FILE", file=sys.stderr)
-        return 2
-    body = json.loads(args.data) if args.data else None
-    with HoldedClient(parse_config(config)) as client:
-        result = client.request(args.method, args.path, json=body, idempotent=args.method.upper() != "POST")
+class UsageError(Exception):
+    """A command-line mistake: exit 2 with the message."""
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def _setup_logging(verbose: bool, console: Any = None) -> None:
+    from holded_core.secrets import install_log_redaction
+
+    root = logging.getLogger()
+    root.handlers.clear()
+    if console is not None:
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(console=console, show_time=False, show_path=False, markup=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    install_log_redaction()
+
+
+def _settings(args: argparse.Namespace, require_credentials: bool = True) -> tuple[Any, Any]:
+    from holded_cli.config import load_config
+    from holded_core.settings import parse_settings
+
+    loaded = load_config(args.config, getattr(args, "base_url", None), require_credentials=require_credentials)
+    return loaded, parse_settings(loaded.values)
+
+
+def _db(args: argparse.Namespace) -> Path:
+    return Path(args.db or os.environ.get(ENV_DB) or DEFAULT_DB)
+
+
+def _token_saver(loaded: Any, log: Any) -> Any:
+    def save(token: str) -> None:
+        if not loaded.save_refresh_token(token):
+            log("WARN", "Holded rotated the OAuth refresh token; save the new one from --config to keep access")
+
+    return save
+
+
+# ----------------------------------------------------------------------------------- commands
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from holded_cli.progress import Progress, summary_table
+    from holded_cli.store import Store
+    from holded_cli.sync_job import SyncJob, select_streams
+
+    loaded, settings = _settings(args)
+    streams, events = select_streams(settings, _names(args.streams))
+    if args.no_events:
+        events = False
+    progress = Progress(live=False if args.no_progress else None)
+    _setup_logging(args.verbose, progress.console if progress.live_mode else None)
+    started = time.time()
+    with Store(_db(args)) as store:
+        if args.full_refresh:
+            store.forget_state()
+        job = SyncJob(
+            settings,
+            store,
+            streams,
+            events=events,
+            progress=progress,
+            on_refresh_token=_token_saver(loaded, progress.log),
+        )
+        result = job.run()
+        status = "interrupted" if result.interrupted else "failed" if result.failed else "complete"
+        summary = result.as_json()
+        store.record_run("sync", started, status, result.view.stats.requests, result.view.stats.retries, summary)
+    title = f"holded sync {status} in {result.seconds:.1f}s: {result.view.stats.requests} requests into {_db(args)}"
+    progress.console.print(summary_table(result.view, result.totals, title))
+    if args.json:
+        json.dump(summary, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    if result.interrupted:
+        return 130
+    return 1 if result.failed else 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from holded_cli.progress import make_console
+    from holded_cli.push_job import PushInput, run_push
+    from holded_core.push import PushOptions
+
+    sources = [x for x in (args.table, args.sql, args.file) if x]
+    if len(sources) != 1:
+        raise UsageError("give exactly one of --table NAME, --sql QUERY or --file PATH (.csv / .jsonl)")
+    loaded, settings = _settings(args)
+    offered = {spec.name: spec for spec in settings.unified()}
+    stream_name = args.stream or (args.table if args.table in offered else None)
+    if stream_name not in offered:
+        raise UsageError(f"--stream: say which unified model the rows are, one of {', '.join(offered)}")
+    config = dict(loaded.values)
+    for key, value in (("dry_run", args.dry_run or None), ("rejected_records_path", args.rejected),
+                       ("rejection_threshold", args.threshold), ("concurrency", args.concurrency)):  # fmt: skip
+        if value is not None:
+            config[key] = value
+    options = PushOptions.from_config(config)
+    _setup_logging(args.verbose)
+    source = PushInput(table=args.table, sql=args.sql, file=Path(args.file) if args.file else None, db=_db(args))
+    started = time.monotonic()
+    report = run_push(settings, options, offered[stream_name], source, args.op, keep=max(args.show, 1000))
+    console = make_console(sys.stderr if args.json else sys.stdout)
+    _print_push(console, report, options, args.show)
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "no rows"
+    mode = "dry run (nothing written)" if options.dry_run else "pushed"
+    console.print(f"holded push: {mode}: {report.total} rows of {stream_name} in {time.monotonic() - started:.1f}s: "
+                  f"{counts}", markup=False)  # fmt: skip
+    if args.json:
+        json.dump({"stream": stream_name, "dry_run": options.dry_run, "total": report.total, "counts": report.counts,
+                   "failure": report.failure}, sys.stdout)  # fmt: skip
+        sys.stdout.write("\n")
+    if report.failure:
+        print(f"holded push: {report.failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_push(console: Any, report: Any, options: Any, show: int) -> None:
+    from rich.table import Table
+
+    plan = [o for o in report.outcomes if o.result.status != "rejected"]
+    if options.dry_run and plan:
+        table = Table(title="Plan (dry run: nothing was written)", title_justify="left")
+        for name in ("stream", "key", "operation", "outcome", "changes (Holded's value -> new value)"):
+            table.add_column(name)
+        for outcome in plan[:show]:
+            r = outcome.result
+            changes = "; ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in r.changes.items()) or "-"
+            table.add_row(r.stream, r.key, r.op, "would " + r.op if r.status == "planned" else r.status, changes)
+        console.print(table)
+        if len(plan) > show:
+            console.print(f"... and {len(plan) - show} more planned rows (--show N to see more)")
+    rejected = [o for o in report.outcomes if o.result.status == "rejected"]
+    if rejected:
+        table = Table(title=f"Rejected records ({report.counts.get('rejected', 0)})", title_justify="left")
+        for name in ("stream", "key", "operation", "reason"):
+            table.add_column(name)
+        for outcome in rejected[:show]:
+            r = outcome.result
+            table.add_row(r.stream, r.key, r.op, r.reason or "")
+        console.print(table)
+        if options.rejected_records_path:
+            console.print(f"every rejected record, with its reason: {options.rejected_records_path}")
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from holded_cli.events_job import describe, parse_every, run_every, run_once
+    from holded_cli.progress import Progress
+    from holded_cli.store import Store
+    from holded_cli.webhooks import Webhook
+
+    loaded, settings = _settings(args)
+    interval = parse_every(args.every) if args.every else None
+    secret = args.secret or os.environ.get(ENV_WEBHOOK_SECRET, "")
+    register_secret(secret)
+    _setup_logging(args.verbose)
+    progress = Progress(quiet=True)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    with Store(_db(args)) as store:
+        webhook = None
+        if args.webhook:
+            webhook = Webhook(store, args.webhook, secret, attempts=args.attempts, backoff=args.backoff)
+        last: dict[str, Any] = {}
+
+        def tick() -> None:
+            run = run_once(
+                settings,
+                store,
+                webhook,
+                include_existing=args.include_existing,
+                progress=progress,
+                on_refresh_token=_token_saver(loaded, progress.log),
+            )
+            last["run"] = run
+            log(describe(run))
+
+        if interval is not None:
+            return run_every(interval, tick, log)
+        tick()
+    run = last["run"]
+    if run.detection.failed or (run.delivery is not None and run.delivery.pending):
+        return 1
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from holded_cli.demo import run_demo
+    from holded_cli.progress import make_console
+
+    console = make_console()
+    _setup_logging(args.verbose)
+    return run_demo(Path(args.db), args.scale, console, live=False if args.no_progress else None)
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    import duckdb
+    from rich.table import Table
+
+    from holded_cli.progress import make_console
+
+    db = _db(args)
+    if not db.exists():
+        raise HoldedConfigError(f"{db}: no such database; run `holded sync` (or `holded demo`) first, or pass --db")
+    with duckdb.connect(str(db), read_only=True) as con:
+        try:
+            cursor = con.execute(args.sql)
+        except duckdb.Error as exc:
+            raise HoldedConfigError(f"the query failed: {str(exc).splitlines()[0]}") from None
+        names = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchall()
+    if args.json:
+        for row in rows:
+            sys.stdout.write(json.dumps(dict(zip(names, row, strict=True)), default=str, ensure_ascii=False) + "\n")
+        return 0
+    table = Table()
+    for name in names:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    make_console().print(table)
+    return 0
+
+
+def cmd_streams(args: argparse.Namespace) -> int:
+    from holded_cli.config import load_config
+    from holded_core.settings import parse_settings
+
+    values = load_config(args.config, require_credentials=False).values
+    values.setdefault("credentials", {"auth_type": "api_key", "api_key": "not-needed-to-list"})
+    for spec in parse_settings(values).streams():
+        print(f"{spec.name:24} {spec.kind:8} key={','.join(spec.primary_key) or '-':18} {spec.description}")
+    return 0
+
+
+def cmd_proxy(args: argparse.Namespace) -> int:
+    from holded_core import HoldedClient
+
+    _loaded, settings = _settings(args)
+    try:
+        body = json.loads(args.data) if args.data else None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--data is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    _setup_logging(args.verbose)
+    method = args.method.upper()
+    with HoldedClient(settings.client) as client:
+        result = client.request(method, args.path, json=body, idempotent=method != "POST")
     json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0
 
 
+def _names(text: str | None) -> list[str] | None:
+    return [n.strip() for n in text.split(",") if n.strip()] if text else None
+
+
+# ------------------------------------------------------------------------------------- parser
+
+COMMANDS = {
+    "sync": cmd_sync,
+    "push": cmd_push,
+    "events": cmd_events,
+    "demo": cmd_demo,
+    "query": cmd_query,
+    "streams": cmd_streams,
+    "proxy": cmd_proxy,
+}
+
+EPILOG = """config precedence (highest first): flags (--base-url), environment (HOLDED_API_KEY, HOLDED_BASE_URL,
+HOLDED_DB, HOLDED_WEBHOOK_SECRET), the config file (--config FILE or HOLDED_CONFIG; JSON or YAML, the
+connectors' own config format)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="holded", description="Holded data connector: local runner")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sandbox = sub.add_parser("sandbox", help="run the local Holded v1 sandbox", add_help=False)
-    sandbox.add_argument("rest", nargs=argparse.REMAINDER)
-    proxy = sub.add_parser("proxy", help="an authenticated call to any Holded endpoint")
-    proxy.add_argument("method")
-    proxy.add_argument("path", help="path under the base URL, e.g. /invoicing/v1/contacts")
-    proxy.add_argument("--data", help="JSON body")
-    proxy.add_argument("--config", help="connector config file (JSON or YAML)")
-    proxy.add_argument("--base-url", help="override base_url (e.g. the sandbox's)")
-    for name in NOT_YET:
-        sub.add_parser(name, help=f"{name} (not yet available)")
+    parser = argparse.ArgumentParser(
+        prog="holded", description="Holded data connector: local runner", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str, db: bool = True, config: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EPILOG)
+        if config:
+            p.add_argument("--config", help="connector config file, JSON or YAML (env HOLDED_CONFIG)")
+            p.add_argument("--base-url", help="Holded API base URL, e.g. a sandbox's (env HOLDED_BASE_URL)")
+        if db:
+            p.add_argument("--db", help=f"DuckDB file (env {ENV_DB}; default {DEFAULT_DB})")
+        p.add_argument("-v", "--verbose", action="store_true", help="log retries and requests")
+        return p
+
+    s = command("sync", "sync Holded into a DuckDB file, incrementally")
+    s.add_argument("--streams", help="comma-separated streams (default: the ten unified ones + changeEvents; `all`)")
+    s.add_argument("--no-events", action="store_true", help="do not record change events")
+    s.add_argument("--full-refresh", action="store_true", help="forget the saved state and re-read everything")
+    s.add_argument("--no-progress", action="store_true", help="plain log lines even on a terminal")
+    s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+
+    p = command("push", "write rows (DuckDB table or query, CSV or JSONL file) into Holded")
+    p.add_argument("--table", help="a table of --db (e.g. one `holded sync` made)")
+    p.add_argument("--sql", help="a query over --db")
+    p.add_argument("--file", help="a .csv (with a header) or .jsonl file")
+    p.add_argument("--stream", help="the unified model of the rows, e.g. genericCompany (default: the table's name)")
+    p.add_argument("--op", choices=("upsert", "create", "update", "delete"), default="upsert")
+    p.add_argument("--dry-run", action="store_true", help="show the plan as a table; write nothing")
+    p.add_argument("--rejected", help="append every refused record with its reason to this JSONL file")
+    p.add_argument("--threshold", type=float, help="fail past this share of refused rows (default 0.1)")
+    p.add_argument("--concurrency", type=int, help="records written at the same time (default 4)")
+    p.add_argument("--show", type=int, default=50, help="rows of the plan / rejection tables to print")
+    p.add_argument("--json", action="store_true", help="print the counts as JSON on stdout")
+
+    e = command("events", "detect changes and deliver them to a webhook (or print them as JSON lines)")
+    e.add_argument("--webhook", help="POST each event here, signed with HMAC-SHA256")
+    e.add_argument("--secret", help=f"the signing secret (prefer env {ENV_WEBHOOK_SECRET})")
+    e.add_argument("--every", help="run on a schedule, e.g. 30s, 5m, 1h (Ctrl-C stops)")
+    e.add_argument("--include-existing", action="store_true", help="the first run sends every record as created")
+    e.add_argument("--attempts", type=int, default=4, help="tries per event per run (default 4)")
+    e.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds, doubled each time")
+
+    d = sub.add_parser("demo", help="sandbox -> fresh DuckDB file -> summary and example queries (no account)")
+    d.add_argument("--db", default="holded-demo.duckdb", help="the DuckDB file to (re)create")
+    d.add_argument("--scale", type=float, default=1.0, help="sandbox size (1 ~ 1,000 contacts, 2,000 invoices)")
+    d.add_argument("--no-progress", action="store_true")
+    d.add_argument("-v", "--verbose", action="store_true")
+
+    q = command("query", "run SQL over the DuckDB file and print the answer", config=False)
+    q.add_argument("sql")
+    q.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+
+    st = command("streams", "list the streams (unified, Holded-native, custom, changeEvents)", db=False)
+    st.set_defaults(base_url=None)
+
+    x = command("proxy", "an authenticated call to any Holded endpoint; prints the JSON answer", db=False)
+    x.add_argument("method", help="GET, POST, PUT or DELETE")
+    x.add_argument("path", help="path under the base URL, e.g. /invoicing/v1/contacts")
+    x.add_argument("--data", help="JSON body")
+
+    sub.add_parser("sandbox", help="run the local Holded v1 sandbox (see `holded sandbox --help`)", add_help=False)
     return parser
 
 
@@ -71,13 +380,19 @@ def main(argv: list[str] | None = None) -> int:
         return sandbox_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "proxy":
-            return _proxy(args)
-    except (HoldedError, ValueError, OSError) as exc:
-        print(f"holded {args.command}: {exc}", file=sys.stderr)
+        return COMMANDS[args.command](args)
+    except (UsageError, HoldedConfigError) as exc:
+        print(f"holded {args.command}: {redact(str(exc))}", file=sys.stderr)
+        return 2
+    except HoldedError as exc:
+        print(f"holded {args.command}: {redact(str(exc))}", file=sys.stderr)
         return 1
-    print(f"holded {args.command}: not yet available (it lands with the local runner issue)", file=sys.stderr)
-    return 2
+    except (ValueError, OSError) as exc:
+        print(f"holded {args.command}: {redact(str(exc))}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+    except KeyboardInterrupt:
+        print(f"holded {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

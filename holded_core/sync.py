@@ -81,6 +81,7 @@ class Selected:
 @dataclass
 class StreamReport:
     emitted: int = 0
+    pages: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     bad: int = 0
     status: str = "pending"
@@ -141,6 +142,7 @@ class StreamConsumer:
         )
 
     def end_page(self) -> None:
+        self.report.pages += 1
         if self.tracker is not None and self._dirty:
             self._dirty = False
             self.out.append(StateOut(self.spec.name, self.tracker.checkpoint()))

@@ -1,9 +1,13 @@
-"""Test helpers: a sandbox on a free port that is always stopped."""
+"""Helpers for tests, benchmarks and the demo: a sandbox on a free port that is always stopped."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from .server import SandboxServer
@@ -19,3 +23,40 @@ def running_sandbox(**kwargs: Any) -> Iterator[SandboxServer]:
         yield server
     finally:
         server.stop()
+
+
+@dataclass(frozen=True)
+class SandboxProcess:
+    base_url: str  # e.g. http://127.0.0.1:PORT/api
+    root: str  # e.g. http://127.0.0.1:PORT (control routes under /__sandbox__/)
+    api_key: str
+    process: subprocess.Popen
+
+
+@contextmanager
+def sandbox_process(*args: str, api_key: str = "sandbox-api-key", timeout: float = 120) -> Iterator[SandboxProcess]:
+    """The sandbox in its own process on a free port (so it does not share the caller's interpreter
+    lock); `args` are `holded sandbox` options such as "--scale", "10". Always stopped on exit."""
+    cmd = [sys.executable, "-m", "holded_sandbox", "--port", "0", "--api-key", api_key, *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        base_url = None
+        for line in proc.stdout:  # the banner; the sandbox prints nothing after "Press Ctrl-C"
+            if base_url is None and "listening on " in line:
+                base_url = line.split("listening on ", 1)[1].strip()
+            if line.startswith("Press Ctrl-C") or time.monotonic() > deadline:
+                break
+        if base_url is None:
+            raise RuntimeError(f"the sandbox did not start (exit code {proc.poll()})")
+        yield SandboxProcess(base_url, base_url.rsplit("/api", 1)[0], api_key, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -1,0 +1,88 @@
+"""Where the runner's connector config comes from, and in which order.
+
+Precedence, highest first: command-line flags (`--base-url`), environment variables
+(`HOLDED_API_KEY`, `HOLDED_BASE_URL`), the config file (`--config FILE` or `HOLDED_CONFIG`, JSON or
+YAML in the connectors' own config format). A credential from the environment replaces the file's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from holded_core.errors import HoldedConfigError
+
+ENV_API_KEY = "HOLDED_API_KEY"
+ENV_BASE_URL = "HOLDED_BASE_URL"
+ENV_CONFIG = "HOLDED_CONFIG"
+NO_CREDENTIALS = f"no Holded credential: set {ENV_API_KEY}, or pass --config FILE holding `credentials`"
+
+
+@dataclass
+class LoadedConfig:
+    values: dict[str, Any]
+    path: Path | None  # the file it came from, if any (a rotated OAuth refresh token is written back there)
+
+    def save_refresh_token(self, token: str) -> bool:
+        """Persist a rotated refresh token into the config file (atomically, owner-only); False if no file."""
+        if self.path is None or self.values.get("credentials", {}).get("auth_type") != "oauth2":
+            return False
+        data = read_file(self.path)
+        data.setdefault("credentials", {})["refresh_token"] = token
+        text = (
+            json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+            if self.path.suffix.lower() == ".json"
+            else yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        )
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".holded-config-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+        self.values["credentials"]["refresh_token"] = token
+        return True
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise HoldedConfigError(f"{path}: cannot read the config file ({exc.strerror}); check --config") from None
+    try:
+        loaded = yaml.safe_load(text) if text.strip() else {}  # YAML is a superset of JSON
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise HoldedConfigError(f"{path}: not valid JSON or YAML{where}; fix the file's syntax") from None
+    if not isinstance(loaded, dict):
+        raise HoldedConfigError(f'{path}: the config file must hold an object such as {{"credentials": ...}}')
+    return loaded
+
+
+def load_config(
+    config_path: str | None,
+    base_url: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    require_credentials: bool = True,
+) -> LoadedConfig:
+    env = os.environ if env is None else env
+    path_text = config_path or env.get(ENV_CONFIG)
+    path = Path(path_text) if path_text else None
+    values: dict[str, Any] = read_file(path) if path else {}
+    if env.get(ENV_API_KEY):
+        values["credentials"] = {"auth_type": "api_key", "api_key": env[ENV_API_KEY]}
+    if env.get(ENV_BASE_URL):
+        values["base_url"] = env[ENV_BASE_URL]
+    if base_url:
+        values["base_url"] = base_url
+    if require_credentials and not values.get("credentials"):
+        raise HoldedConfigError(NO_CREDENTIALS)
+    return LoadedConfig(values, path)

@@ -1,0 +1,127 @@
+"""`holded events`: detect changes now (or every N minutes) and hand the events on.
+
+Detection is the sync engine with only the change-events stream: it lists the ten unified models,
+compares them with the fingerprints saved in the database and stores new events in the
+`changeEvents` table (the same table and state `holded sync` uses, so an event is detected once
+whichever command sees it first). Then each event is delivered to the webhook, or printed as a JSON
+line when there is none.
+
+A webhook registered for the first time gets the events detected from then on; on a database with
+no saved fingerprints yet, the first detection only records the baseline (every record would be
+"created"), unless `include_existing` asks for those too.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from holded_cli.progress import Progress
+from holded_cli.store import Store
+from holded_cli.sync_job import SyncJob, SyncResult
+from holded_cli.webhooks import DeliveryReport, Webhook, body_of
+from holded_core.errors import HoldedAuthError, HoldedConfigError, HoldedError
+from holded_core.settings import Settings
+from holded_core.streams import EVENTS_STREAM
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_every(text: str) -> float:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text or "")
+    if not match or float(match.group(1)) <= 0:
+        raise HoldedConfigError(f"--every {text!r} is not a duration: use e.g. 30s, 5m, 1h")
+    return float(match.group(1)) * UNITS[match.group(2) or "s"]
+
+
+@dataclass
+class EventsRun:
+    detection: SyncResult
+    new_events: int
+    delivery: DeliveryReport | None
+
+
+def _max_seq(store: Store) -> int:
+    row = store.con.execute(f'SELECT coalesce(max(seq), 0) FROM "{EVENTS_STREAM}"').fetchone()
+    return int(row[0]) if row else 0
+
+
+def run_once(
+    settings: Settings,
+    store: Store,
+    webhook: Webhook | None,
+    *,
+    include_existing: bool = False,
+    progress: Progress | None = None,
+    out: TextIO = sys.stdout,
+    on_refresh_token: Callable[[str], None] | None = None,
+) -> EventsRun:
+    had_baseline = store.has_events_state()
+    before = _max_seq(store) if EVENTS_STREAM in store.table_names() else 0
+    detection = SyncJob(settings, store, [], events=True, progress=progress, on_refresh_token=on_refresh_token).run()
+    after = _max_seq(store)
+    delivery = None
+    if webhook is not None:
+        if not webhook.subscribed():
+            webhook.subscribe(0 if include_existing else before if had_baseline else after)
+        delivery = webhook.deliver_pending()
+    else:
+        rows = store.con.execute(
+            f"""SELECT id, event, model, recordId, type,
+                       strftime(detectedAt AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') AS detectedAt,
+                       changedFields, record
+                FROM "{EVENTS_STREAM}" WHERE seq > ? ORDER BY seq""",
+            [before if (had_baseline or include_existing) else after],
+        )
+        names = [d[0] for d in rows.description]
+        for row in rows.fetchall():
+            out.write(body_of(dict(zip(names, row, strict=True))).decode() + "\n")
+        out.flush()
+    return EventsRun(detection, after - before, delivery)
+
+
+def describe(run: EventsRun) -> str:
+    counts = run.detection.view.reports.get(EVENTS_STREAM)
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(counts.counts.items())) if counts else ""
+    line = f"events: {run.new_events} new" + (f" ({kinds})" if kinds and run.new_events else "")
+    if run.delivery is not None:
+        d = run.delivery
+        line += f"; delivered {d.delivered}, {d.pending} queued"
+        if d.pending:
+            line += f" (last error: {d.last_error}; they are retried on the next run)"
+    failed = run.detection.failed
+    if failed:
+        errors = {rep.error for name, rep in run.detection.view.reports.items() if rep.error}
+        line += f"; detection incomplete: {'; '.join(sorted(errors)) or ', '.join(failed)}"
+    return line
+
+
+def run_every(interval: float, tick: Callable[[], Any], log: Callable[[str], None]) -> int:
+    """Run `tick` now and every `interval` seconds until interrupted (Ctrl-C or SIGTERM): exits 0.
+    A failure of Holded (unreachable, 5xx after retries) is logged and retried at the next tick; a
+    refused credential or a config mistake stops the loop."""
+
+    def _term(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _term)
+    try:
+        while True:
+            started = time.monotonic()
+            try:
+                tick()
+            except (HoldedAuthError, HoldedConfigError):
+                raise
+            except HoldedError as exc:
+                log(f"events: this run failed ({exc}); trying again in {interval:.0f}s")
+            time.sleep(max(0.0, interval - (time.monotonic() - started)))
+    except KeyboardInterrupt:
+        log("events: stopped")
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)

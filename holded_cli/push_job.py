@@ -1,0 +1,163 @@
+"""`holded push`: rows from DuckDB (a table or a query) or a CSV / JSONL file into Holded, through the
+core's `Push` (the destination's own write path: matching, minimal updates, refusals with reasons).
+
+Every input is read through DuckDB in chunks, so a large file never sits in memory whole. Values are
+brought back to the shapes the unified model declares (JSON text to objects, timestamps to ISO
+strings) before they are written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import decimal
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+
+from holded_cli.tables import SYNCED_AT, quote
+from holded_core.client import HoldedClient
+from holded_core.errors import HoldedConfigError
+from holded_core.push import Outcome, Push, PushOptions
+from holded_core.settings import Settings
+from holded_core.streams import StreamSpec
+
+CHUNK = 1_000
+LOCAL_COLUMNS = {SYNCED_AT, "seq"}  # the runner's own bookkeeping columns, never sent to Holded
+
+
+@dataclass
+class PushInput:
+    table: str | None = None
+    sql: str | None = None
+    file: Path | None = None
+    db: Path | None = None
+
+    def describe(self) -> str:
+        return f"table {self.table}" if self.table else f"file {self.file}" if self.file else "query"
+
+    def relation(self) -> tuple[duckdb.DuckDBPyConnection, str]:
+        """A connection and the SELECT that yields the rows to push."""
+        if self.file is not None:
+            if not self.file.exists():
+                raise HoldedConfigError(f"{self.file}: no such file; check --file")
+            suffix = self.file.suffix.lower()
+            path = str(self.file).replace("'", "''")
+            if suffix == ".csv":
+                # Read as text: the model's types are applied afterwards (a phone number stays a string).
+                return duckdb.connect(), f"SELECT * FROM read_csv('{path}', header = true, all_varchar = true)"
+            if suffix in (".jsonl", ".ndjson", ".json"):
+                return duckdb.connect(), f"SELECT * FROM read_json('{path}', format = 'auto')"
+            raise HoldedConfigError(f"{self.file}: push reads .csv, .jsonl or .json files; convert it or use --sql")
+        if self.db is None or not self.db.exists():
+            raise HoldedConfigError(f"{self.db}: no such database; run `holded sync` first or pass --db")
+        con = duckdb.connect(str(self.db), read_only=True)
+        if self.table:
+            return con, f"SELECT * FROM {quote(self.table)}"
+        return con, str(self.sql)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
+def conform(record: Mapping[str, Any], spec: StreamSpec) -> dict[str, Any]:
+    """A row as the unified model declares it: JSON text parsed for object and array fields, numbers and
+    booleans from text (CSV), timestamps as ISO strings; empty CSV cells are null."""
+    props = spec.json_schema.get("properties", {})
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if key in LOCAL_COLUMNS:
+            continue
+        value = _plain(value)
+        if value == "":
+            value = None
+        kinds = props.get(key, {}).get("type", [])
+        kinds = {kinds} if isinstance(kinds, str) else set(kinds)
+        if isinstance(value, str):
+            if kinds & {"object", "array"}:
+                with contextlib.suppress(orjson.JSONDecodeError):  # else left as it is: the model check names it
+                    value = orjson.loads(value)
+            elif "number" in kinds or "integer" in kinds:
+                try:
+                    number = float(value)
+                    value = int(number) if "integer" in kinds and number.is_integer() else number
+                except ValueError:
+                    pass
+            elif "boolean" in kinds:
+                value = value.strip().lower() in ("1", "true", "yes")
+        out[key] = value
+    return out
+
+
+def rows(source: PushInput) -> Iterator[dict[str, Any]]:
+    con, sql = source.relation()
+    try:
+        try:
+            cursor = con.execute(sql)
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise HoldedConfigError(f"cannot read the {source.describe()}: {first}") from None
+        names = [d[0] for d in cursor.description]
+        if "id" not in {n.lower() for n in names}:
+            raise HoldedConfigError(
+                f"the {source.describe()} has no `id` column: give each row Holded's id or a stable key of your own "
+                "(kept in Holded's `holded-connector-id` custom field, so a re-run never creates twice)"
+            )
+        while chunk := cursor.fetchmany(CHUNK):
+            for row in chunk:
+                yield dict(zip(names, row, strict=True))
+    finally:
+        con.close()
+
+
+@dataclass
+class PushReport:
+    outcomes: list[Outcome] = field(default_factory=list)  # kept for the plan / rejection tables
+    counts: dict[str, int] = field(default_factory=dict)
+    failure: str | None = None
+    summary: str = ""
+    total: int = 0
+
+
+def run_push(
+    settings: Settings,
+    options: PushOptions,
+    stream: StreamSpec,
+    source: PushInput,
+    op: str,
+    *,
+    keep: int = 1_000,
+) -> PushReport:
+    """Push every row; keeps the first `keep` notable outcomes (plans, refusals) for the report."""
+    report = PushReport()
+    with HoldedClient(settings.client) as client, Push(client, settings, options) as push:
+
+        def take(outcomes: Iterator[Outcome]) -> None:
+            for outcome in outcomes:
+                report.total += 1
+                status = outcome.result.status
+                report.counts[status] = report.counts.get(status, 0) + 1
+                notable = status == "rejected" or options.dry_run
+                if notable and len(report.outcomes) < keep:
+                    report.outcomes.append(outcome)
+
+        for row in rows(source):
+            push.submit(stream.name, conform(row, stream), op)
+            take(push.finished())
+        take(push.drain())
+        report.failure = push.failure()
+        report.summary = push.summary()
+    return report

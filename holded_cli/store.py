@@ -1,0 +1,197 @@
+"""The local DuckDB database: one table per stream, the sync state, change events and their deliveries.
+
+Writes are batched: `Store.commit` merges every buffered stream by primary key (a deleted record's
+row is removed), appends new change events, and saves the sync state, all in one transaction, so
+the state on disk never covers rows that are not there: a killed run resumes from its last commit.
+Rows reach DuckDB as column arrays it scans in bulk, never an INSERT per row.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import orjson
+
+from holded_cli.tables import SYNCED_AT, TableSpec, quote
+from holded_core.errors import HoldedConfigError
+from holded_core.streams import DELETED_AT, EVENTS_STREAM
+
+STATE = "_holded_state"
+RUNS = "_holded_runs"
+WEBHOOKS = "_holded_webhooks"
+DELIVERIES = "_holded_deliveries"
+EVENT_SEQ = "_holded_event_seq"
+
+META_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {STATE} (stream VARCHAR PRIMARY KEY, state JSON, updated_at TIMESTAMPTZ)",
+    f"""CREATE TABLE IF NOT EXISTS {RUNS} (
+        run_id BIGINT, command VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, status VARCHAR,
+        requests BIGINT, retries BIGINT, summary JSON)""",
+    f"CREATE SEQUENCE IF NOT EXISTS {EVENT_SEQ}",
+    f"CREATE TABLE IF NOT EXISTS {WEBHOOKS} (url VARCHAR PRIMARY KEY, baseline_seq BIGINT, created_at TIMESTAMPTZ)",
+    f"""CREATE TABLE IF NOT EXISTS {DELIVERIES} (
+        url VARCHAR, event_id VARCHAR, attempts INTEGER, last_status VARCHAR, last_error VARCHAR,
+        last_attempt_at TIMESTAMPTZ, delivered_at TIMESTAMPTZ, PRIMARY KEY (url, event_id))""",
+)
+
+
+@dataclass
+class MergeCounts:
+    upserted: int = 0
+    deleted: int = 0
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.con = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            raise HoldedConfigError(
+                f"{self.path}: cannot open the database ({str(exc).splitlines()[0]}); "
+                "is another `holded` command using it? Wait for it or pass another --db"
+            ) from None
+        except duckdb.Error as exc:
+            raise HoldedConfigError(f"{self.path}: not a DuckDB database ({exc}); pass another --db") from None
+        self._lock = threading.Lock()
+        self._tables: dict[str, TableSpec] = {}
+        for ddl in META_DDL:
+            self.con.execute(ddl)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                yield self.con
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            self.con.execute("COMMIT")
+
+    # --- tables ----------------------------------------------------------------------------
+
+    def ensure_table(self, table: TableSpec) -> None:
+        """Create the stream's table, or add the columns a newer schema has (never drops any)."""
+        extra = ["seq BIGINT DEFAULT nextval('" + EVENT_SEQ + "')"] if table.kind == "events" else []
+        ddl = [c.ddl for c in table.columns] + extra + [f"{SYNCED_AT} TIMESTAMPTZ"]
+        self.con.execute(f"CREATE TABLE IF NOT EXISTS {quote(table.name)} ({', '.join(ddl)})")
+        existing = {
+            row[0].lower()
+            for row in self.con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main'",
+                [table.name],
+            ).fetchall()
+        }
+        for column in table.columns:
+            if column.name.lower() not in existing:
+                self.con.execute(f"ALTER TABLE {quote(table.name)} ADD COLUMN {column.ddl}")
+        self._tables[table.name] = table
+
+    def states(self) -> dict[str, dict[str, Any]]:
+        rows = self.con.execute(f"SELECT stream, state FROM {STATE}").fetchall()
+        return {stream: orjson.loads(state) for stream, state in rows if state}
+
+    def forget_state(self, streams: Sequence[str] | None = None) -> None:
+        """Full refresh: the next sync treats everything as new (the rows stay until replaced)."""
+        if streams is None:
+            self.con.execute(f"DELETE FROM {STATE}")
+        else:
+            self.con.execute(f"DELETE FROM {STATE} WHERE stream IN (SELECT unnest(?::VARCHAR[]))", [list(streams)])
+
+    # --- the one write path ----------------------------------------------------------------
+
+    def commit(
+        self, batches: Mapping[str, list[dict[str, Any]]], states: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, MergeCounts]:
+        """Merge each stream's records and save the states, atomically. Returns per-stream counts."""
+        counts: dict[str, MergeCounts] = {}
+        with self.transaction() as con:
+            for name, records in batches.items():
+                if records:
+                    counts[name] = self._merge(con, self._tables[name], records)
+            for stream, state in states.items():
+                con.execute(
+                    f"INSERT OR REPLACE INTO {STATE} VALUES (?, ?, now())",
+                    [stream, orjson.dumps(state).decode()],
+                )
+        return counts
+
+    def _merge(self, con: duckdb.DuckDBPyConnection, table: TableSpec, records: list[dict[str, Any]]) -> MergeCounts:
+        names = [c.name for c in table.columns]
+        columns: list[list[Any]] = [[] for _ in names]
+        deleted: list[bool] = []
+        for record in records:
+            for values, value in zip(columns, table.row(record), strict=True):
+                values.append(value)
+            deleted.append(bool(record.get(DELETED_AT)))
+        batch = {name: np.array(values, dtype=object) for name, values in zip(names, columns, strict=True)}
+        batch["_ord"] = np.arange(len(records))
+        batch["_deleted"] = np.array(deleted, dtype=bool)
+        con.register("_batch", batch)
+        try:
+            return self._merge_batch(con, table, len(records) - sum(deleted), sum(deleted))
+        finally:
+            con.unregister("_batch")
+
+    @staticmethod
+    def _merge_batch(con: duckdb.DuckDBPyConnection, table: TableSpec, upserts: int, deletes: int) -> MergeCounts:
+        target = quote(table.name)
+        selects = ", ".join(c.select("b") for c in table.columns)
+        names = ", ".join(quote(c.name) for c in table.columns)
+        pk = [quote(k) for k in table.primary_key]
+        if table.kind == "events":  # append-only: an event already stored (same stable id) is not added again
+            con.execute(
+                f"INSERT INTO {target} ({names}, {SYNCED_AT}) SELECT {selects}, now() FROM _batch b "
+                f"WHERE b.id NOT IN (SELECT id FROM {target}) QUALIFY row_number() OVER (PARTITION BY b.id) = 1 "
+                "ORDER BY b._ord"
+            )
+            return MergeCounts(upserted=upserts)
+        # The last occurrence of a key in the batch wins; a tombstone removes the row.
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _last AS SELECT * FROM _batch "
+            f"QUALIFY row_number() OVER (PARTITION BY {', '.join(pk)} ORDER BY _ord DESC) = 1"
+        )
+        match = " AND ".join(f"{target}.{k} = CAST(l.{k} AS VARCHAR)" for k in pk)
+        con.execute(f"DELETE FROM {target} USING _last l WHERE {match}")
+        con.execute(
+            f"INSERT INTO {target} ({names}, {SYNCED_AT}) SELECT {selects}, now() FROM _last b WHERE NOT b._deleted"
+        )
+        con.execute("DROP TABLE _last")
+        return MergeCounts(upserted=upserts, deleted=deletes)
+
+    # --- runs ------------------------------------------------------------------------------
+
+    def record_run(self, command: str, started: float, status: str, requests: int, retries: int, summary: Any) -> None:
+        with self._lock:
+            run_id = self.con.execute(f"SELECT coalesce(max(run_id), 0) + 1 FROM {RUNS}").fetchone()[0]
+            self.con.execute(
+                f"INSERT INTO {RUNS} VALUES (?, ?, to_timestamp(?), now(), ?, ?, ?, ?)",
+                [run_id, command, started, status, requests, retries, orjson.dumps(summary).decode()],
+            )
+
+    def table_names(self) -> list[str]:
+        rows = self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def has_events_state(self) -> bool:
+        row = self.con.execute(f"SELECT count(*) FROM {STATE} WHERE stream = ?", [EVENTS_STREAM]).fetchone()
+        return bool(row and row[0])

@@ -1,0 +1,169 @@
+"""`holded sync`: the core's sync engine into the local DuckDB database.
+
+Every stream is read incrementally against the state kept in the database (the first run sees
+everything as new). Records are buffered per stream and committed in bulk together with the
+latest state checkpoints, every `flush_rows` rows or `flush_seconds` seconds, when a stream
+completes, and at the end; an interrupted run keeps what it committed and the next run resumes from
+there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from holded_cli.progress import Progress, RunView
+from holded_cli.store import MergeCounts, Store
+from holded_cli.tables import quote, table_for
+from holded_core.client import HoldedClient
+from holded_core.settings import Settings
+from holded_core.streams import EVENTS_STREAM, StreamSpec, events_stream
+from holded_core.sync import LogOut, RecordOut, Selected, StateOut, StatusOut, StreamReport, SyncEngine
+
+
+@dataclass
+class SyncResult:
+    view: RunView
+    merged: dict[str, MergeCounts] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)  # rows in each table after the run
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def reports(self) -> dict[str, StreamReport]:
+        return dict(self.view.reports)
+
+    @property
+    def failed(self) -> list[str]:
+        return [name for name, rep in self.view.reports.items() if rep.status != "complete"]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "seconds": round(self.seconds, 3),
+            "requests": self.view.stats.requests,
+            "retries": self.view.stats.retries,
+            "interrupted": self.interrupted,
+            "streams": {
+                name: {
+                    "status": rep.status,
+                    "new": rep.counts.get("created", 0),
+                    "changed": rep.counts.get("updated", 0),
+                    "deleted": rep.counts.get("deleted", 0),
+                    "rows": self.totals.get(name, 0),
+                    "bad_records": rep.bad,
+                    "error": rep.error,
+                }
+                for name, rep in self.view.reports.items()
+            },
+        }
+
+
+class SyncJob:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        streams: Sequence[StreamSpec],
+        *,
+        events: bool = True,
+        progress: Progress | None = None,
+        on_refresh_token: Callable[[str], None] | None = None,
+        flush_rows: int = 25_000,
+        flush_seconds: float = 2.0,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.streams = list(streams)
+        self.events = events
+        self.progress = progress or Progress(live=False)
+        self.on_refresh_token = on_refresh_token
+        self.flush_rows = flush_rows
+        self.flush_seconds = flush_seconds
+        self._buffers: dict[str, list[dict[str, Any]]] = {}
+        self._states: dict[str, dict[str, Any]] = {}
+        self._buffered = 0
+        self._last_flush = time.monotonic()
+        self.merged: dict[str, MergeCounts] = {}
+
+    def run(self) -> SyncResult:
+        tables = [table_for(spec) for spec in self.streams] + ([table_for(events_stream())] if self.events else [])
+        for table in tables:
+            self.store.ensure_table(table)
+        states = self.store.states()
+        selected = [Selected(spec, incremental=True) for spec in self.streams]
+        started = time.monotonic()
+        with HoldedClient(self.settings.client, on_refresh_token=self.on_refresh_token) as client:
+            engine = SyncEngine(
+                client,
+                selected,
+                states,
+                self.settings.options,
+                events_models=self.settings.unified() if self.events else None,
+            )
+            view = RunView(engine.reports, client.stats)
+            result = SyncResult(view)
+            self.progress.start(view)
+            try:
+                for out in engine.run():
+                    self._take(out)
+                    self.progress.tick()
+            except KeyboardInterrupt:
+                result.interrupted = True
+            finally:
+                self.progress.stop()
+                self._flush()  # what arrived is consistent with the states received: keep it
+        result.merged = self.merged
+        result.seconds = time.monotonic() - started
+        result.totals = self._totals([t.name for t in tables])
+        return result
+
+    def _take(self, out: Any) -> None:
+        if isinstance(out, RecordOut):
+            self._buffers.setdefault(out.stream, []).append(out.data)
+            self._buffered += 1
+            if self._buffered >= self.flush_rows:
+                self._flush()
+        elif isinstance(out, StateOut):
+            self._states[out.stream] = out.state
+            if time.monotonic() - self._last_flush >= self.flush_seconds:
+                self._flush()
+        elif isinstance(out, StatusOut):
+            if out.status == "complete":
+                self._flush()  # a stream shown complete is on disk
+            self.progress.stream_status(out.stream, out.status, out.error)
+        elif isinstance(out, LogOut) and out.level != "INFO":  # INFO is the engine's own summary
+            self.progress.log(out.level, out.message)
+
+    def _flush(self) -> None:
+        if self._buffered or self._states:
+            for name, counts in self.store.commit(self._buffers, self._states).items():
+                total = self.merged.setdefault(name, MergeCounts())
+                total.upserted += counts.upserted
+                total.deleted += counts.deleted
+        self._buffers = {}
+        self._states = {}
+        self._buffered = 0
+        self._last_flush = time.monotonic()
+
+    def _totals(self, names: Sequence[str]) -> dict[str, int]:
+        totals = {}
+        for name in names:
+            totals[name] = self.store.con.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0]
+        return totals
+
+
+def select_streams(settings: Settings, names: Sequence[str] | None) -> tuple[list[StreamSpec], bool]:
+    """The streams a sync covers (default: the ten unified ones) and whether change events are on."""
+    offered = {spec.name: spec for spec in settings.streams()}
+    if not names:
+        return settings.unified(), True
+    if names == ["all"]:
+        return [s for s in offered.values() if s.name != EVENTS_STREAM], True
+    unknown = [n for n in names if n not in offered]
+    if unknown:
+        raise ValueError(
+            f"unknown stream {', '.join(unknown)}: pick from {', '.join(offered)} (or `all`); see `holded streams`"
+        )
+    return [offered[n] for n in names if n != EVENTS_STREAM], EVENTS_STREAM in names

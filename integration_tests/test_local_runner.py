@@ -1,0 +1,382 @@
+"""`holded` as a user runs it: real subprocesses, real DuckDB files, the sandbox on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import requests
+
+from holded_cli.webhooks import verify
+from holded_sandbox.testing import running_sandbox
+from integration_tests.conftest import run_script, script
+from unit_tests.conftest import control
+
+UNIFIED = (
+    "genericContact", "genericCompany", "genericUser", "genericWorkspace", "crmPipeline", "crmStage",
+    "crmOpportunity", "crmEngagement", "accountingInvoice", "accountingInvoiceItem",
+)  # fmt: skip
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Any]:
+    """A fresh sandbox per test: these tests change its data."""
+    with running_sandbox(scale=0.05, seed=5, api_key=f"runner-key-{uuid.uuid4().hex[:10]}") as sb:
+        yield sb
+
+
+def env_for(sandbox: Any, **extra: str) -> dict[str, str]:
+    return {"HOLDED_API_KEY": sandbox.api_key, "HOLDED_BASE_URL": sandbox.base_url, **extra}
+
+
+def holded(sandbox: Any, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+    return run_script("holded", *args, env=env_for(sandbox, **env), timeout=timeout)
+
+
+def api(sandbox: Any, method: str, path: str, **kwargs: Any) -> Any:
+    resp = requests.request(method, sandbox.base_url + path, headers={"key": sandbox.api_key}, timeout=30, **kwargs)
+    resp.raise_for_status()
+    return resp.json()
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def count(db: Path, table: str) -> int:
+    return query(db, f'SELECT count(*) FROM "{table}"')[0][0]
+
+
+def sync(sandbox: Any, db: Path, *args: str) -> dict[str, Any]:
+    result = holded(sandbox, "sync", "--db", str(db), "--json", *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+# ---------------------------------------------------------------------------------------- sync
+
+
+def test_sync_then_changes_then_incremental_sync(sandbox, tmp_path):
+    db = tmp_path / "holded.duckdb"
+    first = sync(sandbox, db)
+    contacts = api(sandbox, "GET", "/invoicing/v1/contacts")
+    persons = [c for c in contacts if c.get("isperson")]
+    companies = [c for c in contacts if not c.get("isperson")]
+    leads = api(sandbox, "GET", "/crm/v1/leads")
+    assert first["streams"]["genericCompany"]["rows"] == len(companies) == count(db, "genericCompany")
+    assert count(db, "crmOpportunity") == len(leads)
+    assert query(db, "SELECT count(*) - count(DISTINCT id) FROM genericContact")[0][0] == 0
+    assert all(first["streams"][name]["status"] == "complete" for name in UNIFIED)
+    # Typed columns: numbers are numbers, timestamps are timestamps, JSON is queryable.
+    types = dict(query(db, "SELECT column_name, data_type FROM information_schema.columns "
+                           "WHERE table_name = 'accountingInvoice'"))  # fmt: skip
+    assert types["total"] == "DOUBLE" and types["createdAt"].startswith("TIMESTAMP") and types["lines"] == "JSON"
+    assert count(db, "_holded_state") >= len(UNIFIED)
+
+    # Through Holded's routes: two persons edited, one company created, one lead deleted.
+    for person in persons[:2]:
+        api(sandbox, "PUT", f"/invoicing/v1/contacts/{person['id']}", json={"email": f"new-{person['id']}@x.es"})
+    created = api(sandbox, "POST", "/invoicing/v1/contacts", json={"name": "Nueva Runner SL", "isperson": 0})
+    api(sandbox, "DELETE", f"/crm/v1/leads/{leads[0]['id']}")
+
+    second = sync(sandbox, db)["streams"]
+    assert (second["genericContact"]["new"], second["genericContact"]["changed"]) == (0, 2)
+    assert (second["genericCompany"]["new"], second["genericCompany"]["changed"]) == (1, 0)
+    assert second["crmOpportunity"]["deleted"] == 1
+    assert second["accountingInvoice"]["new"] + second["accountingInvoice"]["changed"] == 0
+    assert (second["changeEvents"]["new"], second["changeEvents"]["changed"], second["changeEvents"]["deleted"]) == (
+        1, 2, 1,
+    )  # fmt: skip
+    assert count(db, "crmOpportunity") == len(leads) - 1  # the deleted lead's row is removed
+    assert query(db, f"SELECT count(*) FROM crmOpportunity WHERE id = '{leads[0]['id']}'")[0][0] == 0
+    emails = dict(query(db, "SELECT id, email FROM genericContact"))
+    assert emails[persons[0]["id"]] == f"new-{persons[0]['id']}@x.es"
+    assert query(db, f"SELECT name FROM genericCompany WHERE id = '{created['id']}'") == [("Nueva Runner SL",)]
+    events = query(db, "SELECT event, recordId FROM changeEvents ORDER BY seq DESC LIMIT 4")
+    assert sorted(e for e, _ in events) == [
+        "crmOpportunity::deleted", "genericCompany::created", "genericContact::updated", "genericContact::updated",
+    ]  # fmt: skip
+    third = sync(sandbox, db)["streams"]
+    assert sum(s["new"] + s["changed"] + s["deleted"] for s in third.values()) == 0
+
+
+def test_killed_sync_resumes_without_loss_or_duplicates(sandbox, tmp_path):
+    db = tmp_path / "holded.duckdb"
+    control(sandbox, "PATCH", "faults", latency_ms=40)
+    proc = subprocess.Popen(
+        [script("holded"), "sync", "--db", str(db), "--no-progress"],
+        env={**os.environ, **env_for(sandbox)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait until some streams are committed, then kill without warning
+        if line.startswith(("genericContact: complete", "crmOpportunity: complete")):
+            break
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    control(sandbox, "PATCH", "faults", latency_ms=0)
+    states = dict(query(db, "SELECT stream, 1 FROM _holded_state"))
+    assert states, "nothing was committed before the kill"
+    sync(sandbox, db)
+    contacts = api(sandbox, "GET", "/invoicing/v1/contacts")
+    assert count(db, "genericCompany") == sum(1 for c in contacts if not c.get("isperson"))
+    assert count(db, "crmOpportunity") == len(api(sandbox, "GET", "/crm/v1/leads"))
+    for table in UNIFIED:
+        assert query(db, f'SELECT count(*) - count(DISTINCT id) FROM "{table}"')[0][0] == 0, table
+    assert query(db, "SELECT count(*) - count(DISTINCT id) FROM changeEvents")[0][0] == 0
+    again = sync(sandbox, db)["streams"]
+    assert sum(s["new"] + s["changed"] + s["deleted"] for s in again.values()) == 0
+
+
+def test_sync_config_mistakes_are_one_line(sandbox, tmp_path):
+    no_key = run_script("holded", "sync", "--db", str(tmp_path / "x.duckdb"), env={"HOLDED_API_KEY": ""})
+    assert no_key.returncode == 2 and no_key.stderr.count("\n") == 1 and "HOLDED_API_KEY" in no_key.stderr
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("credentials: [unclosed\n")
+    result = run_script("holded", "sync", "--config", str(bad_yaml), env={"HOLDED_API_KEY": ""})
+    assert result.returncode == 2 and "bad.yaml" in result.stderr and "Traceback" not in result.stderr
+    unknown = holded(sandbox, "sync", "--db", str(tmp_path / "x.duckdb"), "--streams", "nope")
+    assert unknown.returncode == 2 and "nope" in unknown.stderr and unknown.stderr.count("\n") == 1
+    wrong_key = holded(sandbox, "sync", "--db", str(tmp_path / "y.duckdb"), HOLDED_API_KEY="wrong-key-123456")
+    assert wrong_key.returncode != 0 and "wrong-key-123456" not in wrong_key.stdout + wrong_key.stderr
+    assert "Traceback" not in wrong_key.stderr
+
+
+def test_config_file_then_env_then_flags(sandbox, tmp_path):
+    """The file gives the credential, HOLDED_BASE_URL overrides its base_url, --base-url overrides both."""
+    config = tmp_path / "holded.yaml"
+    config.write_text(
+        f"credentials:\n  auth_type: api_key\n  api_key: {sandbox.api_key}\nbase_url: http://127.0.0.1:9/api\n"
+    )
+    env = {"HOLDED_API_KEY": "", "HOLDED_BASE_URL": "http://127.0.0.1:9/api"}
+    wins = run_script("holded", "proxy", "GET", "/crm/v1/funnels", "--config", str(config),
+                      "--base-url", sandbox.base_url, env=env)  # fmt: skip
+    assert wins.returncode == 0, wins.stderr
+    env["HOLDED_BASE_URL"] = sandbox.base_url
+    via_env = run_script("holded", "proxy", "GET", "/crm/v1/funnels", "--config", str(config), env=env)
+    assert via_env.returncode == 0, via_env.stderr
+
+
+# ---------------------------------------------------------------------------------------- push
+
+
+def test_push_csv_dry_run_then_for_real_then_again(sandbox, tmp_path):
+    csv = tmp_path / "companies.csv"
+    csv.write_text(
+        "id,name,email,taxId,phoneNumber\n"
+        "crm-1,Runner Uno SL,uno@runner.es,B10000001,600000001\n"
+        "crm-2,Runner Dos SL,dos@runner.es,B10000002,600000002\n"
+        "crm-3,,sin-nombre@runner.es,,\n"
+    )
+    before = len(api(sandbox, "GET", "/invoicing/v1/contacts"))
+    dry = holded(sandbox, "push", "--file", str(csv), "--stream", "genericCompany", "--dry-run", "--threshold", "0.5")
+    assert dry.returncode == 0, dry.stderr
+    assert "would create" in dry.stdout and "Runner Uno SL" in dry.stdout
+    assert "crm-3" in dry.stdout and "name" in dry.stdout  # the rejected row with its reason
+    assert len(api(sandbox, "GET", "/invoicing/v1/contacts")) == before  # nothing written
+
+    rejected = tmp_path / "rejected.jsonl"
+    real = holded(sandbox, "push", "--file", str(csv), "--stream", "genericCompany", "--rejected", str(rejected),
+                  "--json", "--threshold", "0.5")  # fmt: skip
+    assert real.returncode == 0, real.stderr
+    assert json.loads(real.stdout.splitlines()[-1])["counts"] == {"created": 2, "rejected": 1}
+    contacts = api(sandbox, "GET", "/invoicing/v1/contacts")
+    assert len(contacts) == before + 2
+    uno = next(c for c in contacts if c.get("name") == "Runner Uno SL")
+    assert uno["phone"] == "600000001" and uno["code"] == "B10000001"  # a CSV phone number stays text
+    lines = [json.loads(line) for line in rejected.read_text().splitlines()]
+    assert [(r["key"], "name" in r["reason"]) for r in lines] == [("crm-3", True)]
+
+    again = holded(sandbox, "push", "--file", str(csv), "--stream", "genericCompany", "--json", "--threshold", "0.5")
+    assert json.loads(again.stdout.splitlines()[-1])["counts"] == {"unchanged": 2, "rejected": 1}
+    assert len(api(sandbox, "GET", "/invoicing/v1/contacts")) == before + 2
+    too_many = holded(sandbox, "push", "--file", str(csv), "--stream", "genericCompany")
+    assert too_many.returncode == 1 and "threshold" in too_many.stderr
+
+
+def test_push_from_a_synced_table_and_a_query(sandbox, tmp_path):
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    sql = "SELECT id, name || ' (revisado)' AS name FROM genericCompany ORDER BY id LIMIT 3"
+    ids = [row[0] for row in query(db, sql)]
+    dry = holded(sandbox, "push", "--db", str(db), "--sql", sql, "--stream", "genericCompany", "--dry-run", "--json")
+    assert json.loads(dry.stdout.splitlines()[-1])["counts"] == {"planned": 3}
+    assert "(revisado)" in dry.stderr  # the plan table (stdout carries the JSON)
+    real = holded(sandbox, "push", "--db", str(db), "--sql", sql, "--stream", "genericCompany", "--json")
+    assert json.loads(real.stdout.splitlines()[-1])["counts"] == {"updated": 3}
+    for cid in ids:
+        assert api(sandbox, "GET", f"/invoicing/v1/contacts/{cid}")["name"].endswith("(revisado)")
+    # A whole synced table pushed back unchanged changes nothing (the stream comes from the table's name).
+    table = holded(sandbox, "push", "--db", str(db), "--table", "genericUser", "--json")
+    assert table.returncode == 0, table.stderr
+    assert json.loads(table.stdout.splitlines()[-1])["counts"] == {"unchanged": count(db, "genericUser")}
+    missing = holded(sandbox, "push", "--db", str(db), "--sql", "SELECT name FROM genericCompany", "--stream",
+                     "genericCompany")  # fmt: skip
+    assert missing.returncode == 2 and "`id`" in missing.stderr
+
+
+# --------------------------------------------------------------------------------------- proxy
+
+
+def test_proxy_calls_and_never_sends_the_key_elsewhere(sandbox):
+    created = holded(sandbox, "proxy", "POST", "/invoicing/v1/contacts", "--data", '{"name": "Proxy SL"}')
+    assert created.returncode == 0, created.stderr
+    cid = json.loads(created.stdout)["id"]
+    got = json.loads(holded(sandbox, "proxy", "GET", f"/invoicing/v1/contacts/{cid}").stdout)
+    assert got["name"] == "Proxy SL"
+    for target in ("http://example.com/steal", "//example.com/steal", "/../../other", "/%2e%2e/other"):
+        refused = holded(sandbox, "proxy", "GET", target)
+        assert refused.returncode != 0 and sandbox.api_key not in refused.stdout + refused.stderr, target
+    bad_json = holded(sandbox, "proxy", "POST", "/invoicing/v1/contacts", "--data", "{nope")
+    assert bad_json.returncode == 2 and "--data" in bad_json.stderr
+
+
+# -------------------------------------------------------------------------------------- events
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1: verifies each signature, fails the first `fail` requests."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.fail = 0
+        self.accepted: list[dict[str, Any]] = []
+        self.attempts = 0
+        self.bad_signatures = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.attempts += 1
+                if not verify(receiver.secret, body, self.headers.get("X-Holded-Signature")):
+                    receiver.bad_signatures += 1
+                    self.send_response(401)
+                elif receiver.fail > 0:
+                    receiver.fail -= 1
+                    self.send_response(503)
+                else:
+                    event = json.loads(body)
+                    assert self.headers["Idempotency-Key"] == event["id"]
+                    assert self.headers["X-Holded-Event"] == event["event"]
+                    receiver.accepted.append(event)
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/holded"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver("whsec-test-0123456789")
+    yield r
+    r.close()
+
+
+def test_webhook_events_wait_while_the_receiver_fails_then_arrive_once(sandbox, tmp_path, receiver):
+    db = tmp_path / "events.duckdb"
+    hook = ("events", "--db", str(db), "--webhook", receiver.url, "--attempts", "2", "--backoff", "0.05")
+    secret = {"HOLDED_WEBHOOK_SECRET": receiver.secret}
+    baseline = holded(sandbox, *hook, **secret)
+    assert baseline.returncode == 0, baseline.stderr
+    assert receiver.attempts == 0  # the first run records the baseline, it does not replay the account
+
+    persons = [c for c in api(sandbox, "GET", "/invoicing/v1/contacts") if c.get("isperson")]
+    api(sandbox, "PUT", f"/invoicing/v1/contacts/{persons[0]['id']}", json={"mobile": "+34 699 000 000"})
+    lead = api(sandbox, "GET", "/crm/v1/leads")[0]
+    api(sandbox, "DELETE", f"/crm/v1/leads/{lead['id']}")
+
+    receiver.fail = 10**6  # down
+    down = holded(sandbox, *hook, **secret)
+    assert down.returncode == 1 and "2 queued" in down.stderr, down.stderr
+    assert receiver.attempts == 2 and not receiver.accepted  # order kept: stopped at the first refusal
+    assert receiver.secret not in down.stdout + down.stderr
+
+    receiver.fail = 1  # back, after one more failure
+    up = holded(sandbox, *hook, **secret)
+    assert up.returncode == 0, up.stderr
+    assert sorted(e["event"] for e in receiver.accepted) == ["crmOpportunity::deleted", "genericContact::updated"]
+    updated = next(e for e in receiver.accepted if e["type"] == "updated")
+    assert updated["recordId"] == persons[0]["id"] and "mobile" in updated["changedFields"]
+    assert receiver.bad_signatures == 0
+
+    quiet = holded(sandbox, *hook, **secret)
+    assert quiet.returncode == 0 and len(receiver.accepted) == 2  # each event arrived once
+    assert len({e["id"] for e in receiver.accepted}) == 2
+
+    wrong = Receiver("another-secret-value")  # a receiver with another secret refuses every delivery
+    try:
+        refused = holded(sandbox, "events", "--db", str(db), "--webhook", wrong.url, "--attempts", "1",
+                         "--include-existing", **secret)  # fmt: skip
+        assert refused.returncode == 1 and wrong.bad_signatures == 1 and not wrong.accepted
+    finally:
+        wrong.close()
+
+
+def test_events_on_a_schedule_until_stopped(sandbox, tmp_path, receiver):
+    db = tmp_path / "events.duckdb"
+    env = {**os.environ, **env_for(sandbox), "HOLDED_WEBHOOK_SECRET": receiver.secret}
+    cmd = [script("holded"), "events", "--db", str(db), "--webhook", receiver.url, "--every", "1s"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        assert "events:" in proc.stderr.readline()  # the baseline run
+        company = next(c for c in api(sandbox, "GET", "/invoicing/v1/contacts") if not c.get("isperson"))
+        api(sandbox, "PUT", f"/invoicing/v1/contacts/{company['id']}", json={"name": "Programada SL"})
+        deadline = time.monotonic() + 30
+        while not receiver.accepted and time.monotonic() < deadline:
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert [(e["event"], e["recordId"]) for e in receiver.accepted] == [("genericCompany::updated", company["id"])]
+
+
+def test_events_without_webhook_print_json_lines(sandbox, tmp_path):
+    db = tmp_path / "events.duckdb"
+    assert holded(sandbox, "events", "--db", str(db)).stdout == ""  # baseline
+    user = api(sandbox, "GET", "/team/v1/employees")["employees"][0]
+    api(sandbox, "PUT", f"/team/v1/employees/{user['id']}", json={"name": "Renombrada"})
+    result = holded(sandbox, "events", "--db", str(db))
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(e["event"], e["recordId"]) for e in events] == [("genericUser::updated", user["id"])]
+    assert "firstName" in events[0]["changedFields"]
+
+
+# ---------------------------------------------------------------------------------------- demo
+
+
+def test_demo_needs_no_account_and_no_config(tmp_path):
+    db = tmp_path / "demo.duckdb"
+    result = run_script("holded", "demo", "--db", str(db), "--scale", "0.05", env={"HOLDED_API_KEY": ""})
+    assert result.returncode == 0, result.stderr
+    assert "Second sync (incremental)" in result.stdout and "Top customers" in result.stdout
+    assert "genericContact::updated" in result.stdout and "crmOpportunity::deleted" in result.stdout
+    assert count(db, "accountingInvoice") > 0

@@ -1,0 +1,107 @@
+"""The runner's DuckDB store: typed tables, merge by key, tombstones, events appended once, atomic state."""
+
+from __future__ import annotations
+
+import pytest
+
+from holded_cli.store import Store
+from holded_cli.tables import table_for
+from holded_core.settings import parse_settings
+from holded_core.streams import DELETED_AT, events_stream
+from unit_tests.runner.conftest import make_event
+
+SETTINGS = parse_settings({"credentials": {"auth_type": "api_key", "api_key": "unit-test-key"}})
+SPECS = {spec.name: spec for spec in SETTINGS.streams()}
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "t.duckdb") as s:
+        for name in ("crmOpportunity", "contacts", "daily_ledger"):
+            s.ensure_table(table_for(SPECS[name]))
+        s.ensure_table(table_for(events_stream()))
+        yield s
+
+
+def opp(i: str, amount: float | str | None = 10.0, **extra):
+    record = {"id": i, "name": f"deal {i}", "amount": amount, "createdAt": "2024-05-01T10:00:00Z", "customFields": {}}
+    return {**record, **extra}
+
+
+def rows(store: Store, sql: str) -> list[tuple]:
+    return store.con.execute(sql).fetchall()
+
+
+def test_unified_columns_are_typed(store):
+    store.commit({"crmOpportunity": [opp("a", 12.5, probability="0.4")]}, {})
+    assert rows(store, "SELECT amount, probability, year(createdAt), customFields::VARCHAR FROM crmOpportunity") == [
+        (12.5, 0.4, 2024, "{}")
+    ]
+
+
+def test_merge_by_key_last_wins_and_tombstones_remove(store):
+    store.commit({"crmOpportunity": [opp("a"), opp("b"), opp("c")]}, {})
+    counts = store.commit(
+        {"crmOpportunity": [opp("a", 1.0), opp("a", 2.0), {"id": "b", DELETED_AT: "2024-06-01T00:00:00Z"}]}, {}
+    )
+    assert rows(store, "SELECT id, amount FROM crmOpportunity ORDER BY id") == [("a", 2.0), ("c", 10.0)]
+    assert (counts["crmOpportunity"].upserted, counts["crmOpportunity"].deleted) == (2, 1)
+    # A record deleted then re-created within one batch ends present (the last occurrence wins).
+    store.commit({"crmOpportunity": [{"id": "c", DELETED_AT: "2024-06-01T00:00:00Z"}, opp("c", 3.0)]}, {})
+    assert rows(store, "SELECT amount FROM crmOpportunity WHERE id = 'c'") == [(3.0,)]
+
+
+def test_a_malformed_value_becomes_null_not_a_failed_batch(store):
+    store.commit({"crmOpportunity": [opp("a", "not a number", createdAt="yesterday"), opp("b")]}, {})
+    assert rows(store, "SELECT id, amount, createdAt IS NULL FROM crmOpportunity ORDER BY id") == [
+        ("a", None, True),
+        ("b", 10.0, False),
+    ]
+
+
+def test_native_streams_keep_the_whole_record_and_composite_keys(store):
+    store.commit({"contacts": [{"id": "x1", "name": "Uno", "isperson": 1}]}, {})
+    assert rows(store, "SELECT id, record->>'name' FROM contacts") == [("x1", "Uno")]
+    ledger = [{"entryNumber": 1, "line": 1, "debit": 5}, {"entryNumber": 1, "line": 2, "debit": 6}]
+    store.commit({"daily_ledger": ledger}, {})
+    store.commit({"daily_ledger": [{"entryNumber": 1, "line": 2, "debit": 7}]}, {})
+    assert rows(store, "SELECT line, (record->>'debit')::INT FROM daily_ledger ORDER BY line") == [("1", 5), ("2", 7)]
+
+
+def test_events_are_appended_once_in_detection_order(store):
+    store.commit({"changeEvents": [make_event("e2"), make_event("e1")]}, {})
+    store.commit({"changeEvents": [make_event("e1"), make_event("e3")]}, {})  # e1 again after a resumed run
+    assert [r[0] for r in rows(store, 'SELECT id FROM "changeEvents" ORDER BY seq')] == ["e2", "e1", "e3"]
+
+
+def test_state_is_saved_with_the_rows_or_not_at_all(store, monkeypatch):
+    store.commit({"crmOpportunity": [opp("a")]}, {"crmOpportunity": {"v": 1, "n": 1}})
+    assert store.states() == {"crmOpportunity": {"v": 1, "n": 1}}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Store, "_merge_batch", staticmethod(broken))
+    with pytest.raises(RuntimeError):
+        store.commit({"crmOpportunity": [opp("b")]}, {"crmOpportunity": {"v": 1, "n": 2}})
+    assert store.states() == {"crmOpportunity": {"v": 1, "n": 1}}  # rolled back with the rows
+    assert rows(store, "SELECT id FROM crmOpportunity") == [("a",)]
+
+
+def test_a_newer_schema_adds_columns(tmp_path):
+    path = tmp_path / "evolve.duckdb"
+    with Store(path) as s:
+        s.con.execute('CREATE TABLE "genericUser" (id VARCHAR, "_synced_at" TIMESTAMPTZ)')
+        s.ensure_table(table_for(SPECS["genericUser"]))
+        sql = "SELECT column_name FROM information_schema.columns WHERE table_name = 'genericUser'"
+        columns = {r[0] for r in rows(s, sql)}
+    assert {"firstName", "email", "customFields"} <= columns
+
+
+def test_a_database_in_use_is_a_clear_error(tmp_path):
+    path = tmp_path / "busy.duckdb"
+    path.write_text("not a database")
+    from holded_core.errors import HoldedConfigError
+
+    with pytest.raises(HoldedConfigError, match="--db"):
+        Store(path)

@@ -3,7 +3,7 @@
 Writes are batched: `Store.commit` merges every buffered stream by primary key (a deleted record's
 row is removed), appends new change events, and saves the sync state, all in one transaction, so
 the state on disk never covers rows that are not there: a killed run resumes from its last commit.
-Rows reach DuckDB as column arrays it scans in bulk, never an INSERT per row.
+Rows reach DuckDB in bulk (one array of JSON texts per batch, typed by DuckDB), never an INSERT per row.
 """
 
 from __future__ import annotations
@@ -134,47 +134,51 @@ class Store:
         return counts
 
     def _merge(self, con: duckdb.DuckDBPyConnection, table: TableSpec, records: list[dict[str, Any]]) -> MergeCounts:
-        names = [c.name for c in table.columns]
-        columns: list[list[Any]] = [[] for _ in names]
-        deleted: list[bool] = []
-        for record in records:
-            for values, value in zip(columns, table.row(record), strict=True):
-                values.append(value)
-            deleted.append(bool(record.get(DELETED_AT)))
-        batch = {name: np.array(values, dtype=object) for name, values in zip(names, columns, strict=True)}
-        batch["_ord"] = np.arange(len(records))
-        batch["_deleted"] = np.array(deleted, dtype=bool)
+        dump = orjson.dumps
+        batch = {
+            "j": np.array([dump(r, option=orjson.OPT_NON_STR_KEYS).decode() for r in records], dtype=object),
+            "_ord": np.arange(len(records)),
+        }
+        deletes = sum(1 for r in records if r.get(DELETED_AT))
         con.register("_batch", batch)
         try:
-            return self._merge_batch(con, table, len(records) - sum(deleted), sum(deleted))
+            self._merge_batch(con, table)
         finally:
             con.unregister("_batch")
+        return MergeCounts(upserted=len(records) - deletes, deleted=deletes)
 
     @staticmethod
-    def _merge_batch(con: duckdb.DuckDBPyConnection, table: TableSpec, upserts: int, deletes: int) -> MergeCounts:
+    def _merge_batch(con: duckdb.DuckDBPyConnection, table: TableSpec) -> None:
         target = quote(table.name)
-        selects = ", ".join(c.select("b") for c in table.columns)
+        selects = ", ".join(c.select() for c in table.columns)
         names = ", ".join(quote(c.name) for c in table.columns)
-        pk = [quote(k) for k in table.primary_key]
-        if table.kind == "events":  # append-only: an event already stored (same stable id) is not added again
+        pk = [f"s.{quote(k)}" for k in table.primary_key]
+        structure = table.structure().replace("'", "''")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _rows AS SELECT json_transform(j, '{structure}') AS s, j, _ord FROM _batch"
+        )
+        try:
+            if table.kind == "events":  # append-only: an event already stored (same stable id) is not added again
+                con.execute(
+                    f"INSERT INTO {target} ({names}, {SYNCED_AT}) SELECT {selects}, now() FROM _rows "
+                    f"WHERE s.id NOT IN (SELECT id FROM {target}) QUALIFY row_number() OVER (PARTITION BY s.id) = 1 "
+                    "ORDER BY _ord"
+                )
+                return
+            # The last occurrence of a key in the batch wins; a tombstone removes the row.
             con.execute(
-                f"INSERT INTO {target} ({names}, {SYNCED_AT}) SELECT {selects}, now() FROM _batch b "
-                f"WHERE b.id NOT IN (SELECT id FROM {target}) QUALIFY row_number() OVER (PARTITION BY b.id) = 1 "
-                "ORDER BY b._ord"
+                f"CREATE OR REPLACE TEMP TABLE _last AS SELECT * FROM _rows "
+                f"QUALIFY row_number() OVER (PARTITION BY {', '.join(pk)} ORDER BY _ord DESC) = 1"
             )
-            return MergeCounts(upserted=upserts)
-        # The last occurrence of a key in the batch wins; a tombstone removes the row.
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _last AS SELECT * FROM _batch "
-            f"QUALIFY row_number() OVER (PARTITION BY {', '.join(pk)} ORDER BY _ord DESC) = 1"
-        )
-        match = " AND ".join(f"{target}.{k} = CAST(l.{k} AS VARCHAR)" for k in pk)
-        con.execute(f"DELETE FROM {target} USING _last l WHERE {match}")
-        con.execute(
-            f"INSERT INTO {target} ({names}, {SYNCED_AT}) SELECT {selects}, now() FROM _last b WHERE NOT b._deleted"
-        )
-        con.execute("DROP TABLE _last")
-        return MergeCounts(upserted=upserts, deleted=deletes)
+            match = " AND ".join(f"{target}.{quote(k)} = l.s.{quote(k)}" for k in table.primary_key)
+            con.execute(f"DELETE FROM {target} USING _last l WHERE {match}")
+            con.execute(
+                f"INSERT INTO {target} ({names}, {SYNCED_AT}) SELECT {selects}, now() FROM _last "
+                f"WHERE s.{quote(DELETED_AT)} IS NULL"
+            )
+            con.execute("DROP TABLE _last")
+        finally:
+            con.execute("DROP TABLE _rows")
 
     # --- runs ------------------------------------------------------------------------------
 

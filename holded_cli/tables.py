@@ -4,11 +4,13 @@ Unified streams get one typed column per field (objects and arrays as JSON). Hol
 custom streams, whose records are Holded's own loose shapes, get their primary key columns plus the
 whole record in `record` (JSON). The events stream gets its fields plus `seq`, the order of detection.
 Every table has `_synced_at`, when the row was last written.
+
+Records reach DuckDB as JSON text and DuckDB's own `json_transform` types them (in C++, in bulk): a
+value that does not fit its column's type becomes NULL instead of failing the batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,52 +21,27 @@ from holded_core.streams import DELETED_AT, StreamSpec
 SYNCED_AT = "_synced_at"
 
 
-def _json(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, dict | list):
-        return _json(value)
-    return str(value)
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return None if value is None or value == "" else float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _integer(value: Any) -> int | None:
-    number = _number(value)
-    return None if number is None or number != number else int(number)  # NaN is not an integer
-
-
-def _boolean(value: Any) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes")
-    return bool(value)
-
-
 @dataclass(frozen=True)
 class Column:
     name: str
-    sql_type: str
-    convert: Callable[[Any], Any]  # Python value -> what DuckDB scans (str, float, int, bool or None)
-    lenient: bool = False  # cast with TRY_CAST: a malformed value becomes NULL instead of failing the batch
+    sql_type: str  # the table's column type
+    json_type: str  # what DuckDB's json_transform extracts (a value that does not fit becomes NULL)
 
     @property
     def ddl(self) -> str:
         return f"{quote(self.name)} {self.sql_type}"
 
-    def select(self, source: str) -> str:
-        cast = "TRY_CAST" if self.lenient else "CAST"
-        return f"{cast}({source}.{quote(self.name)} AS {self.sql_type}) AS {quote(self.name)}"
+    def select(self) -> str:
+        """The column's value from `s` (the transformed record) or `j` (the record's JSON text)."""
+        if self.name == RECORD:
+            return f"j::JSON AS {quote(self.name)}"
+        value = f"s.{quote(self.name)}"
+        if self.sql_type != self.json_type:  # timestamps and dates arrive as text; a malformed one is NULL
+            value = f"TRY_CAST({value} AS {self.sql_type})"
+        return f"{value} AS {quote(self.name)}"
+
+
+RECORD = "record"  # native and custom tables: the whole Holded record
 
 
 def quote(identifier: str) -> str:
@@ -76,19 +53,14 @@ def _column(name: str, prop: dict[str, Any]) -> Column:
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
     kinds = [k for k in kinds if k != "null"] or ["string"]
     if len(kinds) > 1:
-        return Column(name, "VARCHAR", _text)
+        return Column(name, "VARCHAR", "VARCHAR")
     kind = kinds[0]
     if kind == "string" and prop.get("format") == "date-time":
-        return Column(name, "TIMESTAMPTZ", _text, lenient=True)
+        return Column(name, "TIMESTAMPTZ", "VARCHAR")
     if kind == "string" and prop.get("format") == "date":
-        return Column(name, "DATE", _text, lenient=True)
-    if kind in ("object", "array"):
-        return Column(name, "JSON", _json)
-    return {
-        "number": Column(name, "DOUBLE", _number),
-        "integer": Column(name, "BIGINT", _integer),
-        "boolean": Column(name, "BOOLEAN", _boolean),
-    }.get(kind, Column(name, "VARCHAR", _text))
+        return Column(name, "DATE", "VARCHAR")
+    sql_type = {"object": "JSON", "array": "JSON", "number": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN"}
+    return Column(name, sql_type.get(kind, "VARCHAR"), sql_type.get(kind, "VARCHAR"))
 
 
 @dataclass(frozen=True)
@@ -98,16 +70,18 @@ class TableSpec:
     primary_key: tuple[str, ...]
     columns: tuple[Column, ...]  # the data columns (without _synced_at and, for events, seq)
 
-    def row(self, record: dict[str, Any]) -> list[Any]:
-        if self.kind in ("native", "custom"):
-            return [_text(record.get(k)) for k in self.primary_key] + [_json(record)]
-        return [column.convert(record.get(column.name)) for column in self.columns]
+    def structure(self) -> str:
+        """The json_transform structure: every field the table reads from a record, tombstone marker too."""
+        fields = {c.name: c.json_type for c in self.columns if c.name != RECORD}
+        fields.update({key: "VARCHAR" for key in self.primary_key})
+        fields[DELETED_AT] = "VARCHAR"
+        return orjson.dumps(fields).decode()
 
 
 def table_for(spec: StreamSpec) -> TableSpec:
     props: dict[str, Any] = spec.json_schema.get("properties", {})
     if spec.kind in ("native", "custom"):
-        columns = [Column(k, "VARCHAR", _text) for k in spec.primary_key] + [Column("record", "JSON", _json)]
+        columns = [Column(k, "VARCHAR", "VARCHAR") for k in spec.primary_key] + [Column(RECORD, "JSON", "JSON")]
     else:
         columns = [_column(name, prop) for name, prop in props.items() if name != DELETED_AT]
     return TableSpec(spec.name, spec.kind, tuple(spec.primary_key), tuple(columns))

@@ -3,8 +3,10 @@
 Holded v1 has no "updated since" filter and no deletion feed, so every sync lists everything and
 compares each record's fingerprint with what the previous complete listing saw:
 
-- state per stream: `{"v": 1, "snapshot": <last complete listing>, "pending": <emitted since>}`,
+- state per stream: `{"v": 1, "snapshot": <last complete listing>, "pending": [<emitted since>]}`,
   each an encoded map id -> fingerprint (4 bytes; 12-byte binary ObjectIds make 16 bytes a record);
+  pending is a list of chunks, one per checkpoint, so checkpointing after every page costs what the
+  page added, not what the whole pass has emitted so far;
 - a record whose fingerprint differs from the known one is emitted and recorded in `pending`, so a
   sync killed anywhere resumes by listing again and re-emits nothing it already emitted;
 - ids of the known set missing from a *complete* listing are deletions; an incomplete listing
@@ -153,10 +155,15 @@ class ChangeTracker:
             raise UnreadableState(stream, f"state version {state.get('v')!r}, this connector writes {STATE_VERSION}")
         state = state or {}
         self._snapshot_encoded = state.get("snapshot")
+        pending = state.get("pending") or []
+        # Pending is kept as encoded chunks, one per checkpoint, so a checkpoint encodes only what was
+        # emitted since the previous one (a single dict is the older one-chunk form).
+        self._pending_chunks: list[dict[str, Any]] = [pending] if isinstance(pending, Mapping) else list(pending)
+        self._unencoded: dict[str, bytes] = {}
         try:
             snapshot = decode_snapshot(self._snapshot_encoded)
-            self.pending = decode_snapshot(state.get("pending"))
-        except (ValueError, KeyError, TypeError, zlib.error) as exc:  # binascii.Error is a ValueError
+            self.pending = {k: v for chunk in self._pending_chunks for k, v in decode_snapshot(chunk).items()}
+        except (ValueError, KeyError, TypeError, AttributeError, zlib.error) as exc:  # binascii.Error is a ValueError
             raise UnreadableState(stream, f"{type(exc).__name__}: {exc}") from None
         self.known = {**snapshot, **self.pending}
         self.seen: dict[str, bytes] = {}
@@ -169,6 +176,7 @@ class ChangeTracker:
         if old == value:
             return None
         self.pending[key] = value
+        self._unencoded[key] = value
         return Change(key, "created" if old is None else "updated", old, value)
 
     def keep(self, key: str) -> None:
@@ -182,16 +190,20 @@ class ChangeTracker:
 
     def checkpoint(self) -> dict[str, Any]:
         """State mid-pass: the previous snapshot (unchanged) plus everything emitted so far."""
+        if self._unencoded:
+            self._pending_chunks.append(encode_snapshot(self._unencoded, self.width))
+            self._unencoded = {}
         return {
             "v": STATE_VERSION,
             "snapshot": self._snapshot_encoded,
-            "pending": encode_snapshot(self.pending, self.width) if self.pending else None,
+            "pending": list(self._pending_chunks) or None,
         }
 
     def complete(self) -> dict[str, Any]:
         """State after a complete listing (deletions emitted): this pass becomes the snapshot."""
         snapshot = encode_snapshot(self.seen, self.width)
         self._snapshot_encoded, self.known, self.pending = snapshot, dict(self.seen), {}
+        self._pending_chunks, self._unencoded = [], {}
         return {"v": STATE_VERSION, "snapshot": snapshot, "pending": None}
 
 

@@ -89,8 +89,41 @@ class StreamReport:
     bytes_per_record: float | None = None
 
 
+_stamp: tuple[int, str] = (0, "")
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current UTC second as ISO 8601 (formatted once per second: events are stamped in bulk)."""
+    global _stamp
+    second = int(time.time())
+    if _stamp[0] != second:
+        _stamp = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return _stamp[1]
+
+
+class Extracted:
+    """One record of a stream built from a listed Holded record, with what the consumers of the same
+    listing share: its key, the fields that did not fit, and (computed once, on first use) the record
+    without `raw` and its fingerprint."""
+
+    __slots__ = ("_clean", "_fingerprint", "key", "problems", "record")
+
+    def __init__(self, record: dict[str, Any], key: str | None, problems: str | None) -> None:
+        self.record, self.key, self.problems = record, key, problems
+        self._clean: dict[str, Any] | None = None
+        self._fingerprint: bytes | None = None
+
+    @property
+    def clean(self) -> dict[str, Any]:
+        if self._clean is None:
+            self._clean = {k: v for k, v in self.record.items() if k != "raw"} if "raw" in self.record else self.record
+        return self._clean
+
+    @property
+    def fingerprint(self) -> bytes:
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint(self.clean)
+        return self._fingerprint
 
 
 # ---------------------------------------------------------------------------------- consumers
@@ -108,18 +141,16 @@ class StreamConsumer:
         self._dirty = False
         self._started = False
 
-    def feed(self, listed: Mapping[str, Any]) -> None:
-        problems: list[str] = []
-        for record in self.engine.extract(self.spec, listed, problems):
-            key = self.spec.key_of(record)
+    def feed(self, listed: Mapping[str, Any], extracted: list[Extracted]) -> None:
+        for item in extracted:
+            record, key = item.record, item.key
             if key is None:
                 self._bad(listed, "no id: the record cannot be keyed and is skipped")
                 continue
-            if problems:
-                self._bad(listed, "; ".join(problems), skipped=False)
-                problems = []
+            if item.problems:
+                self._bad(listed, item.problems, skipped=False)
             if self.tracker is not None:
-                change = self.tracker.observe(key, fingerprint({k: v for k, v in record.items() if k != "raw"}))
+                change = self.tracker.observe(key, item.fingerprint)
                 if change is None:
                     continue
                 self.report.counts[change.kind] += 1
@@ -196,18 +227,16 @@ class EventsHub:
             self._states.get(spec.name), width=FP_BYTES + len(spec.fields), stream=f"{EVENTS_STREAM} ({spec.name})"
         )
 
-    def feed(self, spec: StreamSpec, listed: Mapping[str, Any]) -> None:
-        for record in self.engine.extract(spec, listed, None):
-            key = spec.key_of(record)
-            if key is None:
+    def feed(self, spec: StreamSpec, extracted: list[Extracted]) -> None:
+        for item in extracted:
+            if item.key is None:
                 continue
-            clean = {k: v for k, v in record.items() if k != "raw"}
-            value = fingerprint(clean) + field_hashes(clean, spec.fields)
+            value = item.fingerprint + field_hashes(item.clean, spec.fields)
             with self._lock:  # observe and emit together: a checkpoint never covers an unsent event
-                change = self.trackers[spec.name].observe(key, value)
+                change = self.trackers[spec.name].observe(item.key, value)
                 if change is not None:
                     self._dirty = True
-                    self._emit(spec, change, clean)
+                    self._emit(spec, change, item.clean)
 
     def _emit(self, spec: StreamSpec, change: Any, record: Mapping[str, Any] | None) -> None:
         self.report.counts[change.kind] += 1
@@ -306,6 +335,16 @@ class SyncEngine:
             problems=problems,
         )
 
+    def _extracted(self, spec: StreamSpec, listed: Mapping[str, Any], shared: dict[str, list[Extracted]]) -> list:
+        if spec.name not in shared:
+            problems: list[str] = []
+            items = []
+            for record in self.extract(spec, listed, problems):
+                items.append(Extracted(record, spec.key_of(record), "; ".join(problems) if problems else None))
+                problems.clear()
+            shared[spec.name] = items
+        return shared[spec.name]
+
     def _is_person(self, contact_id: str) -> bool | None:
         """Person or company, for an invoice's contact.
 
@@ -374,11 +413,12 @@ class SyncEngine:
                 for listed in page.records:
                     if records_kinds:
                         self._kinds[str(listed.get("id"))] = is_person(listed)
+                    shared: dict[str, list[Extracted]] = {}  # a stream and its events read one extraction
                     for consumer in consumers:
-                        consumer.feed(listed)
+                        consumer.feed(listed, self._extracted(consumer.spec, listed, shared))
                     if self.events is not None:
                         for spec in event_specs:
-                            self.events.feed(spec, listed)
+                            self.events.feed(spec, self._extracted(spec, listed, shared))
                 for consumer in consumers:
                     consumer.end_page()
                 self.send(batch[:])

@@ -63,6 +63,7 @@ class Target:
     natural_key: Callable[[Mapping[str, Any]], str | None] | None = None  # on the unified form: match by value
     custom_fields: bool = False  # Holded keeps custom fields on this object (external id possible)
     create_only: tuple[str, ...] = ()  # Holded fields its create takes; the rest follow in an update
+    computed: tuple[str, ...] = ()  # unified fields Holded derives itself: never written, a difference is noted
 
     @property
     def mapping(self) -> ModelMapping:
@@ -89,7 +90,8 @@ TARGETS: dict[str, Target] = {
                             "customFields")),
         Target("crmEngagement", "/crm/v1/events", ("title",),
                natural_key=lambda u: f"{u.get('title')}|{u.get('startTime')}" if u.get("title") else None),
-        Target("accountingInvoice", "/invoicing/v1/documents/invoice", ("issueDate",), custom_fields=True),
+        Target("accountingInvoice", "/invoicing/v1/documents/invoice", ("issueDate",), custom_fields=True,
+               computed=("status", "draft", "subtotal", "taxAmount", "total", "paidAmount", "pendingAmount")),
     )
 }  # fmt: skip
 CHILDREN = {"crmStage": "crmPipeline", "accountingInvoiceItem": "accountingInvoice"}
@@ -326,29 +328,37 @@ class Writer:
         self, target: Target, record: Mapping[str, Any], key: str, current: dict[str, Any], op: str
     ) -> WriteResult:
         self.resolved[f"{target.stream}:{key}"] = str(current["id"])
-        changes = self._diff(target, record, current)
+        changes, read_only = self._diff(target, record, current)
+        # Fields Holded computes itself (an invoice's status and amounts, ...) are never written; a
+        # difference in them is said in the result's note rather than dropped without a word.
+        note = f"not written, Holded computes them: {', '.join(sorted(read_only))}" if read_only else None
         if not changes:
-            return WriteResult(target.stream, key, op, "unchanged", holded_id=current["id"])
-        self._guard(target, current, "update", changes)
+            return WriteResult(target.stream, key, op, "unchanged", holded_id=current["id"], reason=note)
+        self._guard(target, current, "update")
         changed_record = {name: record[name] for name in changes} | {"id": key}
         body = self._body(target, changed_record, creating=False)
         if self.dry_run:
-            return WriteResult(target.stream, key, op, "planned", holded_id=current["id"], changes=changes)
+            return WriteResult(target.stream, key, op, "planned", current["id"], note, changes)
         stage = body.pop("stageId", None)
         if body:
             self.client.request("PUT", f"{target.path}/{current['id']}", json=body)
         if stage is not None:
             self.client.request("PUT", f"{target.path}/{current['id']}/stages", json={"stageId": stage})
         self._written(target, str(current["id"]))
-        return WriteResult(target.stream, key, op, "updated", holded_id=current["id"], changes=changes)
+        return WriteResult(target.stream, key, op, "updated", current["id"], note, changes)
 
-    def _diff(self, target: Target, record: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
-        """Unified fields of `record` whose value differs from Holded's, as read through the mapping."""
+    def _diff(
+        self, target: Target, record: Mapping[str, Any], current: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], set[str]]:
+        """Writable unified fields of `record` whose value differs from Holded's (read through the mapping),
+        and the read-only fields that differ (Holded computes them; they are not written)."""
         extras = self._extras[target.stream]
         now = next(iter(to_unified(target.mapping, current, default_currency=self.default_currency,
                                    is_person_lookup=self._is_person, extra_fields=extras)), {})  # fmt: skip
-        writable = {n for fld in (*target.mapping.fields, *extras) if fld.write is not None for n in fld.names}
+        fields = (*target.mapping.fields, *extras)
+        writable = {n for fld in fields if fld.write is not None for n in fld.names}
         writable |= {"customFields"} if target.mapping.custom_fields else set()
+        read_only = set(target.computed)
         changes = {}
         for name in writable & set(record):
             new, old = record[name], now.get(name)
@@ -359,14 +369,12 @@ class Writer:
                 continue
             if new is not None and new != old:
                 changes[name] = [old, new]
-        return changes
+        ignored = {n for n in read_only & set(record) if record[n] is not None and record[n] != now.get(n)}
+        return changes, ignored
 
-    def _guard(self, target: Target, current: Mapping[str, Any], action: str, changes: Mapping | None = None) -> None:
-        if target.stream == "accountingInvoice":
-            if current.get("draft") in (0, False):
-                raise Rejected(f"the invoice is approved: Holded does not allow it to be {action}d")
-            if changes and "status" in changes:
-                raise Rejected("an invoice's status follows its payments; Holded ignores it on write")
+    def _guard(self, target: Target, current: Mapping[str, Any], action: str) -> None:
+        if target.stream == "accountingInvoice" and current.get("draft") in (0, False):
+            raise Rejected(f"the invoice is approved: Holded does not allow it to be {action}d")
 
     def _is_person(self, contact_id: str) -> bool | None:
         record = self.index(TARGETS["genericContact"]).by_id.get(contact_id)
@@ -489,8 +497,7 @@ class Writer:
         return WriteResult("crmStage", key, op, status, holded_id=funnel["id"])
 
     def _line(self, record: Mapping[str, Any], op: str, key: str, invoice: dict, target: Target) -> WriteResult:
-        if invoice.get("draft") in (0, False):
-            raise Rejected("the invoice is approved: Holded does not allow its lines to be changed")
+        approved = invoice.get("draft") in (0, False)
         lines = [_item_of(line) for line in invoice.get("products") or []]
         position = record.get("position")
         if position is None and ":" in key:
@@ -506,6 +513,9 @@ class Writer:
         }
         wanted = {k: v for k, v in wanted.items() if v is not None}
         exists = position is not None and 0 <= int(position) < len(lines)
+        unchanged = exists and all(lines[int(position)].get(k) == v for k, v in wanted.items())
+        if approved and not (unchanged and op != "delete"):  # an identical line is fine: nothing to write
+            raise Rejected("the invoice is approved: Holded does not allow its lines to be changed")
         if op == "delete":
             if not exists:
                 return WriteResult("accountingInvoiceItem", key, op, "unchanged", reason="no such line")
@@ -513,7 +523,7 @@ class Writer:
             status = "deleted"
         elif exists:
             line = lines[int(position)]
-            if all(line.get(k) == v for k, v in wanted.items()):
+            if unchanged:
                 return WriteResult(
                     "accountingInvoiceItem", key, op, "unchanged", holded_id=f"{invoice['id']}:{position}"
                 )

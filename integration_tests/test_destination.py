@@ -315,3 +315,20 @@ def test_field_mappings_are_applied_in_reverse(sb, tmp_path):
     assert result["rc"] == 0, result["stderr"][-2000:]
     (company,) = client.get("/invoicing/v1/contacts", {"customId": "fm-1"})
     assert {"field": "Sector", "value": "Educación"} in company["customFields"]
+
+
+def test_computed_invoice_fields_are_noted_and_identical_approved_lines_are_not_refused(sb):
+    """An invoice's status follows its payments: a record asking for another one is told so, not ignored
+    silently; re-writing a line of an approved invoice exactly as it is changes nothing and is not refused."""
+    draft = next(d for d in sb.store.all("invoice") if d["draft"])
+    approved = next(d for d in sb.store.all("invoice") if not d["draft"] and d.get("products"))
+    with _client(sb) as client:
+        writer = Writer(client)
+        only_status = writer.apply("accountingInvoice", {"id": draft["id"], "status": "paid"}, "update")
+        assert only_status.status == "unchanged" and "status" in (only_status.reason or "")
+        with_notes = writer.apply("accountingInvoice", {"id": draft["id"], "status": "paid", "notes": "n"}, "update")
+        assert with_notes.status == "updated" and "status" in (with_notes.reason or "")
+        line = {"id": f"{approved['id']}:0", "invoice": approved["id"], "description": approved["products"][0]["name"]}
+        assert writer.apply("accountingInvoiceItem", line, "upsert").status == "unchanged"
+        changed = writer.apply("accountingInvoiceItem", {**line, "description": "otra"}, "upsert")
+        assert changed.status == "rejected" and "approved" in (changed.reason or "")

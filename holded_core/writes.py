@@ -213,7 +213,9 @@ class Writer:
             if rid and rid in index.by_id:
                 if rid in index.stale:  # written in this sync: read back only if it is needed again
                     index.add(self.client.get(f"{target.path}/{rid}"), target)
-                return index.by_id[rid]
+                found = index.by_id[rid]
+                _same_kind(target, found)
+                return found
         return None
 
     def _written(self, target: Target, rid: str) -> None:
@@ -539,6 +541,20 @@ class Writer:
         self.client.request("PUT", f"{target.path}/{invoice['id']}", json={"items": lines})
         self._written(target, str(invoice["id"]))
         return WriteResult("accountingInvoiceItem", key, op, status, holded_id=f"{invoice['id']}:{position}")
+
+
+def _same_kind(target: Target, found: Mapping[str, Any]) -> None:
+    """Persons and companies share Holded's contacts: a company record must never match (and rewrite) a
+    person, nor the other way round, whatever key matched them."""
+    if target.stream not in ("genericContact", "genericCompany"):
+        return
+    want_person = target.stream == "genericContact"
+    if is_person(found) != want_person:
+        kinds = ("person", "company") if want_person else ("company", "person")
+        raise Rejected(
+            f"it matches Holded contact {found.get('id')} (customId {found.get('customId')!r}), which is a "
+            f"{kinds[1]} in Holded while this record is a {kinds[0]}: give it another id or customId"
+        )
 
 
 def _check_types(stream: str, record: Mapping[str, Any]) -> None:

@@ -332,3 +332,13 @@ def test_computed_invoice_fields_are_noted_and_identical_approved_lines_are_not_
         assert writer.apply("accountingInvoiceItem", line, "upsert").status == "unchanged"
         changed = writer.apply("accountingInvoiceItem", {**line, "description": "otra"}, "upsert")
         assert changed.status == "rejected" and "approved" in (changed.reason or "")
+
+
+def test_a_company_never_matches_a_person_by_custom_id(sb):
+    person = next(c for c in sb.store.all("contacts") if c.get("isperson") and c.get("customId"))
+    with _client(sb) as client:
+        result = Writer(client).apply(
+            "genericCompany", {"id": "co-1", "name": "Otra SL", "customId": person["customId"]}, "upsert"
+        )
+    assert result.status == "rejected" and "is a person in Holded" in (result.reason or "")
+    assert sb.store.get("contacts", person["id"])["name"] == person["name"]  # the person was not rewritten

@@ -61,14 +61,14 @@ CONNECTORS = (
         "source-holded",
         "source",
         ROOT / "metadata.yaml",
-        ROOT / "airbyte" / "source-holded" / "Dockerfile",
+        ROOT / "connectors" / "source-holded" / "Dockerfile",
         ROOT / "docs" / "integrations" / "sources" / "holded.md",
     ),
     Connector(
         "destination-holded",
         "destination",
-        ROOT / "airbyte" / "destination-holded" / "metadata.yaml",
-        ROOT / "airbyte" / "destination-holded" / "Dockerfile",
+        ROOT / "connectors" / "destination-holded" / "metadata.yaml",
+        ROOT / "connectors" / "destination-holded" / "Dockerfile",
         ROOT / "docs" / "integrations" / "destinations" / "holded.md",
     ),
 )

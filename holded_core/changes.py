@@ -149,11 +149,19 @@ class Change:
 class ChangeTracker:
     """Compares one listing pass with the stream's state; knows what to emit and what was deleted."""
 
-    def __init__(self, state: Mapping[str, Any] | None, width: int = FP_BYTES, *, stream: str = "") -> None:
+    def __init__(
+        self, state: Mapping[str, Any] | None, width: int = FP_BYTES, *, stream: str = "", scope: Any = None
+    ) -> None:
+        """`scope`: what bounds the listing (the `start_date` of a dated one). When it differs from the
+        scope the saved snapshot was listed with, ids missing now may only have left the range: this pass
+        yields no deletions, and its listing becomes the new snapshot."""
         self.width = width
+        self.scope = scope
         if state and state.get("v") not in (None, STATE_VERSION):
             raise UnreadableState(stream, f"state version {state.get('v')!r}, this connector writes {STATE_VERSION}")
         state = state or {}
+        self.rescoped = bool(state.get("snapshot")) and state.get("scope") != scope
+        self._snapshot_scope = state.get("scope")
         self._snapshot_encoded = state.get("snapshot")
         pending = state.get("pending") or []
         # Pending is kept as encoded chunks, one per checkpoint, so a checkpoint encodes only what was
@@ -186,6 +194,8 @@ class ChangeTracker:
 
     def deletions(self) -> list[Change]:
         """Known ids absent from this pass. Only call after a complete listing."""
+        if self.rescoped:
+            return []
         return [Change(key, "deleted", old, None) for key, old in self.known.items() if key not in self.seen]
 
     def checkpoint(self) -> dict[str, Any]:
@@ -197,14 +207,22 @@ class ChangeTracker:
             "v": STATE_VERSION,
             "snapshot": self._snapshot_encoded,
             "pending": list(self._pending_chunks) or None,
+            **({"scope": self.snapshot_scope} if self.snapshot_scope is not None else {}),
         }
+
+    @property
+    def snapshot_scope(self) -> Any:
+        """The scope the saved snapshot was listed with (this pass's once it completes)."""
+        return self._snapshot_scope
 
     def complete(self) -> dict[str, Any]:
         """State after a complete listing (deletions emitted): this pass becomes the snapshot."""
         snapshot = encode_snapshot(self.seen, self.width)
         self._snapshot_encoded, self.known, self.pending = snapshot, dict(self.seen), {}
         self._pending_chunks, self._unencoded = [], {}
-        return {"v": STATE_VERSION, "snapshot": snapshot, "pending": None}
+        self._snapshot_scope, self.rescoped = self.scope, False
+        state = {"v": STATE_VERSION, "snapshot": snapshot, "pending": None}
+        return state | ({"scope": self.scope} if self.scope is not None else {})
 
 
 def bytes_per_record(state: Mapping[str, Any] | None) -> float | None:

@@ -135,7 +135,8 @@ class StreamConsumer:
     def __init__(self, engine: SyncEngine, selected: Selected, state: Mapping[str, Any] | None) -> None:
         self.engine = engine
         self.spec = selected.spec
-        self.tracker = ChangeTracker(state, stream=self.spec.name) if selected.incremental else None
+        scope = engine.scope(self.spec)
+        self.tracker = ChangeTracker(state, stream=self.spec.name, scope=scope) if selected.incremental else None
         self.report = engine.reports[self.spec.name]
         self.out: list[Output] = []  # the listing's batch for the current page (set by the engine)
         self._dirty = False
@@ -224,7 +225,10 @@ class EventsHub:
     def add_model(self, spec: StreamSpec) -> None:
         self.specs[spec.name] = spec
         self.trackers[spec.name] = ChangeTracker(
-            self._states.get(spec.name), width=FP_BYTES + len(spec.fields), stream=f"{EVENTS_STREAM} ({spec.name})"
+            self._states.get(spec.name),
+            width=FP_BYTES + len(spec.fields),
+            stream=f"{EVENTS_STREAM} ({spec.name})",
+            scope=self.engine.scope(spec),
         )
 
     def feed(self, spec: StreamSpec, extracted: list[Extracted]) -> None:
@@ -334,6 +338,10 @@ class SyncEngine:
             include_raw=self.options.include_raw,
             problems=problems,
         )
+
+    def scope(self, spec: StreamSpec) -> int | None:
+        """What bounds a stream's listing: `start_date` for dated documents (a change is not a deletion)."""
+        return self.options.start_date if spec.listing is not None and spec.listing.dated else None
 
     def _extracted(self, spec: StreamSpec, listed: Mapping[str, Any], shared: dict[str, list[Extracted]]) -> list:
         if spec.name not in shared:

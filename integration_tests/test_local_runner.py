@@ -380,3 +380,21 @@ def test_demo_needs_no_account_and_no_config(tmp_path):
     assert "Second sync (incremental)" in result.stdout and "Top customers" in result.stdout
     assert "genericContact::updated" in result.stdout and "crmOpportunity::deleted" in result.stdout
     assert count(db, "accountingInvoice") > 0
+
+
+def test_moving_start_date_forward_deletes_nothing(sandbox, tmp_path):
+    """Documents that only left the `start_date` range are not deletions: their rows stay."""
+    db = tmp_path / "holded.duckdb"
+    config = tmp_path / "holded.json"
+    config.write_text(json.dumps({"start_date": "2000-01-01"}))
+    sync(sandbox, db, "--config", str(config))
+    invoices = sorted(api(sandbox, "GET", "/invoicing/v1/documents/invoice"), key=lambda d: d["date"])
+    assert count(db, "accountingInvoice") == len(invoices)
+    middle = time.strftime("%Y-%m-%d", time.gmtime(invoices[len(invoices) // 2]["date"]))
+    config.write_text(json.dumps({"start_date": middle}))
+    moved = sync(sandbox, db, "--config", str(config))["streams"]
+    assert moved["accountingInvoice"]["deleted"] == moved["changeEvents"]["deleted"] == 0
+    assert count(db, "accountingInvoice") == len(invoices)
+    api(sandbox, "DELETE", f"/invoicing/v1/documents/invoice/{invoices[-1]['id']}")  # the newest: in range
+    after = sync(sandbox, db, "--config", str(config))["streams"]  # the new range tracks deletions again
+    assert after["accountingInvoice"]["deleted"] == 1

@@ -9,10 +9,12 @@ applied or rejected and recorded.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from airbyte_cdk.config_observation import create_connector_config_control_message
 from airbyte_cdk.destinations import Destination
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
@@ -80,7 +82,15 @@ class DestinationHolded(Destination):
             raise _config_error(exc) from None
         modes = {c.stream.name: MODE_OPS.get(c.destination_sync_mode, "upsert") for c in configured_catalog.streams}
         since_state = 0
-        with HoldedClient(settings.client) as client, Push(client, settings, options) as push:
+        controls: list[AirbyteMessage] = []
+        rotated = copy.deepcopy(dict(config))
+
+        def on_refresh_token(token: str) -> None:  # a rotated OAuth refresh token goes back to Airbyte
+            rotated.setdefault("credentials", {})["refresh_token"] = token
+            controls.append(create_connector_config_control_message(copy.deepcopy(rotated)))
+
+        client = HoldedClient(settings.client, on_refresh_token=on_refresh_token)
+        with client, Push(client, settings, options) as push:
 
             def report(outcomes: Iterable[Outcome]) -> Iterator[AirbyteMessage]:
                 for outcome in outcomes:
@@ -89,6 +99,8 @@ class DestinationHolded(Destination):
                         yield _log(LEVELS[line[0]], line[1])
 
             for message in input_messages:
+                while controls:
+                    yield controls.pop(0)
                 if message.type == Type.STATE:
                     # Echoed only once every record before it is applied or rejected and recorded.
                     yield from report(push.drain())
@@ -102,6 +114,7 @@ class DestinationHolded(Destination):
                 since_state += 1
                 yield from report(push.finished())
             yield from report(push.drain())
+            yield from controls
         yield _log(Level.INFO, f"write finished: {push.summary()}")
         failure = push.failure()
         if failure:

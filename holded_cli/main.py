@@ -130,8 +130,11 @@ def cmd_push(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
     source = PushInput(table=args.table, sql=args.sql, file=Path(args.file) if args.file else None, db=_db(args))
     started = time.monotonic()
-    report = run_push(settings, options, offered[stream_name], source, args.op, keep=max(args.show, 1000))
     console = make_console(sys.stderr if args.json else sys.stdout)
+    saver = _token_saver(loaded, lambda level, message: console.print(f"{level}: {message}", markup=False))
+    report = run_push(
+        settings, options, offered[stream_name], source, args.op, keep=max(args.show, 1000), on_refresh_token=saver
+    )
     _print_push(console, report, options, args.show)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "no rows"
     mode = "dry run (nothing written)" if options.dry_run else "pushed"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,10 +140,12 @@ def run_push(
     op: str,
     *,
     keep: int = 1_000,
+    on_refresh_token: Callable[[str], None] | None = None,
 ) -> PushReport:
     """Push every row; keeps the first `keep` notable outcomes (plans, refusals) for the report."""
     report = PushReport()
-    with HoldedClient(settings.client) as client, Push(client, settings, options) as push:
+    client = HoldedClient(settings.client, on_refresh_token=on_refresh_token)
+    with client, Push(client, settings, options) as push:
 
         def take(outcomes: Iterator[Outcome]) -> None:
             for outcome in outcomes:

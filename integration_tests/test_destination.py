@@ -12,6 +12,7 @@ import pytest
 
 from holded_core import HoldedClient
 from holded_core.writes import Writer
+from holded_sandbox.oauth import OAuthSettings
 from holded_sandbox.testing import running_sandbox
 from integration_tests.conftest import script
 from integration_tests.source_helpers import SourceRunner
@@ -68,6 +69,7 @@ def _write(sb, tmp_path: Path, stdin: str, streams: list[str], mode: str = "appe
         "logs": [m["log"]["message"] for m in messages if m["type"] == "LOG"],
         "states": [m["state"] for m in messages if m["type"] == "STATE"],
         "errors": [m["trace"]["error"]["message"] for m in messages if m["type"] == "TRACE"],
+        "controls": [m["control"] for m in messages if m["type"] == "CONTROL"],
     }
 
 
@@ -342,3 +344,15 @@ def test_a_company_never_matches_a_person_by_custom_id(sb):
         )
     assert result.status == "rejected" and "is a person in Holded" in (result.reason or "")
     assert sb.store.get("contacts", person["id"])["name"] == person["name"]  # the person was not rewritten
+
+
+def test_rotated_refresh_token_reaches_the_platform(tmp_path):
+    with running_sandbox(scale=0.02, oauth=OAuthSettings(rotate_refresh_tokens=True)) as server:
+        old = server.oauth.refresh_token
+        credentials = {"auth_type": "oauth2", "client_id": server.oauth.client_id, "refresh_token": old,
+                       "client_secret": server.oauth.client_secret, "token_url": server.token_url}  # fmt: skip
+        records = [("genericCompany", {"id": "oauth-1", "name": "Rotada SL"})]
+        result = _write(server, tmp_path, _messages(records), ["genericCompany"], credentials=credentials)
+        assert result["rc"] == 0, result["stderr"][-2000:]
+        (control,) = result["controls"]
+        assert control["connectorConfig"]["config"]["credentials"]["refresh_token"] not in (old, "")

@@ -13,7 +13,8 @@ One sandbox (its own process) at `--scale`; in the same run, each `--repeat` tim
   source process.
 
 Both use a rate budget of 1000 requests/s (the sandbox has no limit unless asked). Prints a
-Markdown table with rows/s and the ratio to PyAirbyte.
+Markdown table with rows/s and the ratio to PyAirbyte, then the peak RSS of a first `holded sync`
+at each `--memory-scales` scale (a fresh sandbox each).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=10)
     parser.add_argument("--latency", type=float, default=0, help="sandbox latency per request, ms")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--memory-scales", default="1,30", help="also a first `holded sync` at these scales")
     args = parser.parse_args()
     have_pyairbyte = os.path.exists(PYAIRBYTE_PYTHON)
     if not have_pyairbyte:
@@ -112,6 +114,14 @@ def main() -> int:
         rss = max(r.peak_rss_mib for r in results)
         ratio = f"{seconds / base:.2f}x" if base else "-"
         print(f"| {name} | {rows:,} | {seconds:.1f} | {rows / seconds:,.0f} | {rss:.0f} | {ratio} |")
+    scales = sorted({float(x) for x in args.memory_scales.split(",") if x.strip()} | {args.scale})
+    print("\nPeak memory of a first `holded sync` as the account grows:\n")
+    print("| scale | rows in DuckDB | seconds | peak RSS MiB |")
+    print("|---:|---:|---:|---:|")
+    for scale in scales:
+        with sandbox_process(scale=scale) as sb, tempfile.TemporaryDirectory() as tmp:
+            run = holded_sync(sb.base_url, sb.api_key, tmp, os.path.join(tmp, "h.duckdb"))
+        print(f"| {scale:g} | {run.rows:,} | {run.seconds:.1f} | {run.peak_rss_mib:.0f} |")
     return 0
 
 

@@ -28,6 +28,7 @@ RUNS = "_holded_runs"
 WEBHOOKS = "_holded_webhooks"
 DELIVERIES = "_holded_deliveries"
 EVENT_SEQ = "_holded_event_seq"
+MEMORY_LIMIT = "256MB"
 
 META_DDL = (
     f"CREATE TABLE IF NOT EXISTS {STATE} (stream VARCHAR PRIMARY KEY, state JSON, updated_at TIMESTAMPTZ)",
@@ -60,6 +61,9 @@ class Store:
             ) from None
         except duckdb.Error as exc:
             raise HoldedConfigError(f"{self.path}: not a DuckDB database ({exc}); pass another --db") from None
+        # DuckDB would take up to 80% of RAM for its buffers; a sync's batches need far less, and past the
+        # limit DuckDB spills to disk: the runner's memory stays flat as the account grows.
+        self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         self._lock = threading.Lock()
         self._tables: dict[str, TableSpec] = {}
         for ddl in META_DDL:

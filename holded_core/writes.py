@@ -213,9 +213,7 @@ class Writer:
             if rid and rid in index.by_id:
                 if rid in index.stale:  # written in this sync: read back only if it is needed again
                     index.add(self.client.get(f"{target.path}/{rid}"), target)
-                found = index.by_id[rid]
-                _same_kind(target, found)
-                return found
+                return index.by_id[rid]
         return None
 
     def _written(self, target: Target, rid: str) -> None:
@@ -258,6 +256,8 @@ class Writer:
 
     def _apply(self, target: Target, record: Mapping[str, Any], op: str, key: str) -> WriteResult:
         current = self.find(target, record, key)
+        if current is not None:
+            _same_kind(target, current)  # a reference may point at either kind; the record itself may not
         stream = target.stream
         if op == "delete":
             if current is None:

@@ -8,26 +8,22 @@ strings) before they are written.
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import decimal
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import orjson
 
 from holded_cli.tables import SYNCED_AT, quote
 from holded_core.client import HoldedClient
 from holded_core.errors import HoldedConfigError
-from holded_core.push import Outcome, Push, PushOptions
+from holded_core.push import Outcome, Push, PushOptions, conform
 from holded_core.settings import Settings
 from holded_core.streams import StreamSpec
 
 CHUNK = 1_000
-LOCAL_COLUMNS = {SYNCED_AT, "seq"}  # the runner's own bookkeeping columns, never sent to Holded
+LOCAL_COLUMNS = (SYNCED_AT, "seq")  # the runner's own bookkeeping columns, never sent to Holded
 
 
 @dataclass
@@ -59,47 +55,6 @@ class PushInput:
         if self.table:
             return con, f"SELECT * FROM {quote(self.table)}"
         return con, str(self.sql)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC)
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    return value
-
-
-def conform(record: Mapping[str, Any], spec: StreamSpec) -> dict[str, Any]:
-    """A row as the unified model declares it: JSON text parsed for object and array fields, numbers and
-    booleans from text (CSV), timestamps as ISO strings; empty CSV cells are null."""
-    props = spec.json_schema.get("properties", {})
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        if key in LOCAL_COLUMNS:
-            continue
-        value = _plain(value)
-        if value == "":
-            value = None
-        kinds = props.get(key, {}).get("type", [])
-        kinds = {kinds} if isinstance(kinds, str) else set(kinds)
-        if isinstance(value, str):
-            if kinds & {"object", "array"}:
-                with contextlib.suppress(orjson.JSONDecodeError):  # else left as it is: the model check names it
-                    value = orjson.loads(value)
-            elif "number" in kinds or "integer" in kinds:
-                try:
-                    number = float(value)
-                    value = int(number) if "integer" in kinds and number.is_integer() else number
-                except ValueError:
-                    pass
-            elif "boolean" in kinds:
-                value = value.strip().lower() in ("1", "true", "yes")
-        out[key] = value
-    return out
 
 
 def rows(source: PushInput) -> Iterator[dict[str, Any]]:
@@ -157,7 +112,7 @@ def run_push(
                     report.outcomes.append(outcome)
 
         for row in rows(source):
-            push.submit(stream.name, conform(row, stream), op)
+            push.submit(stream.name, conform(row, stream, drop=LOCAL_COLUMNS), op)
             take(push.finished())
         take(push.drain())
         report.failure = push.failure()

@@ -8,19 +8,24 @@ before every create, minimal updates); outcomes come back in submission order.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import decimal
 import json
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from holded_core.client import HoldedClient
 from holded_core.errors import HoldedConfigError
 from holded_core.scheduler import Scheduler
 from holded_core.settings import Settings
-from holded_core.streams import DELETED_AT
+from holded_core.streams import DELETED_AT, StreamSpec
 from holded_core.writes import OPS, Writer, WriteResult, field_names
 
 
@@ -73,6 +78,49 @@ class Outcome:
         if r.reason:
             return "WARN", f"{r.stream} {r.key}: {r.status}, but {r.reason}"
         return None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
+def conform(record: Mapping[str, Any], spec: StreamSpec, drop: Iterable[str] = ()) -> dict[str, Any]:
+    """A row from a table, a file or another tool as the unified model declares it: JSON text parsed for
+    object and array fields, numbers and booleans from text (CSV), timestamps as ISO strings, empty text
+    as null. `drop`: columns that are not data (a runner's bookkeeping)."""
+    props = spec.json_schema.get("properties", {})
+    skip = set(drop)
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if key in skip:
+            continue
+        value = _plain(value)
+        if value == "":
+            value = None
+        kinds = props.get(key, {}).get("type", [])
+        kinds = {kinds} if isinstance(kinds, str) else set(kinds)
+        if isinstance(value, str):
+            if kinds & {"object", "array"}:
+                with contextlib.suppress(orjson.JSONDecodeError):  # else left as it is: the model check names it
+                    value = orjson.loads(value)
+            elif "number" in kinds or "integer" in kinds:
+                try:
+                    number = float(value)
+                    value = int(number) if "integer" in kinds and number.is_integer() else number
+                except ValueError:
+                    pass
+            elif "boolean" in kinds:
+                value = value.strip().lower() in ("1", "true", "yes")
+        out[key] = value
+    return out
 
 
 def normalize(data: Mapping[str, Any], default_op: str, names: Mapping[str, str]) -> tuple[dict[str, Any], str]:

@@ -35,14 +35,19 @@ def order_key(stream: str, record: Mapping[str, Any]) -> str:
 
 
 class Scheduler:
-    def __init__(self, writer: Writer, concurrency: int) -> None:
+    def __init__(self, writer: Writer, concurrency: int, max_pending: int = 1_000) -> None:
+        """`max_pending`: records submitted but not yet collected; past it `submit` waits for the oldest,
+        so memory stays flat however fast records arrive."""
         self.writer = writer
+        self.max_pending = max_pending
         self.pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="holded-write")
         self._last: dict[str, Future[WriteResult]] = {}
         self._streams: dict[str, set[Future[WriteResult]]] = defaultdict(set)
         self._pending: list[tuple[Future[WriteResult], Mapping[str, Any]]] = []
 
     def submit(self, stream: str, record: Mapping[str, Any], op: str) -> None:
+        if len(self._pending) >= self.max_pending:
+            wait([self._pending[0][0]])  # collected by the caller's next finished()
         waits = {f for dep in DEPENDS_ON.get(stream, ()) for f in self._streams[dep] if not f.done()}
         key = order_key(stream, record)
         if key in self._last:

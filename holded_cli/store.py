@@ -28,7 +28,7 @@ RUNS = "_holded_runs"
 WEBHOOKS = "_holded_webhooks"
 DELIVERIES = "_holded_deliveries"
 EVENT_SEQ = "_holded_event_seq"
-MEMORY_LIMIT = "256MB"
+MEMORY_LIMIT = "128MB"  # measured: 256MB -> 587 MiB peak at 30x scale, 128MB -> 517 MiB, same speed
 
 META_DDL = (
     f"CREATE TABLE IF NOT EXISTS {STATE} (stream VARCHAR PRIMARY KEY, state JSON, updated_at TIMESTAMPTZ)",

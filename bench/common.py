@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import requests
+
+from holded_sandbox.testing import sandbox_process as running_sandbox_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,37 +27,11 @@ class SandboxProcess:
         return resp.json()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def sandbox_process(scale: float = 1.0, seed: int = 1, api_key: str = "bench-key") -> Iterator[SandboxProcess]:
     """The sandbox in a separate process, so it does not share the benchmark's interpreter lock."""
-    port = _free_port()
-    cmd = [sys.executable, "-m", "holded_sandbox", "--port", str(port), "--seed", str(seed)]
-    cmd += ["--scale", str(scale), "--api-key", api_key]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    root = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                requests.get(f"{root}/__sandbox__/stats", timeout=2)
-                break
-            except requests.ConnectionError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the sandbox did not start") from None
-                time.sleep(0.1)
-        yield SandboxProcess(base_url=f"{root}/api", api_key=api_key, root=root)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with running_sandbox_process("--scale", str(scale), "--seed", str(seed), api_key=api_key) as sb:
+        yield SandboxProcess(base_url=sb.base_url, api_key=api_key, root=sb.root)
 
 
 def machine() -> str:

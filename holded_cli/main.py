@@ -396,6 +396,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"holded {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug or an environment failure (disk full...): one redacted line, no traceback
+        if getattr(args, "verbose", False):
+            raise
+        message = redact(str(exc).splitlines()[0] if str(exc) else "")
+        print(f"holded {args.command}: unexpected {type(exc).__name__}: {message} (-v shows the traceback)",
+              file=sys.stderr)  # fmt: skip
+        return 1
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from holded_core.client import HoldedClient
 from holded_core.errors import HoldedConfigError
 from holded_core.settings import Settings, parse_settings
 from holded_core.streams import DELETED_AT, EVENTS_STREAM
-from holded_core.sync import LogOut, RecordOut, Selected, StateOut, StatusOut, SyncEngine
+from holded_core.sync import LogOut, RecordOut, Selected, StateOut, StatusOut, SyncEngine, now_iso
 from singer_holded.catalog import SDC_DELETED_AT, Selection, default_selection, discover, selection
 from singer_holded.common import Lines, RunFailed, about, load, log, read_json, run, setup_logging, token_saver
 from source_holded.spec import SPEC  # plain data, no Airbyte import
@@ -61,21 +61,6 @@ def bookmarks_of(state: Mapping[str, Any]) -> dict[str, Any]:
                 f"the state's `bookmarks.{name}` is not an object; remove it to sync {name} from scratch"
             )
     return dict(bookmarks)
-
-
-class Clock:
-    """`time_extracted` for records, formatted once a second rather than once a record."""
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._text = ""
-
-    def now(self) -> str:
-        second = int(time.time())
-        if second != self._second:
-            self._second = second
-            self._text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
-        return self._text
 
 
 class States:
@@ -118,7 +103,6 @@ def sync(
     events = any(s.name == EVENTS_STREAM for s in chosen)
     states = {s.name: bookmarks.get(s.name) or {} for s in chosen}
     incomplete: dict[str, str] = {}
-    clock = Clock()
     state = States(bookmarks, out)
     with HoldedClient(settings.client, on_refresh_token=token_saver(loaded)) as client:
         try:  # a bookmark the engine cannot read fails here, before anything is written
@@ -137,7 +121,7 @@ def sync(
                     record = {k: v for k, v in record.items() if k not in dropped[item.stream]}
                 if record.get(DELETED_AT):
                     record = {**record, SDC_DELETED_AT: record[DELETED_AT]}
-                out.write({"type": "RECORD", "stream": item.stream, "record": record, "time_extracted": clock.now()})
+                out.write({"type": "RECORD", "stream": item.stream, "record": record, "time_extracted": now_iso()})
             elif isinstance(item, StateOut):
                 state.update(item.stream, item.state)
             elif isinstance(item, StatusOut):

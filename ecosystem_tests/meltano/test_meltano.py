@@ -13,121 +13,22 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-VENV = Path(os.environ.get("HOLDED_VENV") or ROOT / ".venv")
+from ecosystem_tests.support import CONTACTS, ROOT, UNIFIED, VENV, Sandbox, start_sandbox, stop_sandbox
+
 MELTANO = Path(sys.executable).parent / "meltano"
 API_KEY = "meltano-test-key"
-UNIFIED = (
-    "genericContact",
-    "genericCompany",
-    "genericUser",
-    "genericWorkspace",
-    "crmPipeline",
-    "crmStage",
-    "crmOpportunity",
-    "crmEngagement",
-    "accountingInvoice",
-    "accountingInvoiceItem",
-)
 EVENTS = "changeEvents"
-CONTACTS = "/invoicing/v1/contacts"
 STATE_ID = "dev:tap-holded-to-target-jsonl"
-
-
-def executable(name: str) -> Path:
-    path = VENV / "bin" / name
-    if not path.exists():
-        pytest.fail(f"{path} not found: run `make setup` (or point HOLDED_VENV at a venv with our package)")
-    return path
-
-
-# ------------------------------------------------------------------------------------- sandbox
-
-
-@dataclass
-class Sandbox:
-    base_url: str  # http://127.0.0.1:PORT/api
-    process: subprocess.Popen
-
-    def get(self, path: str, **params: Any) -> Any:
-        resp = requests.get(f"{self.base_url}{path}", headers={"key": API_KEY}, params=params, timeout=30)
-        resp.raise_for_status()
-        return resp.json()
-
-    def listing(self, path: str) -> list[dict[str, Any]]:
-        """Every record of a Holded listing (500 a page; the first short page is the last)."""
-        records: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            answer = self.get(path, page=page)
-            batch = answer["employees"] if isinstance(answer, dict) and "employees" in answer else answer
-            records.extend(batch)
-            if len(batch) < 500:
-                return records
-            page += 1
-
-    def counts(self) -> dict[str, int]:
-        """Each unified stream's record count (contact persons of companies included, as the tap's default)."""
-        contacts = self.listing(CONTACTS)
-        funnels = self.listing("/crm/v1/funnels")
-        invoices = self.listing("/invoicing/v1/documents/invoice")
-        companies = [c for c in contacts if c["isperson"] == 0]
-        return {
-            "genericContact": sum(1 for c in contacts if c["isperson"] == 1)
-            + sum(len(c.get("contactPersons") or []) for c in companies),
-            "genericCompany": len(companies),
-            "genericUser": len(self.listing("/team/v1/employees")),
-            "genericWorkspace": len(self.listing("/projects/v1/projects")),
-            "crmPipeline": len(funnels),
-            "crmStage": sum(len(f["stages"]) for f in funnels),
-            "crmOpportunity": len(self.listing("/crm/v1/leads")),
-            "crmEngagement": len(self.listing("/crm/v1/events")),
-            "accountingInvoice": len(invoices),
-            "accountingInvoiceItem": sum(len(i["products"]) for i in invoices),
-        }
-
-
-def start_sandbox(log: Path, *args: str) -> Sandbox:
-    """`holded sandbox --port 0`: its first stdout line names the URL it listens on."""
-    cmd = [str(executable("holded")), "sandbox", "--port", "0", "--api-key", API_KEY, *args]
-    with log.open("wb") as errors:
-        process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    base_url = None
-    deadline = time.monotonic() + 60
-    for line in process.stdout:  # the banner; nothing is printed after "Press Ctrl-C"
-        match = re.search(r"listening on (http://127\.0\.0\.1:\d+/api)", line)
-        base_url = base_url or (match.group(1) if match else None)
-        if line.startswith("Press Ctrl-C") or time.monotonic() > deadline:
-            break
-    if base_url is None:
-        stop_sandbox(process)
-        pytest.fail(f"the sandbox did not start ({' '.join(cmd)}): {log.read_text(errors='replace')}")
-    return Sandbox(base_url, process)
-
-
-def stop_sandbox(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    if process.stdout is not None:
-        process.stdout.close()
 
 
 # ------------------------------------------------------------------------------------- meltano
@@ -163,20 +64,22 @@ class Project:
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """The account tap-holded reads: seed 3, scale 0.05 (about 50 contacts, 100 invoices)."""
-    sb = start_sandbox(tmp_path_factory.mktemp("logs") / "source-sandbox.log", "--scale", "0.05", "--seed", "3")
+    sb = start_sandbox(
+        tmp_path_factory.mktemp("logs") / "source-sandbox.log", API_KEY, "--scale", "0.05", "--seed", "3"
+    )
     yield sb
-    stop_sandbox(sb.process)
+    stop_sandbox(sb)
 
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """The account target-holded writes into: another seed, no contacts to start with."""
-    sb = start_sandbox(tmp_path_factory.mktemp("logs") / "target-sandbox.log", "--scale", "0.01", "--seed", "4")
-    root = sb.base_url.rsplit("/api", 1)[0]
-    emptied = requests.post(f"{root}/__sandbox__/fill", json={"collection": "contacts", "count": 0}, timeout=30)
-    emptied.raise_for_status()
+    sb = start_sandbox(
+        tmp_path_factory.mktemp("logs") / "target-sandbox.log", API_KEY, "--scale", "0.01", "--seed", "4"
+    )
+    sb.control("POST", "fill", {"collection": "contacts", "count": 0})
     yield sb
-    stop_sandbox(sb.process)
+    stop_sandbox(sb)
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +109,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, source: Sandbox, target: S
 
 
 def test_tap_holded_to_target_jsonl_then_incremental(project: Project, source: Sandbox):
-    expected = source.counts()
+    expected = source.unified_counts(contact_persons=True)
     project.ok("run", "tap-holded", "target-jsonl")
     loaded = {stream: len(project.lines(stream)) for stream in [*UNIFIED, EVENTS]}
     assert loaded == {**expected, EVENTS: sum(expected.values())}
@@ -223,8 +126,7 @@ def test_tap_holded_to_target_jsonl_then_incremental(project: Project, source: S
 
     # A deletion in Holded arrives as one tombstone, with Singer's `_sdc_deleted_at`.
     person = next(c for c in source.listing(CONTACTS) if c["isperson"] == 1)
-    resp = requests.delete(f"{source.base_url}{CONTACTS}/{person['id']}", headers={"key": API_KEY}, timeout=30)
-    assert resp.json()["status"] == 1
+    assert source.request("DELETE", f"{CONTACTS}/{person['id']}")["status"] == 1
     project.ok("run", "tap-holded", "target-jsonl")
     new_contacts = project.lines("genericContact")[loaded["genericContact"] :]
     assert [r["id"] for r in new_contacts] == [person["id"]]

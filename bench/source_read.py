@@ -36,21 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import ROOT, SandboxProcess, machine, sandbox_process
 from holded_core import HoldedClient
+from holded_core.mappings import MAPPINGS
 from source_holded.spec import SPEC
 
 SOURCE = os.path.join(ROOT, ".venv", "bin", "source-holded")
-UNIFIED = (
-    "genericContact",
-    "genericCompany",
-    "genericUser",
-    "genericWorkspace",
-    "crmPipeline",
-    "crmStage",
-    "crmOpportunity",
-    "crmEngagement",
-    "accountingInvoice",
-    "accountingInvoiceItem",
-)
+UNIFIED = tuple(MAPPINGS)  # the ten unified streams
 # The distinct Holded listings behind those ten streams.
 LISTINGS = (
     "/invoicing/v1/contacts",

@@ -9,8 +9,11 @@ compares each record's fingerprint with what the previous complete listing saw:
   page added, not what the whole pass has emitted so far;
 - a record whose fingerprint differs from the known one is emitted and recorded in `pending`, so a
   sync killed anywhere resumes by listing again and re-emits nothing it already emitted;
-- ids of the known set missing from a *complete* listing are deletions; an incomplete listing
-  never produces any.
+- ids of the known set missing from a *complete* listing are only deletion *candidates*: Holded
+  confirms each (`holded_core.deletions`) before it becomes a deletion; an incomplete listing never
+  produces any. A candidate Holded does not confirm stays in the snapshot with its old value. Where
+  Holded has no route by id, a candidate is noted in `missing` (same encoding as the snapshot) and
+  becomes a deletion when the next complete listing lacks it too.
 """
 
 from __future__ import annotations
@@ -171,11 +174,15 @@ class ChangeTracker:
         try:
             snapshot = decode_snapshot(self._snapshot_encoded)
             self.pending = {k: v for chunk in self._pending_chunks for k, v in decode_snapshot(chunk).items()}
+            self._missing_before = decode_snapshot(state.get("missing"))
         except (ValueError, KeyError, TypeError, AttributeError, zlib.error) as exc:  # binascii.Error is a ValueError
             raise UnreadableState(stream, f"{type(exc).__name__}: {exc}") from None
+        self._missing_before_encoded = state.get("missing")
         self.known = {**snapshot, **self.pending}
         self.seen: dict[str, bytes] = {}
         self.resumed = bool(self.pending)
+        self._gone: dict[str, bytes] = {}  # candidates Holded confirmed deleted in this pass
+        self._missing_now: dict[str, bytes] = {}  # candidates held until the next listing confirms them
 
     def observe(self, key: str, value: bytes) -> Change | None:
         """A record of the current listing; the change to emit, or None when it is unchanged."""
@@ -192,11 +199,36 @@ class ChangeTracker:
         if key in self.known:
             self.seen[key] = self.known[key]
 
-    def deletions(self) -> list[Change]:
-        """Known ids absent from this pass. Only call after a complete listing."""
+    def missing(self) -> list[str]:
+        """Known keys this pass did not list: deletion candidates, none of them deleted until confirmed.
+
+        Only meaningful after a complete listing. Empty when the listing's scope changed (`start_date`
+        moved: a record may only have left the range).
+        """
         if self.rescoped:
             return []
-        return [Change(key, "deleted", old, None) for key, old in self.known.items() if key not in self.seen]
+        return [key for key in self.known if key not in self.seen]
+
+    def missing_before(self, key: str) -> bool:
+        """True when the previous complete listing lacked `key` too (the second-listing confirmation)."""
+        return key in self._missing_before
+
+    def confirm_deleted(self, key: str) -> Change:
+        """Holded confirmed the candidate `key` gone: the deletion to emit."""
+        old = self.known[key]
+        self._gone[key] = old
+        return Change(key, "deleted", old, None)
+
+    def hold(self, key: str, *, note_missing: bool = False) -> None:
+        """A candidate Holded did not confirm: it stays with its old value. `note_missing` records it for
+        the second-listing rule (a later complete listing that lacks it too confirms the deletion)."""
+        self.seen[key] = self.known[key]
+        if note_missing:
+            self._missing_now[key] = self.known[key]
+
+    def deletions(self) -> list[Change]:
+        """The deletions confirmed in this pass (see `confirm_deleted`)."""
+        return [Change(key, "deleted", old, None) for key, old in self._gone.items()]
 
     def checkpoint(self) -> dict[str, Any]:
         """State mid-pass: the previous snapshot (unchanged) plus everything emitted so far."""
@@ -208,6 +240,7 @@ class ChangeTracker:
             "snapshot": self._snapshot_encoded,
             "pending": list(self._pending_chunks) or None,
             **({"scope": self.snapshot_scope} if self.snapshot_scope is not None else {}),
+            **({"missing": self._missing_before_encoded} if self._missing_before_encoded else {}),
         }
 
     @property
@@ -216,12 +249,25 @@ class ChangeTracker:
         return self._snapshot_scope
 
     def complete(self) -> dict[str, Any]:
-        """State after a complete listing (deletions emitted): this pass becomes the snapshot."""
+        """State after a complete listing (confirmed deletions emitted): this pass becomes the snapshot.
+
+        A candidate that was neither confirmed deleted nor held explicitly is kept with its old value:
+        nothing leaves the snapshot without Holded's confirmation.
+        """
+        if not self.rescoped:
+            for key, old in self.known.items():
+                if key not in self.seen and key not in self._gone:
+                    self.seen[key] = old
         snapshot = encode_snapshot(self.seen, self.width)
+        missing = encode_snapshot(self._missing_now, self.width) if self._missing_now else None
         self._snapshot_encoded, self.known, self.pending = snapshot, dict(self.seen), {}
         self._pending_chunks, self._unencoded = [], {}
         self._snapshot_scope, self.rescoped = self.scope, False
+        self._missing_before, self._missing_before_encoded = dict(self._missing_now), missing
+        self._gone, self._missing_now = {}, {}
         state = {"v": STATE_VERSION, "snapshot": snapshot, "pending": None}
+        if missing:
+            state["missing"] = missing
         return state | ({"scope": self.scope} if self.scope is not None else {})
 
 

@@ -29,6 +29,7 @@ from holded_core.errors import (
     HoldedHtmlError,
     HoldedInvalidResponseError,
     HoldedNotFoundError,
+    HoldedPaginationError,
     HoldedPermissionError,
     HoldedRateLimitError,
     HoldedRequestError,
@@ -53,10 +54,15 @@ _ENVELOPE_KEYS = frozenset({"status", "info", "msg", "message", "id", "error", "
 class Page:
     number: int
     records: list[dict[str, Any]]
+    received: int = -1  # records Holded sent, before repeats of earlier pages were dropped
+
+    def __post_init__(self) -> None:
+        if self.received < 0:
+            self.received = len(self.records)
 
     @property
     def last(self) -> bool:
-        return len(self.records) < PAGE_SIZE
+        return self.received < PAGE_SIZE
 
 
 @dataclass
@@ -292,24 +298,58 @@ class HoldedClient:
         return Page(page, _records_of(data, path))
 
     def iter_pages(
-        self, path: str, params: Mapping[str, Any] | None = None, *, read_ahead: int | None = None
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        read_ahead: int | None = None,
+        paginated: bool = True,
     ) -> Iterator[Page]:
         """Pages 1, 2, ... lazily, until the first page shorter than 500 records.
 
-        With `read_ahead` N > 0, once page 1 shows the list is longer than a page, the next N pages are
-        fetched in parallel while the current one is consumed; whatever was fetched beyond the last page
-        is discarded. At most N+1 pages are held.
+        Args:
+            path: the list route under `base_url`, e.g. `/invoicing/v1/contacts`.
+            params: query parameters besides `page`.
+            read_ahead: pages fetched in parallel ahead of the one consumed (default: the config's).
+                Once page 1 shows the list is longer than a page, the next N pages are fetched while the
+                current one is consumed; whatever was fetched beyond the last page is discarded. At most
+                N+1 pages are held.
+            paginated: False for a route Holded does not paginate: one request, no `page` parameter.
+
+        Yields:
+            `Page`s whose records are each listed once: a record already yielded by an earlier page of
+            this listing (page-number listings shift when records are created while they are read) is
+            left out, so counts are distinct records.
+
+        Raises:
+            HoldedPaginationError: a page holds only records already listed: the route ignores `page`
+                (shared/holded-api/README.md, "Some list routes ignore `page`"), and paging on would
+                never end. Raised at the first such page; the records before it were yielded.
+            HoldedError: whatever a request raises.
         """
+        if not paginated:
+            data = self.request("GET", path, params=dict(params or {}))
+            yield Page(1, _records_of(data, path))
+            return
         ahead = self.config.read_ahead if read_ahead is None else read_ahead
-        if ahead <= 0:
-            number = 1
-            while True:
-                page = self.fetch_page(path, params, number)
-                yield page
+        pages = self._iter_pages_sequential(path, params) if ahead <= 0 else self._iter_pages_ahead(path, params, ahead)
+        listed = _Distinct(path)
+        try:
+            for page in pages:
+                yield listed.check(page)
                 if page.last:
                     return
-                number += 1
-        yield from self._iter_pages_ahead(path, params, ahead)
+        finally:
+            pages.close()
+
+    def _iter_pages_sequential(self, path: str, params: Mapping[str, Any] | None) -> Iterator[Page]:
+        number = 1
+        while True:
+            page = self.fetch_page(path, params, number)
+            yield page
+            if page.last:
+                return
+            number += 1
 
     def _iter_pages_ahead(self, path: str, params: Mapping[str, Any] | None, ahead: int) -> Iterator[Page]:
         first = self.fetch_page(path, params, 1)
@@ -345,6 +385,38 @@ class HoldedClient:
 @dataclass
 class _Success:
     value: Any
+
+
+class _Distinct:
+    """The ids one listing has yielded so far: drops repeats, and stops a listing that does not advance."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.ids: set[str] = set()
+
+    def check(self, page: Page) -> Page:
+        fresh: list[dict[str, Any]] = []
+        repeated = 0
+        for record in page.records:
+            ident = record.get("id") if isinstance(record, dict) else None
+            if ident is None:  # nothing to tell it by (ledger lines): kept as listed
+                fresh.append(record)
+            elif (key := str(ident)) in self.ids:
+                repeated += 1
+            else:
+                self.ids.add(key)
+                fresh.append(record)
+        if repeated and repeated == len(page.records):
+            raise HoldedPaginationError(
+                f"page {page.number} repeats the {repeated} records already listed: Holded ignores `page` on "
+                "this route, so the listing stops here (it would never end)",
+                method="GET",
+                path=self.path,
+            )
+        if repeated:
+            logger.info("GET %s: page %d repeats %d records listed on earlier pages", self.path, page.number, repeated)
+            page.records = fresh
+        return page
 
 
 def _holded_message(resp: requests.Response) -> str | None:

@@ -71,6 +71,12 @@ class HoldedHtmlError(HoldedError):
     hint = "the route is probably wrong; Holded serves its HTML 404 page with HTTP 200 for unknown routes"
 
 
+class HoldedPaginationError(HoldedError):
+    """A list route answered a page of records it had already given: it does not advance with `page`."""
+
+    hint = "the records listed before it were read; report the route so it can be declared as not paginated"
+
+
 class HoldedInvalidResponseError(HoldedError):
     """A body that is not JSON, or was cut short in transfer."""
 

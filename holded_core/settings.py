@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from holded_core.config import ClientConfig, parse_config
+from holded_core.deletions import DEFAULT_MAX_SHARE
 from holded_core.errors import HoldedConfigError
 from holded_core.fieldmap import FieldMapping, parse_field_mappings
 from holded_core.mappings import MAPPINGS
@@ -74,11 +75,17 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     concurrency = raw.get("stream_concurrency", 3)
     if not isinstance(concurrency, int) or not 1 <= concurrency <= 16:
         raise HoldedConfigError("`stream_concurrency` must be an integer from 1 to 16")
+    share = raw.get("mass_deletion_share", DEFAULT_MAX_SHARE)
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+        raise HoldedConfigError(
+            f"`mass_deletion_share` {share!r} must be a number above 0 and at most 1 (0.2 means 20%)"
+        )
     options = SyncOptions(
         default_currency=currency,
         include_raw=bool(raw.get("include_raw", False)),
         start_date=_start_date(raw.get("start_date")),
         stream_concurrency=concurrency,
+        mass_deletion_share=float(share),
     )
     return Settings(
         client=client,

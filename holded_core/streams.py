@@ -40,6 +40,12 @@ class Listing:
     params: tuple[tuple[str, str], ...] = ()
     dated: bool = False  # takes starttmp/endtmp on the business date (start_date applies)
     needs_range: bool = False  # Holded refuses the call without starttmp/endtmp
+    item: str | None = None  # the route reading one listed record by `{id}`; None where Holded has none
+    paginated: bool = True  # False: Holded ignores `page` here and answers everything at once
+
+    def item_path(self, holded_id: str) -> str | None:
+        """The route that reads the listed record `holded_id` (deletions are confirmed through it)."""
+        return self.item.format(id=holded_id) if self.item else None
 
     def query(self, start_date: int | None) -> dict[str, str]:
         params = dict(self.params)
@@ -62,6 +68,19 @@ class StreamSpec:
     extras: tuple[Any, ...] = ()  # field-mapping extras (unified streams)
     fields: tuple[str, ...] = ()  # unified field order, for change events' changedFields
     description: str = ""
+
+    def holded_id(self, key: str) -> str | None:
+        """The id of the listed Holded record a stream key comes from, when Holded can read it by id.
+
+        Unified keys are the record's id, or `<parentId>:<childId>` for embedded children (read through
+        their parent); native and custom streams keyed by `id` are read by that id. None where the
+        listing has no route by id (taxes, ledger lines, custom streams...).
+        """
+        if self.listing is None or self.listing.item is None:
+            return None
+        if self.kind == "unified":
+            return key.split(":", 1)[0]
+        return key if self.primary_key == ("id",) else None
 
     def key_of(self, record: Mapping[str, Any]) -> str | None:
         values = [record.get(part) for part in self.primary_key]
@@ -185,7 +204,7 @@ def unified_streams(
             StreamSpec(
                 name=name,
                 kind="unified",
-                listing=Listing(first.listing, dated=first.listing.startswith("/invoicing/v1/documents/")),
+                listing=listing_for(first.listing),
                 primary_key=("id",),
                 json_schema=unified_schema(name, field_mappings),
                 cursor=first.cursor,
@@ -201,6 +220,8 @@ def unified_streams(
 
 @dataclass(frozen=True)
 class NativeDef:
+    """One Holded v1 list route and what is known of it (the OpenAPI files and reported quirks)."""
+
     name: str
     path: str
     primary_key: tuple[str, ...] = ("id",)
@@ -208,6 +229,13 @@ class NativeDef:
     dated: bool = False
     needs_range: bool = False
     params: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    by_id: bool = True  # Holded reads one record at `<path>/{id}`
+    paginated: bool = True
+
+    @property
+    def listing(self) -> Listing:
+        item = f"{self.path}/{{id}}" if self.by_id and self.primary_key == ("id",) else None
+        return Listing(self.path, self.params, self.dated, self.needs_range, item, self.paginated)
 
 
 NATIVE: tuple[NativeDef, ...] = (
@@ -221,22 +249,31 @@ NATIVE: tuple[NativeDef, ...] = (
     NativeDef("expense_accounts", "/invoicing/v1/expensesaccounts"),
     NativeDef("sales_channels", "/invoicing/v1/saleschannels"),
     NativeDef("payments", "/invoicing/v1/payments", dated=True),
-    NativeDef("payment_methods", "/invoicing/v1/paymentmethods"),
+    NativeDef("payment_methods", "/invoicing/v1/paymentmethods", by_id=False),
     NativeDef("remittances", "/invoicing/v1/remittances"),
     *(NativeDef(name, f"/invoicing/v1/documents/{doc_type}", dated=True) for doc_type, name in DOC_TYPES.items()),
     NativeDef("funnels", "/crm/v1/funnels"),
     NativeDef("leads", "/crm/v1/leads", cursor="updatedAt"),
     NativeDef("crm_events", "/crm/v1/events"),
-    NativeDef("booking_locations", "/crm/v1/bookings/locations"),
+    NativeDef("booking_locations", "/crm/v1/bookings/locations", by_id=False),
     NativeDef("bookings", "/crm/v1/bookings", cursor="updatedAt"),
     NativeDef("projects", "/projects/v1/projects"),
     NativeDef("project_tasks", "/projects/v1/tasks", cursor="updatedAt"),
-    NativeDef("project_times", "/projects/v1/projects/times"),
+    NativeDef("project_times", "/projects/v1/projects/times", by_id=False),
     NativeDef("employees", "/team/v1/employees"),
-    NativeDef("employee_times", "/team/v1/employees/times"),
-    NativeDef("chart_of_accounts", "/accounting/v1/chartofaccounts"),
+    # Holded ignores `page` on employee time tracking (shared/holded-api/README.md, reported quirks).
+    NativeDef("employee_times", "/team/v1/employees/times", paginated=False),
+    NativeDef("chart_of_accounts", "/accounting/v1/chartofaccounts", by_id=False),
     NativeDef("daily_ledger", "/accounting/v1/dailyledger", primary_key=("entryNumber", "line"), needs_range=True),
 )
+
+
+def listing_for(path: str) -> Listing:
+    """The declared listing of a Holded list route (the unified models read the same routes)."""
+    for definition in NATIVE:
+        if definition.path == path and not definition.params:
+            return definition.listing
+    return Listing(path)
 
 
 def native_streams() -> list[StreamSpec]:
@@ -244,7 +281,7 @@ def native_streams() -> list[StreamSpec]:
         StreamSpec(
             name=d.name,
             kind="native",
-            listing=Listing(d.path, d.params, dated=d.dated, needs_range=d.needs_range),
+            listing=d.listing,
             primary_key=d.primary_key,
             json_schema=permissive_schema(d.primary_key, d.cursor),
             cursor=d.cursor,

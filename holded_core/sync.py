@@ -4,7 +4,8 @@ turn into their own messages. No Airbyte import here.
 
 - Listings run concurrently (`stream_concurrency`), pages with read-ahead (the client's `read_ahead`).
 - Incremental streams emit only new or changed records, then tombstones for ids a complete listing
-  no longer has; state is checkpointed after every page that emitted something, and at the end.
+  no longer has and Holded confirms deleted (`holded_core.deletions`); state is checkpointed after
+  every page that emitted something, and at the end.
 - Outputs go through one bounded queue, so memory stays flat whatever the account's size.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 
 from holded_core.changes import FP_BYTES, ChangeTracker, build_event, bytes_per_record, field_hashes, fingerprint
 from holded_core.client import HoldedClient
+from holded_core.deletions import DEFAULT_MAX_SHARE, DeletionCheck, Verdicts
 from holded_core.errors import HoldedAuthError, HoldedError
 from holded_core.mappings import is_person
 from holded_core.secrets import get_logger
@@ -70,6 +72,7 @@ class SyncOptions:
     include_raw: bool = False
     start_date: int | None = None  # unix seconds; documents dated before it are not listed
     stream_concurrency: int = 3
+    mass_deletion_share: float = DEFAULT_MAX_SHARE  # see holded_core.deletions
 
 
 @dataclass
@@ -84,6 +87,7 @@ class StreamReport:
     pages: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     bad: int = 0
+    kept: int = 0  # missing from a complete listing, not confirmed deleted by Holded
     status: str = "pending"
     error: str | None = None
     bytes_per_record: float | None = None
@@ -179,12 +183,25 @@ class StreamConsumer:
             self._dirty = False
             self.out.append(StateOut(self.spec.name, self.tracker.checkpoint()))
 
-    def finish(self) -> None:
+    def finish(self, check: DeletionCheck | None = None) -> None:
+        """The listing completed: confirmed deletions become tombstones, then this pass is the snapshot."""
         if self.tracker is not None:
             stamp = now_iso()
-            for change in self.tracker.deletions():
+            verdicts = check.resolve(self.spec, self.tracker) if check else Verdicts(held=self.tracker.missing())
+            for key, item in verdicts.present:
+                change = self.tracker.observe(key, item.fingerprint)
+                if change is not None:
+                    self.report.counts[change.kind] += 1
+                    self._emit_record(item.record)
+            for key in verdicts.deleted:
+                self.tracker.confirm_deleted(key)
                 self.report.counts["deleted"] += 1
-                self._emit_record(self._tombstone(change.key, stamp))
+                self._emit_record(self._tombstone(key, stamp))
+            for key in verdicts.held:
+                self.tracker.hold(key, note_missing=verdicts.note_missing)
+            self.report.kept += len(verdicts.held)
+            if verdicts.warning:
+                self.out.append(LogOut("WARN", f"{self.spec.name}: {verdicts.warning}"))
             state = self.tracker.complete()
             self.report.bytes_per_record = bytes_per_record(state)
             self.out.append(StateOut(self.spec.name, state))
@@ -258,11 +275,19 @@ class EventsHub:
         batch, self._out = self._out, []
         self.engine.send(batch)
 
-    def finish(self, spec: StreamSpec) -> None:
+    def finish(self, spec: StreamSpec, check: DeletionCheck | None = None) -> None:
+        tracker = self.trackers[spec.name]
+        # Read outside the lock: only this listing's thread touches this model's tracker.
+        verdicts = check.resolve(spec, tracker) if check else Verdicts(held=tracker.missing())
         with self._lock:
-            tracker = self.trackers[spec.name]
-            for change in tracker.deletions():
-                self._emit(spec, change, None)
+            for key, item in verdicts.present:
+                change = tracker.observe(key, item.fingerprint + field_hashes(item.clean, spec.fields))
+                if change is not None:
+                    self._emit(spec, change, item.clean)
+            for key in verdicts.deleted:
+                self._emit(spec, tracker.confirm_deleted(key), None)
+            for key in verdicts.held:
+                tracker.hold(key, note_missing=verdicts.note_missing)
             self.finished.add(spec.name)
             self._out.append(StateOut(EVENTS_STREAM, self._state(complete=spec.name)))
             self._dirty = False
@@ -299,6 +324,7 @@ class SyncEngine:
         self._kinds_ready = threading.Event()
         self._kinds_error: BaseException | None = None
         self._kinds_lock = threading.Lock()
+        self._kinds_relisted = False
         self.groups: dict[Listing, list[StreamConsumer]] = {}
         for sel in selected:
             if sel.spec.listing is not None:
@@ -314,7 +340,7 @@ class SyncEngine:
                 self.events.add_model(spec)
                 self._event_specs.setdefault(spec.listing, []).append(spec)
                 self.groups.setdefault(spec.listing, [])
-        self._kinds_shared = Listing(CONTACTS) in self.groups
+        self._kinds_shared = any(listing.path == CONTACTS and not listing.params for listing in self.groups)
 
     # --- helpers used by consumers ---------------------------------------------------------
 
@@ -353,24 +379,40 @@ class SyncEngine:
             shared[spec.name] = items
         return shared[spec.name]
 
+    def _keyed(self, spec: StreamSpec, listed: Mapping[str, Any]) -> list[tuple[str | None, Extracted]]:
+        """A Holded record read again by id, as the stream's records (for deletion confirmation)."""
+        return [(item.key, item) for item in self._extracted(spec, listed, {})]
+
     def _is_person(self, contact_id: str) -> bool | None:
         """Person or company, for an invoice's contact.
 
         When this sync lists contacts anyway, their kinds are recorded from that pass (listed first);
-        otherwise one listing of contacts is made on first use. If it fails, the error fails the invoice
-        streams: guessing the kind would emit wrong customer/company references.
+        otherwise one listing of contacts is made on first use. A contact that listing did not have (a
+        listing cut short, a contact created meanwhile) makes one more listing, once per sync, before its
+        kind is left unknown. If a listing fails, the error fails the invoice streams: guessing the kind
+        would emit wrong customer/company references.
         """
         if self._kinds_shared:
             self._kinds_ready.wait()
             if self._kinds_error is not None:
                 raise HoldedError(f"contacts could not be listed to tell persons from companies: {self._kinds_error}")
         elif not self._kinds_ready.is_set():
-            with self._kinds_lock:
-                if not self._kinds_ready.is_set():
-                    for contact in self.client.iter_records(CONTACTS):
-                        self._kinds[str(contact.get("id"))] = is_person(contact)
-                    self._kinds_ready.set()
-        return self._kinds.get(contact_id)
+            self._list_kinds(relist=False)
+        kind = self._kinds.get(contact_id)
+        if kind is None and not self._kinds_relisted:
+            self._list_kinds(relist=True)
+            kind = self._kinds.get(contact_id)
+        return kind
+
+    def _list_kinds(self, relist: bool) -> None:
+        with self._kinds_lock:
+            if self._kinds_relisted if relist else self._kinds_ready.is_set():
+                return  # another thread listed meanwhile
+            kinds = {str(contact.get("id")): is_person(contact) for contact in self.client.iter_records(CONTACTS)}
+            self._kinds.update(kinds)
+            if relist:
+                self._kinds_relisted = True
+            self._kinds_ready.set()
 
     # --- running ---------------------------------------------------------------------------
 
@@ -417,7 +459,7 @@ class SyncEngine:
         fatal: BaseException | None = None
         try:
             params = listing.query(self.options.start_date)
-            for page in self.client.iter_pages(listing.path, params):
+            for page in self.client.iter_pages(listing.path, params, paginated=listing.paginated):
                 for listed in page.records:
                     if records_kinds:
                         self._kinds[str(listed.get("id"))] = is_person(listed)
@@ -435,13 +477,20 @@ class SyncEngine:
                     self.events.end_page()
             if records_kinds:
                 self._kinds_ready.set()
+            check = DeletionCheck(
+                self.client,
+                listing,
+                self._keyed,
+                max_share=self.options.mass_deletion_share,
+                workers=self.client.config.read_ahead,
+            )
             for consumer in consumers:
-                consumer.finish()
+                consumer.finish(check)
             self.send(batch[:])
             batch.clear()
             if self.events is not None:
                 for spec in event_specs:
-                    self.events.finish(spec)
+                    self.events.finish(spec, check)
         except _Stopped:
             return
         except Exception as exc:
@@ -479,6 +528,8 @@ class SyncEngine:
         for name, rep in self.reports.items():
             detail = ", ".join(f"{k} {v}" for k, v in sorted(rep.counts.items())) or "no changes"
             extra = f"; {rep.bad} bad records" if rep.bad else ""
+            if rep.kept:
+                extra += f"; {rep.kept} missing from the listing kept (not confirmed deleted)"
             size = f"; state {rep.bytes_per_record:.1f} bytes/record" if rep.bytes_per_record else ""
             error = f"; error: {rep.error}" if rep.error else ""
             lines.append(f"  {name}: {rep.status}, {rep.emitted} emitted ({detail}){extra}{size}{error}")

@@ -29,6 +29,7 @@ class Faults:
     html_rate: float = 0
     truncate_rate: float = 0
     denied_modules: list[str] = field(default_factory=list)
+    ignore_page: list[str] = field(default_factory=list)  # list routes (path prefixes) that ignore `page`
     script: list[dict[str, Any]] = field(default_factory=list)
     seed: int = 0
 
@@ -58,7 +59,7 @@ class Faults:
         with self._lock:
             previous = self.as_dict()
             for key, value in changes.items():
-                setattr(self, key, list(value) if key in ("denied_modules", "script") else value)
+                setattr(self, key, list(value) if key in ("denied_modules", "ignore_page", "script") else value)
             try:
                 self._validate()
             except ValueError:
@@ -93,6 +94,11 @@ class Faults:
                 return 0.0
             jitter = self._rng.uniform(0, self.latency_jitter_ms) if self.latency_jitter_ms else 0.0
             return max(0.0, (self.latency_ms + jitter) / 1000)
+
+    def ignores_page(self, path: str) -> bool:
+        """True when the `ignore_page` switch makes this list route answer the same page for every `page`."""
+        with self._lock:
+            return any(path.startswith(prefix) for prefix in self.ignore_page)
 
     def take_script(self, path: str, method: str) -> dict[str, Any] | None:
         """Consume the first script entry matching this API request (path under /api)."""

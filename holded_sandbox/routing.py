@@ -47,8 +47,11 @@ class Request:
     headers: dict[str, str]
     params: dict[str, str] = field(default_factory=dict)
     credential: str | None = None
+    paged: bool = True  # False: this route ignores `page` (the `ignore_page` switch)
 
     def page(self) -> int:
+        if not self.paged:
+            return 1
         try:
             return max(1, int(self.query.get("page", "1")))
         except ValueError:

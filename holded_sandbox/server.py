@@ -172,7 +172,7 @@ class App:
         body, error = _parse_body(headers, raw)
         if error:
             return json_response({"status": 0, "info": error}, 400)
-        req = Request(method, path, query, body, headers, params, credential)
+        req = Request(method, path, query, body, headers, params, credential, paged=not faults.ignores_page(path))
         try:
             with self.store.lock:
                 resp = handler(self, req)

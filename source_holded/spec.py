@@ -187,6 +187,19 @@ SPEC: dict[str, Any] = {
                     },
                 },
             },
+            "mass_deletion_share": {
+                "title": "Mass deletion share",
+                "type": "number",
+                "default": 0.2,
+                "exclusiveMinimum": 0,
+                "maximum": 1,
+                "order": 11,
+                "description": (
+                    "A record missing from a listing is deleted only once Holded confirms it (404 by id). When "
+                    "more than this share of a stream's records vanish in one sync, a few are read again first, "
+                    "and if Holded still has any, none is deleted that sync."
+                ),
+            },
         },
     },
 }

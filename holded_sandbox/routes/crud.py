@@ -78,6 +78,7 @@ class Resource:
     answer: Callable[[App, Record], Response] | None = None  # create answer (default: Created envelope)
     on_delete: Callable[[App, Record], Response | None] | None = None  # e.g. bookings are cancelled, not removed
     wrap: str | None = None  # list envelope key (team employees)
+    paged: bool = True  # False: Holded ignores `page` here and answers every record, whatever the page
     ops: str = "LCGUD"  # list, create, get, update, delete
 
 
@@ -86,8 +87,11 @@ def collection_of(res: Resource, req: Request) -> str | Response:
 
 
 def list_response(app: App, req: Request, coll: str, records: list[Record], res: Resource | None = None) -> Response:
-    start = (req.page() - 1) * PAGE_SIZE
-    page = records[start : start + PAGE_SIZE]
+    if req.paged and (res is None or res.paged):
+        start = (req.page() - 1) * PAGE_SIZE
+        page = records[start : start + PAGE_SIZE]
+    else:
+        page = records
     if res is not None and res.view is not None:
         body = dumps([res.view(app, r) for r in page])
     else:

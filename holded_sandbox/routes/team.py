@@ -142,7 +142,8 @@ def register_routes(router: Router) -> None:
             wrap="employees",
         ),
     )
-    register(router, Resource(M, "/employees/times", "employeetimes", update=update_time, ops="LGUD"))
+    # Holded answers every time entry whatever `page` says (shared/holded-api/README.md, reported quirks).
+    register(router, Resource(M, "/employees/times", "employeetimes", update=update_time, ops="LGUD", paged=False))
     register(
         router,
         Resource(

@@ -64,9 +64,47 @@ def test_tracker_first_run_then_no_change_then_changes_and_deletions():
     assert later.observe("a" * 24, b"9999").kind == "updated"
     assert later.observe("d" * 24, b"0004").kind == "created"
     assert later.observe("c" * 24, b"0003") is None
+    assert later.missing() == ["b" * 24]  # a candidate only
+    assert later.deletions() == []
+    later.confirm_deleted("b" * 24)  # Holded said 404
     assert [c.key for c in later.deletions()] == ["b" * 24]
     final = later.complete()
     assert set(decode_snapshot(final["snapshot"])) == {"a" * 24, "c" * 24, "d" * 24}
+
+
+def test_given_a_missing_record_nobody_confirmed_when_completing_then_it_stays_with_its_old_value():
+    first = ChangeTracker(None)
+    first.observe("a" * 24, b"0001")
+    first.observe("b" * 24, b"0002")
+    nxt = ChangeTracker(first.complete())
+    nxt.observe("a" * 24, b"0001")
+    state = nxt.complete()
+    assert decode_snapshot(state["snapshot"]) == {"a" * 24: b"0001", "b" * 24: b"0002"}
+    assert nxt.deletions() == []
+
+
+def test_given_no_route_by_id_when_two_listings_lack_a_record_then_the_second_confirms_it():
+    first = ChangeTracker(None)
+    for key in ("k1", "k2", "k3"):
+        first.observe(key, b"0001")
+    second = ChangeTracker(first.complete())
+    second.observe("k1", b"0001")
+    second.observe("k2", b"0001")
+    assert second.missing() == ["k3"] and not second.missing_before("k3")
+    second.hold("k3", note_missing=True)
+    state = second.complete()
+    assert "missing" in state and "k3" in decode_snapshot(state["snapshot"])
+    # Seen again: no longer a candidate, the note is dropped.
+    back = ChangeTracker(state)
+    for key in ("k1", "k2", "k3"):
+        back.observe(key, b"0001")
+    assert back.missing() == [] and "missing" not in back.complete()
+    # Missing twice in a row: the second listing confirms it.
+    third = ChangeTracker(state)
+    third.observe("k1", b"0001")
+    third.observe("k2", b"0001")
+    assert third.missing_before("k3")
+    assert third.checkpoint()["missing"] == state["missing"]  # a resumed pass keeps the note
 
 
 def test_resume_does_not_re_emit_what_was_emitted_before_the_kill():

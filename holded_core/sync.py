@@ -275,7 +275,9 @@ class EventsHub:
         batch, self._out = self._out, []
         self.engine.send(batch)
 
-    def finish(self, spec: StreamSpec, check: DeletionCheck | None = None) -> None:
+    def finish(self, spec: StreamSpec, check: DeletionCheck | None = None, *, warn: bool = True) -> None:
+        """`spec`'s listing completed: confirmed deletions become events. `warn`: say why records were
+        kept (False when the model's own stream, fed by the same listing, says it already)."""
         tracker = self.trackers[spec.name]
         # Read outside the lock: only this listing's thread touches this model's tracker.
         verdicts = check.resolve(spec, tracker) if check else Verdicts(held=tracker.missing())
@@ -288,6 +290,8 @@ class EventsHub:
                 self._emit(spec, tracker.confirm_deleted(key), None)
             for key in verdicts.held:
                 tracker.hold(key, note_missing=verdicts.note_missing)
+            if verdicts.warning and warn:
+                self._out.append(LogOut("WARN", f"{EVENTS_STREAM} ({spec.name}): {verdicts.warning}"))
             self.finished.add(spec.name)
             self._out.append(StateOut(EVENTS_STREAM, self._state(complete=spec.name)))
             self._dirty = False
@@ -489,8 +493,9 @@ class SyncEngine:
             self.send(batch[:])
             batch.clear()
             if self.events is not None:
+                told = {consumer.spec.name for consumer in consumers}
                 for spec in event_specs:
-                    self.events.finish(spec, check)
+                    self.events.finish(spec, check, warn=spec.name not in told)
         except _Stopped:
             return
         except Exception as exc:

@@ -96,6 +96,7 @@ def test_given_an_empty_contacts_page_the_source_the_tap_and_events_delete_nothi
     result = holded(sandbox, "events", "--db", str(db))
     assert result.returncode == 0, result.stderr
     assert [line for line in result.stdout.splitlines() if "::deleted" in line] == []
+    assert "changeEvents (genericCompany):" in result.stderr + result.stdout  # the run says why
 
 
 def test_a_real_deletion_is_confirmed_by_id_and_emitted_once(sandbox, tmp_path):

@@ -214,9 +214,18 @@ def event_status(value: Any, _ctx: ReadContext | None = None) -> str | None:
 
 
 def invoice_status(value: Any, ctx: ReadContext) -> str | None:
+    """`draft`, else what is owed: `unpaid`, `partially_paid` or `paid` from `paymentsTotal` and
+    `paymentsPending`, which win over Holded's `status`. That field is a stored badge that imported
+    documents keep stale (it can say paid while `paymentsPending` is above zero; shared/holded-api/
+    README.md, "`status` is a stored badge"); it is read only when the payment fields are absent."""
     if ctx.record.get("draft") in (1, True):
         return "draft"
-    return {0: "unpaid", 1: "paid", 2: "partially_paid"}.get(integer(value) if value is not None else None)
+    pending, paid = number(ctx.record.get("paymentsPending")), number(ctx.record.get("paymentsTotal"))
+    if pending is None or paid is None:
+        return {0: "unpaid", 1: "paid", 2: "partially_paid"}.get(integer(value) if value is not None else None)
+    if abs(paid) < 0.005:
+        return "unpaid"
+    return "paid" if abs(pending) < 0.005 else "partially_paid"
 
 
 def line_amount(_value: Any, ctx: ReadContext) -> float | None:
@@ -673,7 +682,7 @@ ACCOUNTING_INVOICE = ModelMapping(
         f("company", "contact", contact_as("company"), None),
         f("issueDate", "date", ts, from_ts),
         f("dueDate", "dueDate", ts, from_ts),
-        f("status", "status", invoice_status, None),  # derived from payments; Holded ignores it on write
+        f("status", "status", invoice_status, None),  # from the payment fields; Holded ignores it on write
         f("currency", "currency", upper_currency, lower),
         f("subtotal", "subtotal", number, None),
         f("taxAmount", "tax", number, None),

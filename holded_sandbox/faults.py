@@ -30,6 +30,7 @@ class Faults:
     truncate_rate: float = 0
     denied_modules: list[str] = field(default_factory=list)
     ignore_page: list[str] = field(default_factory=list)  # list routes (path prefixes) that ignore `page`
+    imported_status: bool = False  # document creates keep a `status` sent as a stored badge (imports)
     script: list[dict[str, Any]] = field(default_factory=list)
     seed: int = 0
 

@@ -234,7 +234,9 @@ def refresh_payments(doc: Record) -> Record:
     paid = money(sum(num(p["amount"]) for p in doc.get("paymentsDetail", [])))
     doc["paymentsTotal"] = intish(paid)
     doc["paymentsPending"] = money(doc["total"] - paid)
-    if abs(paid) < 0.005:
+    if "_storedStatus" in doc:  # an imported document's badge, never recomputed (the `imported_status` switch)
+        doc["status"] = doc["_storedStatus"]
+    elif abs(paid) < 0.005:
         doc["status"] = 0
     elif abs(doc["paymentsPending"]) < 0.005:
         doc["status"] = 1

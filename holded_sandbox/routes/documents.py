@@ -144,6 +144,8 @@ def create_document(app: App, req: Request) -> Record | Response:
         "_docType": doc_type,
         "_billed": 0,
     }
+    if app.faults.imported_status and body.get("status") in (0, 1, 2, "0", "1", "2"):
+        doc["_storedStatus"] = int(body["status"])  # imported: the badge stays whatever payments say
     return compute_totals(doc)
 
 

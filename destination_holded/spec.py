@@ -8,7 +8,7 @@ from typing import Any
 from source_holded.spec import SPEC as SOURCE_SPEC
 
 _source = SOURCE_SPEC["connectionSpecification"]["properties"]
-_shared = ("credentials", "base_url", "requests_per_second", "default_currency", "field_mappings")
+_shared = ("credentials", "base_url", "requests_per_second", "default_currency", "timezone", "field_mappings")
 
 SPEC: dict[str, Any] = {
     "documentationUrl": SOURCE_SPEC["documentationUrl"],

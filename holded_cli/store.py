@@ -28,6 +28,11 @@ RUNS = "_holded_runs"
 WEBHOOKS = "_holded_webhooks"
 DELIVERIES = "_holded_deliveries"
 EVENT_SEQ = "_holded_event_seq"
+# Text columns retyped when the schema now says day or instant: how each old value converts.
+_RETYPED = {
+    "DATE": "CASE WHEN length({0}) = 10 THEN TRY_CAST({0} AS DATE) END",  # `YYYY-MM-DD` only
+    "TIMESTAMPTZ": "TRY_CAST({0} AS TIMESTAMPTZ)",
+}
 MEMORY_LIMIT = "128MB"  # measured: 256MB -> 587 MiB peak at 30x scale, 128MB -> 517 MiB, same speed
 
 META_DDL = (
@@ -92,20 +97,33 @@ class Store:
     # --- tables ----------------------------------------------------------------------------
 
     def ensure_table(self, table: TableSpec) -> None:
-        """Create the stream's table, or add the columns a newer schema has (never drops any)."""
+        """Create the stream's table, or add the columns a newer schema has (never drops any).
+
+        A text column that the schema now types as a day or an instant (a file written before calendar
+        days became `DATE`) is retyped in place: an ISO day or instant keeps its value, anything else
+        (such as a day an earlier version wrote as a UTC instant) is NULL until the next sync rewrites
+        the row, which it does because the record's value changed.
+        """
         extra = ["seq BIGINT DEFAULT nextval('" + EVENT_SEQ + "')"] if table.kind == "events" else []
         ddl = [c.ddl for c in table.columns] + extra + [f"{SYNCED_AT} TIMESTAMPTZ"]
         self.con.execute(f"CREATE TABLE IF NOT EXISTS {quote(table.name)} ({', '.join(ddl)})")
         existing = {
-            row[0].lower()
+            row[0].lower(): row[1]
             for row in self.con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main'",
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = ? AND table_schema = 'main'",
                 [table.name],
             ).fetchall()
         }
         for column in table.columns:
             if column.name.lower() not in existing:
                 self.con.execute(f"ALTER TABLE {quote(table.name)} ADD COLUMN {column.ddl}")
+            elif existing[column.name.lower()] == "VARCHAR" and column.sql_type in _RETYPED:
+                name = quote(column.name)
+                self.con.execute(
+                    f"ALTER TABLE {quote(table.name)} ALTER COLUMN {name} TYPE {column.sql_type} "
+                    f"USING {_RETYPED[column.sql_type].format(name)}"
+                )
         self._tables[table.name] = table
 
     def states(self) -> dict[str, dict[str, Any]]:

@@ -5,6 +5,10 @@ A `Field` is declared once: the unified field name(s), the Holded path, and its 
 A `ModelMapping` says which Holded listing feeds the model, which of its records belong to it
 (`select`), whether the model's records are embedded children of the listed ones (`children`), and
 its fields. The source reads through `to_unified`; the destination writes through `to_holded`.
+
+Holded's timestamps are of two kinds: instants (`createdAt`, an event's start) become ISO 8601 UTC
+date-times (`ts`), and calendar days (an invoice's `date`, a lead's `dueDate`, a project's `date`)
+become `YYYY-MM-DD` in the account's time zone (`day_field`; see `holded_core.dates`).
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from holded_core import models
+from holded_core.dates import DEFAULT_TIMEZONE, account_zone, day_of, midnight, parse_day
 
 # ----------------------------------------------------------------------------------- context
 
@@ -28,6 +34,7 @@ class ReadContext:
     position: int = 0  # the child's index in its parent's list
     default_currency: str = "EUR"
     is_person: Callable[[str], bool | None] = lambda _id: None  # contact id -> person? (None: unknown)
+    timezone: ZoneInfo = field(default_factory=account_zone)  # the account's zone: calendar days are days there
 
 
 Reader = Callable[[Any, ReadContext], Any]
@@ -45,6 +52,7 @@ class Field:
     read: Reader = _same
     write: Writer | None = _same  # unified value(s) -> Holded value; None: read-only
     custom_field: str | None = None  # set when the value is a Holded custom field (field mappings)
+    zoned: bool = False  # a calendar day: `write` also takes the account's zone (see `day_field`)
 
     @property
     def name(self) -> str:
@@ -55,24 +63,73 @@ def f(name: str, path: str | None, read: Reader = _same, write: Writer | None = 
     return Field((name,), path, read, write)
 
 
+def day_field(name: str, path: str) -> Field:
+    """A field Holded keeps as a calendar day: `YYYY-MM-DD` in the account's zone, both directions."""
+    return Field((name,), path, day, day_to_holded, zoned=True)
+
+
 # -------------------------------------------------------------------------------- converters
 
 
-def ts(value: Any, _ctx: ReadContext | None = None) -> str | None:
-    """Unix seconds -> ISO 8601 UTC; Holded's unset dates (0, null, '') -> None."""
+def _seconds(value: Any) -> int | None:
+    """Holded's unix seconds; its unset dates (0, null, '') -> None."""
     try:
         seconds = int(value)
     except (TypeError, ValueError):
         return None
-    if seconds <= 0:
+    return seconds if seconds > 0 else None
+
+
+def ts(value: Any, _ctx: ReadContext | None = None) -> str | None:
+    """An instant: unix seconds -> ISO 8601 UTC; Holded's unset dates (0, null, '') -> None."""
+    seconds = _seconds(value)
+    if seconds is None:
         return None
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def from_ts(value: str | None) -> int | None:
+    """An instant: ISO 8601 -> unix seconds (UTC when the value has no offset, never the machine's zone)."""
     if not value:
         return None
-    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return int((parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)).timestamp())
+
+
+def day(value: Any, ctx: ReadContext) -> str | None:
+    """A calendar day: Holded's unix seconds of 00:00 in the account's zone -> `YYYY-MM-DD` in that zone.
+
+    Args:
+        value: Holded's timestamp, e.g. an invoice's `date` `1704063600`; 0, null or '' when unset.
+        ctx: carries the account's zone (`timezone` setting, Europe/Madrid by default).
+
+    Returns:
+        `"2024-01-01"` for the example (not 2023-12-31, its UTC day), or None when unset.
+
+    Source: shared/holded-api/README.md: Calendar dates are midnight in Madrid.
+    """
+    seconds = _seconds(value)
+    return None if seconds is None else day_of(seconds, ctx.timezone)
+
+
+def day_to_holded(value: Any, zone: ZoneInfo) -> int | None:
+    """A calendar day -> what Holded stores for it: unix seconds of 00:00 of that day in the account's zone.
+
+    Args:
+        value: `YYYY-MM-DD` (or a date-time: its day in the account's zone, see `dates.parse_day`).
+        zone: the account's zone; the machine's own zone plays no part.
+
+    Returns:
+        Unix seconds (`1704063600` for 2024-01-01 in Europe/Madrid), or None for an empty value.
+
+    Raises:
+        ValueError: the value is not a date.
+
+    Source: shared/holded-api/README.md: Calendar dates are midnight in Madrid.
+    """
+    if value is None or value == "":
+        return None
+    return midnight(parse_day(value, zone), zone)
 
 
 class BadValue(ValueError):
@@ -371,14 +428,17 @@ def to_unified(
     extra_fields: tuple[Field, ...] = (),
     include_raw: bool = False,
     problems: list[str] | None = None,
+    timezone: str | ZoneInfo = DEFAULT_TIMEZONE,
 ) -> Iterator[dict[str, Any]]:
     """The unified records one listed Holded record yields (0, 1, or one per embedded child).
 
     A value that does not fit its field leaves the field null and appends the reason to `problems`.
+    `timezone` is the account's zone, in which Holded's calendar days are read.
     """
     if not mapping.select(listed):
         return
     lookup = is_person_lookup or _unknown
+    zone = account_zone(timezone)
     if mapping.children:
         items = get_path(listed, mapping.children) or []
         sources = [(child, listed, i) for i, child in enumerate(items) if isinstance(child, dict)]
@@ -388,7 +448,7 @@ def to_unified(
     consumed = {fld.custom_field for fld in extra_fields if fld.custom_field}
     custom_path = mapping.custom_fields
     for record, parent, index in sources:
-        ctx = ReadContext(record, parent, index, default_currency, lookup)
+        ctx = ReadContext(record, parent, index, default_currency, lookup, zone)
         out: dict[str, Any] = {}
         for step in plan:
             if step.key is not None:
@@ -415,12 +475,20 @@ def to_unified(
         yield out
 
 
-def to_holded(mapping: ModelMapping, record: Mapping[str, Any], extra_fields: tuple[Field, ...] = ()) -> dict[str, Any]:
+def to_holded(
+    mapping: ModelMapping,
+    record: Mapping[str, Any],
+    extra_fields: tuple[Field, ...] = (),
+    *,
+    timezone: str | ZoneInfo = DEFAULT_TIMEZONE,
+) -> dict[str, Any]:
     """The Holded body for the unified fields present in `record` (the write half of each declaration).
 
     Only fields present and non-null are sent: Holded's updates are partial, so an absent field keeps
     its value. Custom fields come back as {name: value}; the caller picks Holded's wire form for them.
+    Calendar days are sent as 00:00 of the day in `timezone`, the account's zone.
     """
+    zone = account_zone(timezone)
     body: dict[str, Any] = {}
     for fld in _with_overrides(mapping.fields, extra_fields):
         if fld.write is None or fld.path is None or not all(name in record for name in fld.names):
@@ -428,7 +496,7 @@ def to_holded(mapping: ModelMapping, record: Mapping[str, Any], extra_fields: tu
         values = [record[name] for name in fld.names]
         if all(v is None for v in values):
             continue
-        value = fld.write(*values)
+        value = fld.write(*values, zone) if fld.zoned else fld.write(*values)
         if value is None:
             continue
         node = body
@@ -577,8 +645,8 @@ GENERIC_WORKSPACE = ModelMapping(
         f("description", "desc", text),
         f("status", "status", project_status, None),
         f("company", "contactId", ref, None),
-        f("startDate", "date", ts, from_ts),
-        f("dueDate", "dueDate", ts, from_ts),
+        day_field("startDate", "date"),
+        day_field("dueDate", "dueDate"),
         f("tags", "tags", strings),
     ),
     custom_fields=None,
@@ -637,7 +705,7 @@ CRM_OPPORTUNITY = ModelMapping(
         f("owner", "userId", ref, None),
         f("status", "status", lead_status, lead_status_to_holded),
         f("probability", "potential", number),
-        f("closeDate", "dueDate", ts, from_ts),
+        day_field("closeDate", "dueDate"),
     ),
     cursor="updatedAt",
     description="CRM leads",
@@ -680,8 +748,8 @@ ACCOUNTING_INVOICE = ModelMapping(
         f("number", "docNumber", text),
         f("customer", "contact", contact_as("person"), None),
         f("company", "contact", contact_as("company"), None),
-        f("issueDate", "date", ts, from_ts),
-        f("dueDate", "dueDate", ts, from_ts),
+        day_field("issueDate", "date"),
+        day_field("dueDate", "dueDate"),
         f("status", "status", invoice_status, None),  # from the payment fields; Holded ignores it on write
         f("currency", "currency", upper_currency, lower),
         f("subtotal", "subtotal", number, None),

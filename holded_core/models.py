@@ -4,23 +4,41 @@ Every record has `id` (Holded's id; embedded children `<parentId>:<childId>`), `
 `updatedAt` (ISO 8601 UTC, null where Holded keeps none), `customFields` (name -> value, after the
 user's field mapping) and optionally `raw` (the Holded record as received). Reference fields hold the
 referenced unified record's id. Extra fields (from field mappings) are allowed.
+
+Two kinds of time: instants (`Timestamp`, JSON schema `format: date-time`) and calendar days (`Day`,
+`format: date`, `YYYY-MM-DD` in the account's time zone; Holded keeps them as 00:00 of the day in
+Madrid, shared/holded-api/README.md: Calendar dates are midnight in Madrid).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-Timestamp = str | None  # ISO 8601 UTC, e.g. "2025-01-15T10:00:00Z"
+from holded_core.dates import account_zone, parse_day
+
+
+def _iso_day(value: str | None) -> str | None:
+    """A day as ISO 8601 text: `YYYY-MM-DD`, or a date-time the writer takes as its day in the account's zone."""
+    if value is not None:
+        parse_day(value, account_zone())  # ValueError: not a date
+    return value
+
+
+# An instant: ISO 8601 UTC, e.g. "2025-01-15T10:00:00Z".
+Timestamp = Annotated[str | None, Field(json_schema_extra={"format": "date-time"})]
+# A calendar day in the account's time zone, e.g. "2024-01-01" (a date-time is accepted on write and
+# taken as its day in that zone).
+Day = Annotated[str | None, Field(json_schema_extra={"format": "date"}), AfterValidator(_iso_day)]
 
 
 class UnifiedRecord(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str = Field(min_length=1)
-    createdAt: Timestamp = Field(default=None, json_schema_extra={"format": "date-time"})
-    updatedAt: Timestamp = Field(default=None, json_schema_extra={"format": "date-time"})
+    createdAt: Timestamp = None
+    updatedAt: Timestamp = None
     customFields: dict[str, Any] = Field(default_factory=dict)
     raw: dict[str, Any] | None = None
 
@@ -80,8 +98,8 @@ class GenericWorkspace(UnifiedRecord):
     description: str | None = None
     status: str | None = None
     company: str | None = None
-    startDate: Timestamp = None
-    dueDate: Timestamp = None
+    startDate: Day = Field(default=None, description="the project's start day (Holded `date`)")
+    dueDate: Day = None
     tags: list[str] = Field(default_factory=list)
 
 
@@ -110,7 +128,7 @@ class CrmOpportunity(UnifiedRecord):
     owner: str | None = None
     status: str | None = None
     probability: float | None = None
-    closeDate: Timestamp = None
+    closeDate: Day = Field(default=None, description="the lead's expected close day (Holded `dueDate`)")
 
 
 class CrmEngagement(UnifiedRecord):
@@ -131,8 +149,8 @@ class AccountingInvoice(UnifiedRecord):
     number: str | None = None
     customer: str | None = Field(default=None, description="genericContact id when the contact is a person")
     company: str | None = Field(default=None, description="genericCompany id when the contact is a company")
-    issueDate: Timestamp = None
-    dueDate: Timestamp = None
+    issueDate: Day = Field(default=None, description="the invoice's day (Holded `date`), which sets its fiscal year")
+    dueDate: Day = None
     status: str | None = None
     currency: str | None = None
     subtotal: float | None = None

@@ -155,6 +155,7 @@ class Push:
             dry_run=options.dry_run,
             default_currency=settings.options.default_currency,
             matching_keys=options.matching_keys,
+            timezone=settings.options.timezone,
         )
         self.scheduler = Scheduler(self.writer, options.concurrency)
         self.totals: Counter[str] = Counter()

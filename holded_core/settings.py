@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from holded_core.config import ClientConfig, parse_config
+from holded_core.dates import account_zone, start_of
 from holded_core.deletions import DEFAULT_MAX_SHARE
 from holded_core.errors import HoldedConfigError
 from holded_core.fieldmap import FieldMapping, parse_field_mappings
@@ -39,18 +40,13 @@ class Settings:
         return unified_streams(self.field_mappings, self.include_contact_persons)
 
 
-def _start_date(value: Any) -> int | None:
+def _start_date(value: Any, zone: ZoneInfo) -> int | None:
+    """`start_date` as `starttmp`: a day is 00:00 of it in the account's zone (so `2024-01-01` includes
+    an invoice Holded dates 1 January 2024, stored as midnight in Madrid; shared/holded-api/README.md:
+    Calendar dates are midnight in Madrid). Raises HoldedConfigError for a value that is not a date."""
     if value in (None, ""):
         return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise HoldedConfigError(
-            f"`start_date` {value!r} is not a date: use ISO 8601, e.g. 2024-01-01 or 2024-01-01T00:00:00Z"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp())
+    return start_of(value, zone)
 
 
 def _custom_streams(raw: Any) -> tuple[Mapping[str, Any], ...]:
@@ -68,6 +64,18 @@ def _custom_streams(raw: Any) -> tuple[Mapping[str, Any], ...]:
 
 
 def parse_settings(raw: Mapping[str, Any]) -> Settings:
+    """Validate a whole connector config once, for every entry point (source, destination, runner, Singer).
+
+    Args:
+        raw: the config as given (JSON/YAML object), e.g. `{"credentials": {...}, "timezone": "Atlantic/Canary"}`.
+
+    Returns:
+        The settings; `options.timezone` is the account's zone (default Europe/Madrid) in which
+        calendar days are read and written, and `options.start_date` is already in unix seconds.
+
+    Raises:
+        HoldedConfigError: one line naming the first bad field and its fix.
+    """
     client = parse_config(raw)
     currency = str(raw.get("default_currency") or "EUR").upper()
     if len(currency) != 3 or not currency.isalpha():
@@ -80,12 +88,14 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
         raise HoldedConfigError(
             f"`mass_deletion_share` {share!r} must be a number above 0 and at most 1 (0.2 means 20%)"
         )
+    zone = account_zone(raw.get("timezone"))  # HoldedConfigError naming `timezone` for an unknown zone
     options = SyncOptions(
         default_currency=currency,
         include_raw=bool(raw.get("include_raw", False)),
-        start_date=_start_date(raw.get("start_date")),
+        start_date=_start_date(raw.get("start_date"), zone),
         stream_concurrency=concurrency,
         mass_deletion_share=float(share),
+        timezone=zone.key,
     )
     return Settings(
         client=client,

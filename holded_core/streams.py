@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from holded_core.dates import DEFAULT_TIMEZONE
 from holded_core.fieldmap import FieldMapping, extra_fields, mapped_schema_properties
 from holded_core.mappings import MAPPINGS, ModelMapping, to_unified
 from holded_core.models import MODELS
@@ -96,8 +97,10 @@ class StreamSpec:
         is_person: Callable[[str], bool | None] | None,
         include_raw: bool,
         problems: list[str] | None = None,
+        timezone: str = DEFAULT_TIMEZONE,
     ) -> Iterator[dict[str, Any]]:
-        """The stream's records for one listed Holded record (problems: values that did not fit)."""
+        """The stream's records for one listed Holded record (problems: values that did not fit;
+        timezone: the account's zone, in which Holded's calendar days are read)."""
         if self.kind != "unified":
             yield dict(listed)
             return
@@ -110,6 +113,7 @@ class StreamSpec:
                 extra_fields=self.extras,
                 include_raw=include_raw,
                 problems=problems,
+                timezone=timezone,
             )
 
 

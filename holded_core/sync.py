@@ -24,6 +24,7 @@ from typing import Any
 
 from holded_core.changes import FP_BYTES, ChangeTracker, build_event, bytes_per_record, field_hashes, fingerprint
 from holded_core.client import HoldedClient
+from holded_core.dates import DEFAULT_TIMEZONE
 from holded_core.deletions import DEFAULT_MAX_SHARE, DeletionCheck, Verdicts
 from holded_core.errors import HoldedAuthError, HoldedError
 from holded_core.mappings import is_person
@@ -73,6 +74,7 @@ class SyncOptions:
     start_date: int | None = None  # unix seconds; documents dated before it are not listed
     stream_concurrency: int = 3
     mass_deletion_share: float = DEFAULT_MAX_SHARE  # see holded_core.deletions
+    timezone: str = DEFAULT_TIMEZONE  # the account's zone: Holded's calendar days are days there
 
 
 @dataclass
@@ -367,6 +369,7 @@ class SyncEngine:
             is_person=self._is_person if spec.name in ("accountingInvoice",) else None,
             include_raw=self.options.include_raw,
             problems=problems,
+            timezone=self.options.timezone,
         )
 
     def scope(self, spec: StreamSpec) -> int | None:

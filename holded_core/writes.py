@@ -16,10 +16,12 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
 from holded_core.client import HoldedClient
+from holded_core.dates import DEFAULT_TIMEZONE, account_zone, parse_day
 from holded_core.errors import HoldedAmbiguousWriteError, HoldedError, HoldedNotFoundError
 from holded_core.fieldmap import FieldMapping, extra_fields
 from holded_core.mappings import (
@@ -114,11 +116,14 @@ def field_names(stream: str, field_mappings: tuple[FieldMapping, ...] = ()) -> d
 class Index:
     """One target listing, read once per sync: Holded records by id, external id and natural key."""
 
-    def __init__(self, client: HoldedClient, target: Target, matching_key: str | None = None) -> None:
+    def __init__(
+        self, client: HoldedClient, target: Target, matching_key: str | None = None, timezone: str = DEFAULT_TIMEZONE
+    ) -> None:
         self.by_id: dict[str, dict[str, Any]] = {}
         self.by_key: dict[str, str] = {}
         self.stale: set[str] = set()  # ids written in this sync, re-read on next use
         self.matching_key = matching_key
+        self.timezone = timezone  # the account's zone: a day matching key compares as a day there
         for record in client.iter_records(target.path):
             self.add(record, target)
 
@@ -137,7 +142,7 @@ class Index:
             if isinstance(item, dict) and item.get("field") == EXTERNAL_ID and item.get("value"):
                 keys.append(f"ext:{item['value']}")
         if target.natural_key is not None or self.matching_key:
-            unified = next(iter(to_unified(target.mapping, record)), None) or {}
+            unified = next(iter(to_unified(target.mapping, record, timezone=self.timezone)), None) or {}
             natural = target.natural_key(unified) if target.natural_key is not None else None
             if natural:
                 keys.append(f"nat:{natural}")
@@ -155,8 +160,26 @@ class Writer:
         dry_run: bool = False,
         default_currency: str = "EUR",
         matching_keys: Mapping[str, str] | None = None,
+        timezone: str = DEFAULT_TIMEZONE,
     ) -> None:
+        """A writer for one account.
+
+        Args:
+            client: the account's Holded client.
+            field_mappings: the user's field mappings, applied in reverse.
+            dry_run: plan only; nothing is sent.
+            default_currency: the currency Holded's leads are read with when compared.
+            matching_keys: per stream, the unified field an upsert matches Holded records on.
+            timezone: the account's IANA zone. Calendar days (`issueDate`, `closeDate`, ...) are sent
+                as 00:00 of the day there, whatever the machine's zone, and compared as days, so a day
+                equal to the one Holded stores is unchanged (shared/holded-api/README.md: Calendar
+                dates are midnight in Madrid).
+
+        Raises:
+            HoldedConfigError: `timezone` is not a known zone.
+        """
         self.client = client
+        self.zone = account_zone(timezone)
         self.matching_keys = dict(matching_keys or {})  # stream -> unified field an upsert matches on
         self.dry_run = dry_run
         self.default_currency = default_currency
@@ -182,6 +205,7 @@ class Writer:
                 raise Rejected("a company's contact persons cannot be written through Holded's API v1")
             if op != "delete":
                 _check_types(stream, record)
+                record = _as_days(TARGETS[stream].mapping, record, self.zone)
                 record = self._resolve_refs(stream, record)
             return self._apply(TARGETS[stream], record, op, key)
         except Rejected as exc:
@@ -194,7 +218,9 @@ class Writer:
     def index(self, target: Target) -> Index:
         with self._lock:
             if target.path not in self._indexes:
-                self._indexes[target.path] = Index(self.client, target, self.matching_keys.get(target.stream))
+                self._indexes[target.path] = Index(
+                    self.client, target, self.matching_keys.get(target.stream), self.zone.key
+                )
             return self._indexes[target.path]
 
     def find(self, target: Target, record: Mapping[str, Any], key: str) -> dict[str, Any] | None:
@@ -356,7 +382,8 @@ class Writer:
         and the read-only fields that differ (Holded computes them; they are not written)."""
         extras = self._extras[target.stream]
         now = next(iter(to_unified(target.mapping, current, default_currency=self.default_currency,
-                                   is_person_lookup=self._is_person, extra_fields=extras)), {})  # fmt: skip
+                                   is_person_lookup=self._is_person, extra_fields=extras,
+                                   timezone=self.zone)), {})  # fmt: skip
         fields = (*target.mapping.fields, *extras)
         writable = {n for fld in fields if fld.write is not None for n in fld.names}
         writable |= {"customFields"} if target.mapping.custom_fields else set()
@@ -385,7 +412,7 @@ class Writer:
     # ----------------------------------------------------------------------------- bodies
 
     def _body(self, target: Target, record: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
-        body = to_holded(target.mapping, record, self._extras[target.stream])
+        body = to_holded(target.mapping, record, self._extras[target.stream], timezone=self.zone)
         custom = body.pop("customFields", None) or {}
         stream, key = target.stream, str(record.get("id") or "")
         if stream in ("genericContact", "genericCompany"):
@@ -566,6 +593,25 @@ def _check_types(stream: str, record: Mapping[str, Any]) -> None:
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
         )
         raise Rejected(f"does not fit the {stream} model ({problems})") from None
+
+
+def _as_days(mapping: ModelMapping, record: Mapping[str, Any], zone: ZoneInfo) -> Mapping[str, Any]:
+    """The record with its calendar-day fields as `YYYY-MM-DD` in the account's zone, so that they compare
+    with Holded's (read the same way) as days: a date-time given for a day counts as its day there.
+
+    Raises:
+        Rejected: a day field holds something that is not a date.
+    """
+    days = {name: record[name] for fld in mapping.fields if fld.zoned for name in fld.names if record.get(name)}
+    if not days:
+        return record
+    out = dict(record)
+    for name, value in days.items():
+        try:
+            out[name] = parse_day(value, zone).isoformat()
+        except ValueError as exc:
+            raise Rejected(f"{name}: {exc}") from None
+    return out
 
 
 def _item_of(line: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .fakedata import money
 from .store import Record, content_hash
@@ -113,8 +115,45 @@ TAXES: list[dict[str, str]] = [
 _TAX_BY_KEY = {t["key"]: t for t in TAXES}
 
 
+# The account's time zone. Holded keeps calendar days (a document's `date` and `dueDate`, a payment's
+# `date`, a lead's `dueDate`, a project's `date` and `dueDate`, a task's `dueDate`) as unix seconds of
+# 00:00 of the day there: 1 January 2024 is 1704063600, still 31 December in UTC
+# (shared/holded-api/README.md: Calendar dates are midnight in Madrid).
+ACCOUNT_ZONE = ZoneInfo("Europe/Madrid")
+
+
 def now() -> int:
     return int(time.time())
+
+
+def day_start(ts: int) -> int:
+    """00:00 in Madrid of the day `ts` falls on there: how Holded stores a calendar day.
+
+    Args:
+        ts: unix seconds, any time of the day.
+
+    Returns:
+        Unix seconds of that Madrid day's midnight (1704063600 for any instant of 1 January 2024 there).
+    """
+    day = dt.datetime.fromtimestamp(ts, ACCOUNT_ZONE).date()
+    return int(dt.datetime.combine(day, dt.time(0), ACCOUNT_ZONE).timestamp())
+
+
+def add_days(ts: int, days: int) -> int:
+    """Midnight in Madrid `days` calendar days after the day of `ts` (not `days * 86400` seconds later,
+    which lands on 23:00 or 01:00 across a daylight-saving change)."""
+    day = dt.datetime.fromtimestamp(ts, ACCOUNT_ZONE).date() + dt.timedelta(days=days)
+    return int(dt.datetime.combine(day, dt.time(0), ACCOUNT_ZONE).timestamp())
+
+
+def day_year(ts: int) -> int:
+    """The year of the Madrid day `ts` falls on: a document's fiscal year (numbering counts per year)."""
+    return dt.datetime.fromtimestamp(ts, ACCOUNT_ZONE).year
+
+
+def today() -> int:
+    """Today as Holded stores a day: 00:00 in Madrid."""
+    return day_start(now())
 
 
 def to01(value: Any) -> int:

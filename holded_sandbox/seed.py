@@ -8,7 +8,6 @@ at records that exist: leads -> funnels/stages/contacts/users, documents -> cont
 from __future__ import annotations
 
 import random
-import time
 from typing import Any
 
 from . import catalog as cat
@@ -20,8 +19,11 @@ from .model import (
     SEED_START,
     SERIES_FORMATS,
     TAXES,
+    add_days,
     blank_employee,
     compute_totals,
+    day_start,
+    day_year,
     format_number,
     intish,
     refresh_payments,
@@ -473,12 +475,13 @@ class Seeder:
         series = next((s for s in self.store.all("numberingseries") if s["type"] == doc_type), None)
         channels = self.ids("saleschannels")
         methods = self.ids("paymentmethods")
-        dates = sorted(self.when(SEED_START, SEED_NOW - 2 * DAY) for _ in range(count))
+        # Calendar days, as Holded keeps them: 00:00 in Madrid (a fiscal year is a Madrid year).
+        dates = sorted(day_start(self.when(SEED_START, SEED_NOW - 2 * DAY)) for _ in range(count))
         counters: dict[int, int] = {}
         out = []
         for date in dates:
             contact = rng.choice(contacts)
-            year = time.gmtime(date).tm_year
+            year = day_year(date)
             counters[year] = counters.get(year, 0) + 1
             if doc_type == "purchase":  # a supplier's own invoice number
                 number = f"{rng.choice(['FAC', 'F', 'A'])}-{year}-{rng.randint(1, 9999):04d}"
@@ -494,7 +497,7 @@ class Seeder:
                 "contactName": contact["name"],
                 "desc": "",
                 "date": date,
-                "dueDate": date + due_days * DAY,
+                "dueDate": add_days(date, due_days),
                 "notes": "",
                 "products": lines,
                 "tax": 0,
@@ -598,7 +601,9 @@ class Seeder:
         purchase = doc["_docType"] in PURCHASE_TYPES
         for share in plan:
             amount = fk.money(doc["total"] * share)
-            date = min(SEED_NOW - DAY, doc["date"] + rng.randint(0, max(1, doc["dueDate"] - doc["date"]) + 20 * DAY))
+            date = day_start(
+                min(SEED_NOW - DAY, doc["date"] + rng.randint(0, max(1, doc["dueDate"] - doc["date"]) + 20 * DAY))
+            )
             bank = rng.choice(banks)
             payment = {
                 "id": self.oid(date),
@@ -663,7 +668,7 @@ class Seeder:
         banks = self.ids("treasury")
         out = []
         for _ in range(count):
-            date = self.when()
+            date = day_start(self.when())
             contact = self.rng.choice(contacts) if contacts else {"id": "", "name": ""}
             out.append(
                 {
@@ -727,7 +732,7 @@ class Seeder:
                 "personName": person,
                 "value": rng.randrange(5, 600) * 100,
                 "potential": rng.randrange(1, 11) * 10,
-                "dueDate": created + rng.randint(15, 120) * DAY,
+                "dueDate": add_days(created, rng.randint(15, 120)),
                 "stageId": funnel["stages"][stage_index]["stageId"],
                 "createdAt": created,
                 "customFields": [],
@@ -876,8 +881,8 @@ class Seeder:
                     "category": 0,
                     "contactId": contact["id"],
                     "contactName": contact["name"],
-                    "date": created,
-                    "dueDate": created + rng.randint(30, 180) * DAY,
+                    "date": day_start(created),
+                    "dueDate": add_days(created, rng.randint(30, 180)),
                     "status": rng.choice([0, 1, 1, 2]),
                     "lists": lists,
                     "billable": rng.choice([0, 1, 1]),
@@ -923,7 +928,7 @@ class Seeder:
                     "labels": [rng.choice(project["labels"])["id"]] if rng.random() < 0.3 else [],
                     "comments": comments,
                     "date": created,
-                    "dueDate": created + rng.randint(2, 30) * DAY,
+                    "dueDate": add_days(created, rng.randint(2, 30)),
                     "userId": rng.choice(users),
                     "createdAt": created,
                     "updatedAt": min(SEED_NOW - DAY, created + rng.randint(0, 20) * DAY),

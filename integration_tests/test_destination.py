@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,7 @@ def test_every_model_create_update_upsert_delete(sb):
         ("crmEngagement", {"id": "e1", "title": "Llamada", "type": "llamada", "contact": "co1",
                            "startTime": "2025-03-01T10:00:00Z", "endTime": "2025-03-01T10:30:00Z"},
          {"description": "ok"}),
-        ("accountingInvoice", {"id": "i1", "company": "co1", "issueDate": "2025-03-02T00:00:00Z"},
+        ("accountingInvoice", {"id": "i1", "company": "co1", "issueDate": "2025-03-02"},
          {"notes": "30 días"}),
         ("accountingInvoiceItem", {"id": "i1:0", "invoice": "i1", "description": "Horas", "quantity": 2,
                                    "unitPrice": 50, "taxRate": 21}, {"quantity": 3}),
@@ -116,6 +117,38 @@ def test_every_model_create_update_upsert_delete(sb):
     assert writer.apply("genericContact", {"id": "p1"}, "delete").status == "deleted"
     missing = writer.apply("crmOpportunity", {"id": "nope", "name": "x"}, "update")
     assert missing.status == "rejected" and "use upsert" in missing.reason
+
+
+def test_days_are_sent_as_midnight_in_the_account_zone_and_compared_as_days(sb, monkeypatch):
+    """shared/holded-api/README.md: Calendar dates are midnight in Madrid (1 January 2024 is 1704063600)."""
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # the machine's own zone (UTC+14) must play no part
+    time.tzset()
+    try:
+        client = _client(sb)
+        writer = Writer(client)
+        writer.apply("genericCompany", {"id": "co-days", "name": "Calendario SL"}, "create")
+        invoice = {"id": "inv-days", "company": "co-days", "issueDate": "2024-01-01", "dueDate": "2024-01-31"}
+        created = writer.apply("accountingInvoice", invoice, "create")
+        path = f"/invoicing/v1/documents/invoice/{created.holded_id}"
+        assert (client.get(path)["date"], client.get(path)["dueDate"]) == (1_704_063_600, 1_706_655_600)
+        assert writer.apply("accountingInvoice", invoice, "update").status == "unchanged"
+        # The form earlier versions read 1 January in: the same day, so nothing to write.
+        earlier = writer.apply("accountingInvoice", {**invoice, "issueDate": "2023-12-31T23:00:00Z"}, "upsert")
+        assert earlier.status == "unchanged"
+        moved = writer.apply("accountingInvoice", {**invoice, "issueDate": "2024-01-02"}, "update")
+        assert moved.status == "updated" and moved.changes == {"issueDate": ["2024-01-01", "2024-01-02"]}
+        assert client.get(path)["date"] == 1_704_150_000
+        # In a Canary account, Madrid's midnight of 2 January is still 1 January, and midnight is an hour later.
+        canary_writer = Writer(client, timezone="Atlantic/Canary")
+        canary = canary_writer.apply("accountingInvoice", {**invoice, "issueDate": "2024-01-02"}, "update")
+        assert canary.status == "updated"
+        assert canary.changes == {"issueDate": ["2024-01-01", "2024-01-02"], "dueDate": ["2024-01-30", "2024-01-31"]}
+        assert (client.get(path)["date"], client.get(path)["dueDate"]) == (1_704_153_600, 1_706_659_200)
+        bad = writer.apply("accountingInvoice", {**invoice, "issueDate": "01/02/2024"}, "update")
+        assert bad.status == "rejected" and "issueDate" in bad.reason
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_written_values_read_back(sb):

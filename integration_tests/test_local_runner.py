@@ -10,9 +10,11 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -23,6 +25,8 @@ from holded_sandbox.testing import running_sandbox
 from integration_tests.conftest import run_script, script
 from unit_tests.conftest import control
 
+MADRID = ZoneInfo("Europe/Madrid")
+NEW_YEAR_MADRID = 1_704_063_600  # 2024-01-01T00:00 in Madrid, as Holded stores the day; 2023-12-31 in UTC
 UNIFIED = (
     "genericContact", "genericCompany", "genericUser", "genericWorkspace", "crmPipeline", "crmStage",
     "crmOpportunity", "crmEngagement", "accountingInvoice", "accountingInvoiceItem",
@@ -390,7 +394,7 @@ def test_moving_start_date_forward_deletes_nothing(sandbox, tmp_path):
     sync(sandbox, db, "--config", str(config))
     invoices = sorted(api(sandbox, "GET", "/invoicing/v1/documents/invoice"), key=lambda d: d["date"])
     assert count(db, "accountingInvoice") == len(invoices)
-    middle = time.strftime("%Y-%m-%d", time.gmtime(invoices[len(invoices) // 2]["date"]))
+    middle = datetime.fromtimestamp(invoices[len(invoices) // 2]["date"], MADRID).date().isoformat()
     config.write_text(json.dumps({"start_date": middle}))
     moved = sync(sandbox, db, "--config", str(config))["streams"]
     assert moved["accountingInvoice"]["deleted"] == moved["changeEvents"]["deleted"] == 0
@@ -398,3 +402,74 @@ def test_moving_start_date_forward_deletes_nothing(sandbox, tmp_path):
     api(sandbox, "DELETE", f"/invoicing/v1/documents/invoice/{invoices[-1]['id']}")  # the newest: in range
     after = sync(sandbox, db, "--config", str(config))["streams"]  # the new range tracks deletions again
     assert after["accountingInvoice"]["deleted"] == 1
+
+
+# ---------------------------------------------------------------------------------- calendar days
+
+
+def test_an_invoice_dated_new_year_in_madrid_is_that_day_in_duckdb_whatever_the_machine_zone(sandbox, tmp_path):
+    """shared/holded-api/README.md: Calendar dates are midnight in Madrid."""
+    company = next(c for c in api(sandbox, "GET", "/invoicing/v1/contacts") if not c.get("isperson"))
+    items = [{"name": "Soporte", "units": 1, "subtotal": 100, "tax": 21}]
+    new_year = api(
+        sandbox,
+        "POST",
+        "/invoicing/v1/documents/invoice",
+        json={"date": NEW_YEAR_MADRID, "dueDate": 1_706_655_600, "contactId": company["id"], "items": items},
+    )
+    old_year = api(sandbox, "POST", "/invoicing/v1/documents/invoice",
+                   json={"date": NEW_YEAR_MADRID - 1, "contactId": company["id"], "items": items})  # fmt: skip
+    config = tmp_path / "holded.json"
+    config.write_text(json.dumps({"start_date": "2024-01-01"}))
+    db = tmp_path / "madrid.duckdb"
+    done = holded(sandbox, "sync", "--db", str(db), "--config", str(config), "--streams", "accountingInvoice",
+                  "--json", TZ="America/Los_Angeles")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    types = dict(query(db, "SELECT column_name, data_type FROM information_schema.columns "
+                           "WHERE table_name = 'accountingInvoice'"))  # fmt: skip
+    assert types["issueDate"] == types["dueDate"] == "DATE" and types["createdAt"] == "TIMESTAMP WITH TIME ZONE"
+    sql = f"SELECT issueDate, dueDate, year(issueDate) FROM accountingInvoice WHERE id = '{new_year['id']}'"
+    assert query(db, sql) == [(date(2024, 1, 1), date(2024, 1, 31), 2024)]
+    # start_date 2024-01-01 starts at midnight in Madrid: one second earlier is 2023, not listed.
+    assert query(db, f"SELECT count(*) FROM accountingInvoice WHERE id = '{old_year['id']}'") == [(0,)]
+    invoices = api(sandbox, "GET", "/invoicing/v1/documents/invoice")
+    assert count(db, "accountingInvoice") == sum(1 for d in invoices if d["date"] >= NEW_YEAR_MADRID)
+    assert query(db, "SELECT min(issueDate) FROM accountingInvoice") == [(date(2024, 1, 1),)]
+
+    config.write_text(json.dumps({"timezone": "Atlantic/Canary"}))  # Madrid's midnight is 23:00 there
+    canary = tmp_path / "canary.duckdb"
+    done = holded(sandbox, "sync", "--db", str(canary), "--config", str(config), "--streams", "accountingInvoice",
+                  TZ="Pacific/Kiritimati")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert query(canary, sql) == [(date(2023, 12, 31), date(2024, 1, 30), 2023)]
+
+    config.write_text(json.dumps({"timezone": "Europe/Madird"}))
+    wrong = holded(sandbox, "sync", "--db", str(tmp_path / "x.duckdb"), "--config", str(config))
+    assert wrong.returncode == 2 and wrong.stderr.count("\n") == 1, wrong.stderr
+    assert "`timezone`" in wrong.stderr and "Europe/Madrid" in wrong.stderr
+
+
+def test_push_sends_a_day_as_midnight_in_madrid_whatever_the_machine_zone(sandbox, tmp_path):
+    company = next(c for c in api(sandbox, "GET", "/invoicing/v1/contacts") if not c.get("isperson"))
+    csv = tmp_path / "invoices.csv"
+    csv.write_text(f"id,company,issueDate,dueDate\npush-day-1,{company['id']},2024-01-01,2024-01-31\n")
+    pushed = holded(sandbox, "push", "--file", str(csv), "--stream", "accountingInvoice", "--json",
+                    TZ="Pacific/Kiritimati")  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr
+    assert json.loads(pushed.stdout.splitlines()[-1])["counts"] == {"created": 1}
+    (doc,) = [
+        d
+        for d in api(sandbox, "GET", "/invoicing/v1/documents/invoice")
+        if {"field": "holded-connector-id", "value": "push-day-1"} in d["customFields"]
+    ]
+    assert (doc["date"], doc["dueDate"]) == (NEW_YEAR_MADRID, 1_706_655_600)
+    again = holded(sandbox, "push", "--file", str(csv), "--stream", "accountingInvoice", "--json",
+                   TZ="America/Los_Angeles")  # fmt: skip
+    assert json.loads(again.stdout.splitlines()[-1])["counts"] == {"unchanged": 1}
+    # Synced into DuckDB (DATE columns) and pushed back as it is: the same days, nothing to write.
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db, "--streams", "accountingInvoice")
+    sql = f"SELECT id, issueDate, dueDate FROM accountingInvoice WHERE id = '{doc['id']}'"
+    assert query(db, sql) == [(doc["id"], date(2024, 1, 1), date(2024, 1, 31))]
+    back = holded(sandbox, "push", "--db", str(db), "--sql", sql, "--stream", "accountingInvoice", "--json")
+    assert json.loads(back.stdout.splitlines()[-1])["counts"] == {"unchanged": 1}, back.stderr

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jsonschema
 import pytest
@@ -57,10 +58,26 @@ def test_counts_equal_the_sandbox(sb, full):
 def test_every_record_validates_against_its_stream_schema(runner, full):
     catalog = runner.discover()
     for stream in UNIFIED:
-        validator = jsonschema.Draft7Validator(catalog[stream]["json_schema"])
+        schema = catalog[stream]["json_schema"]  # `format: date` checked: a day is a real YYYY-MM-DD
+        validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
         for record in full.records[stream]:
             errors = list(validator.iter_errors(record))
             assert not errors, f"{stream} {record.get('id')}: {errors[0].message}"
+
+
+def test_invoice_and_lead_days_are_the_madrid_days_holded_stores_as_midnight(sb, full):
+    """shared/holded-api/README.md: Calendar dates are midnight in Madrid."""
+    madrid = ZoneInfo("Europe/Madrid")
+
+    def midnight(day: str) -> int:
+        return int(datetime.combine(date.fromisoformat(day), time(0), madrid).timestamp())
+
+    invoices = {d["id"]: d for d in _get(sb, "/invoicing/v1/documents/invoice")}
+    for record in full.records["accountingInvoice"]:
+        holded = invoices[record["id"]]
+        assert (midnight(record["issueDate"]), midnight(record["dueDate"])) == (holded["date"], holded["dueDate"])
+    leads = {lead["id"]: lead for lead in _get(sb, "/crm/v1/leads")}
+    assert all(midnight(r["closeDate"]) == leads[r["id"]]["dueDate"] for r in full.records["crmOpportunity"])
 
 
 def test_discover_shows_mapped_fields(runner):

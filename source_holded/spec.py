@@ -126,7 +126,8 @@ SPEC: dict[str, Any] = {
                 "pattern": "^$|^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9:]+)?)?$",
                 "examples": ["2024-01-01"],
                 "order": 5,
-                "description": "Only documents (invoices, payments...) dated on or after this day. Empty: all.",
+                "description": "Only documents (invoices, payments...) dated on or after this day (from its "
+                "midnight in the account's `timezone`). Empty: all.",
             },
             "default_currency": {
                 "title": "Default currency",
@@ -135,6 +136,16 @@ SPEC: dict[str, Any] = {
                 "pattern": "^[A-Za-z]{3}$",
                 "order": 6,
                 "description": "Currency of CRM opportunities (Holded leads carry none).",
+            },
+            "timezone": {
+                "title": "Account time zone",
+                "type": "string",
+                "default": "Europe/Madrid",
+                "examples": ["Europe/Madrid", "Atlantic/Canary"],
+                "order": 11,
+                "description": "IANA time zone of the Holded account. Holded keeps calendar days (an invoice's "
+                "date and due date, a lead's close date, a project's dates) as midnight there: they are read "
+                "and written as YYYY-MM-DD days in this zone, and a date-only `start_date` starts at its midnight.",
             },
             "include_raw": {
                 "title": "Include raw Holded records",

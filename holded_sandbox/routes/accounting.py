@@ -118,7 +118,8 @@ def numbered_ledger(app: App) -> tuple[list[Line], list[int], list[tuple[int, in
 
 
 def _in_range(lines: list[Line], start: float | None, end: float | None) -> list[Line]:
-    return [line for line in lines if (start is None or line[0] >= start) and (end is None or line[0] <= end)]
+    """Ledger lines in `[starttmp, endtmp)`, as Holded's ledger filters behave (shared/holded-api/README.md)."""
+    return [line for line in lines if (start is None or line[0] >= start) and (end is None or line[0] < end)]
 
 
 def daily_ledger(app: App, req: Request) -> Response:
@@ -126,7 +127,7 @@ def daily_ledger(app: App, req: Request) -> Response:
     if not start or not end:
         return fail("Query params starttmp & endtmp are mandatory")  # what the live API answers
     lines, stamps, numbers = numbered_ledger(app)
-    low, high = bisect.bisect_left(stamps, num(start)), bisect.bisect_right(stamps, num(end))
+    low, high = bisect.bisect_left(stamps, num(start)), bisect.bisect_left(stamps, num(end))  # [starttmp, endtmp)
     first = low + (req.page() - 1) * PAGE_SIZE
     page = [
         {

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import base64
-import time
 from typing import TYPE_CHECKING, Any
 
 from ..fakedata import money
 from ..model import (
     DOC_TYPES,
     PURCHASE_TYPES,
+    add_days,
     compute_totals,
+    day_year,
     documented_custom_fields,
     format_number,
     intish,
@@ -27,7 +28,6 @@ from .crud import Resource, apply_fields, integer, register, string_list, text
 if TYPE_CHECKING:
     from ..server import App
 
-DAY = 86_400
 BASE = "/invoicing/v1/documents/{docType}/{id}"
 # A one-page blank PDF, served base64-encoded like Holded's /pdf answer.
 _PDF = (
@@ -95,7 +95,7 @@ def _next_number(app: App, doc_type: str, series_id: str, date: int) -> tuple[st
         return "", ""
     series["last"] = int(series["last"]) + 1
     app.store.save("numberingseries", series)
-    return format_number(series["format"], series["last"], time.gmtime(date).tm_year), series["id"]
+    return format_number(series["format"], series["last"], day_year(date)), series["id"]
 
 
 def create_document(app: App, req: Request) -> Record | Response:
@@ -119,7 +119,7 @@ def create_document(app: App, req: Request) -> Record | Response:
         "contactName": contact["name"] if contact else "",
         "desc": text(body.get("desc")),
         "date": date,
-        "dueDate": integer(body.get("dueDate") or date + int(num(due_days)) * DAY),
+        "dueDate": integer(body.get("dueDate") or add_days(date, int(num(due_days)))),
         "notes": text(body.get("notes")),
         "products": _lines(app, body.get("items"), doc_type),
         "tax": 0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from ..model import intish, now, num, object_entries_custom_fields, stamp, to01
+from ..model import intish, now, num, object_entries_custom_fields, stamp, to01, today
 from ..routing import Request, Response, Router, fail, json_response, not_found, updated
 from ..store import Record, object_id
 from .crud import (
@@ -361,7 +361,7 @@ def create_payment(app: App, req: Request) -> Record | Response:
         "contactName": contact["name"] if contact else "",
         "amount": intish(amount(body.get("amount", 0))),
         "desc": text(body.get("desc")),
-        "date": integer(body.get("date") or now()),
+        "date": integer(body.get("date") or today()),  # a day: 00:00 in Madrid
     }
     if body.get("documentId"):
         record["documentId"] = text(body["documentId"])

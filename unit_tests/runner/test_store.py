@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from holded_cli.store import Store
@@ -105,3 +107,31 @@ def test_a_database_in_use_is_a_clear_error(tmp_path):
 
     with pytest.raises(HoldedConfigError, match="--db"):
         Store(path)
+
+
+def test_calendar_days_are_date_columns(store):
+    store.ensure_table(table_for(SPECS["accountingInvoice"]))
+    invoice = {"id": "i1", "issueDate": "2024-01-01", "dueDate": "2024-01-31", "createdAt": None, "customFields": {}}
+    store.commit({"accountingInvoice": [invoice]}, {})
+    assert rows(store, "SELECT issueDate, dueDate, year(issueDate) FROM accountingInvoice") == [
+        (dt.date(2024, 1, 1), dt.date(2024, 1, 31), 2024)
+    ]
+
+
+def test_a_text_day_column_from_an_earlier_version_is_retyped_and_refilled_by_the_next_sync(tmp_path):
+    with Store(tmp_path / "old.duckdb") as s:
+        # Before days were days: issueDate was text holding a UTC instant (1 January in Madrid read as 31 December).
+        s.con.execute('CREATE TABLE "accountingInvoice" (id VARCHAR, "issueDate" VARCHAR, _synced_at TIMESTAMPTZ)')
+        s.con.execute("INSERT INTO \"accountingInvoice\" VALUES ('old', '2023-12-31T23:00:00Z', now()), "
+                      "('day', '2024-01-01', now())")  # fmt: skip
+        s.ensure_table(table_for(SPECS["accountingInvoice"]))
+        types = dict(rows(s, "SELECT column_name, data_type FROM information_schema.columns "
+                             "WHERE table_name = 'accountingInvoice'"))  # fmt: skip
+        assert types["issueDate"] == types["dueDate"] == "DATE"
+        # The instant is not guessed into a day (it would be the wrong one); a day keeps its value.
+        assert rows(s, "SELECT id, issueDate FROM accountingInvoice ORDER BY id") == [
+            ("day", dt.date(2024, 1, 1)),
+            ("old", None),
+        ]
+        s.commit({"accountingInvoice": [{"id": "old", "issueDate": "2024-01-01", "customFields": {}}]}, {})
+        assert rows(s, "SELECT DISTINCT issueDate FROM accountingInvoice") == [(dt.date(2024, 1, 1),)]

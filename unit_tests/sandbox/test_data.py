@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 
@@ -9,6 +10,7 @@ import pytest
 import requests
 
 from holded_sandbox.fakedata import NIF_LETTERS, PROVINCES
+from holded_sandbox.model import ACCOUNT_ZONE as MADRID
 from holded_sandbox.model import DOC_TYPES, SEED_NOW
 from holded_sandbox.seed import Seeder, fingerprint
 from holded_sandbox.store import Store
@@ -110,3 +112,25 @@ def test_counts_and_seed_time_at_scale_1():
     assert counts["contacts"] == 1000 and counts["invoice"] == 2000 and counts["leads"] == 300
     assert counts["employees"] == 40 and counts["products"] + counts["services"] == 150
     assert elapsed < 3  # typically ~0.3 s
+
+
+def _madrid_midnight(ts: int) -> bool:
+    return dt.datetime.fromtimestamp(ts, MADRID).time() == dt.time(0)
+
+
+def test_calendar_days_are_seeded_as_midnight_in_madrid_and_instants_are_not(store):
+    """Holded keeps a day as 00:00 in Madrid (shared/holded-api/README.md: Calendar dates are midnight in Madrid)."""
+    days = []
+    for doc_type in DOC_TYPES:
+        for doc in store.all(doc_type):
+            days += [doc["date"], doc["dueDate"], *(p["date"] for p in doc["paymentsDetail"])]
+    days += [p["date"] for p in store.all("payments")] + [r["date"] for r in store.all("remittances")]
+    days += [lead["dueDate"] for lead in store.all("leads")] + [t["dueDate"] for t in store.all("tasks")]
+    days += [d for p in store.all("projects") for d in (p["date"], p["dueDate"])]
+    assert len(days) > 1000 and all(_madrid_midnight(d) for d in days)
+    # Across the change to summer time too: a due date 30 days on is 00:00, not 01:00 or 23:00.
+    assert {dt.datetime.fromtimestamp(d, MADRID).utcoffset() for d in days} == {
+        dt.timedelta(hours=1), dt.timedelta(hours=2)
+    }  # fmt: skip
+    instants = [c["createdAt"] for c in store.all("contacts")] + [e["startDate"] for e in store.all("events")]
+    assert sum(map(_madrid_midnight, instants)) < len(instants) / 10

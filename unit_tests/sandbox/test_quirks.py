@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+from datetime import time as dt_time
+from zoneinfo import ZoneInfo
+
 import requests
 
 from holded_sandbox.routing import HOLDED_404_HTML
@@ -374,3 +379,35 @@ def test_daily_ledger_needs_a_range_and_balances(ro):
     assert lines and round(sum(x["debit"] for x in lines), 2) == round(sum(x["credit"] for x in lines), 2)
     accounts = ro.get("/accounting/v1/chartofaccounts", params={"includeEmpty": 1}).json()
     assert {a["num"] for a in accounts} >= {43000000, 47700000, 70000000}
+
+
+# --- calendar days --------------------------------------------------------------------------
+
+NEW_YEAR_MADRID = 1_704_063_600  # 2024-01-01T00:00 in Madrid, still 2023-12-31 in UTC
+
+
+def test_a_document_dated_new_year_in_madrid_is_numbered_in_that_year_with_a_midnight_due_date(api):
+    contact = next(c for c in api.get(CONTACTS).json() if c["defaults"].get("dueDays"))
+    answer, doc = _new_draft_invoice(api, date=NEW_YEAR_MADRID, contactId=contact["id"])
+    assert answer["invoiceNum"].startswith("F24")  # the Madrid year, not 2023 (its UTC year)
+    days = (doc["dueDate"] - NEW_YEAR_MADRID) / 86_400
+    assert doc["date"] == NEW_YEAR_MADRID and days == contact["defaults"]["dueDays"]
+
+
+def test_a_payment_without_a_date_is_dated_today_at_midnight_in_madrid(api):
+    rid = api.post("/invoicing/v1/payments", json={"amount": 10, "desc": "Cobro"}).json()["id"]
+    stored = api.get(f"/invoicing/v1/payments/{rid}").json()["date"]
+    local = datetime.fromtimestamp(stored, ZoneInfo("Europe/Madrid"))
+    assert local.time() == dt_time(0) and 0 <= time.time() - stored < 86_400 + 3_600
+
+
+def test_ledger_ranges_are_start_inclusive_end_exclusive(ro):
+    """shared/holded-api/README.md: Ledger date filters behave as [starttmp, endtmp)."""
+    lines = ro.get("/accounting/v1/dailyledger", params={"starttmp": 0, "endtmp": 2_000_000_000}).json()
+    stamp = lines[len(lines) // 2]["timestamp"]
+    before = [line["timestamp"] for line in lines if line["timestamp"] < stamp]
+    assert before and any(line["timestamp"] == stamp for line in lines)
+    from_there = ro.get("/accounting/v1/dailyledger", params={"starttmp": stamp, "endtmp": stamp + 86_400}).json()
+    assert from_there and min(line["timestamp"] for line in from_there) == stamp
+    ending_there = ro.get("/accounting/v1/dailyledger", params={"starttmp": 0, "endtmp": stamp}).json()
+    assert [line["timestamp"] for line in ending_there] == before

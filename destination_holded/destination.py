@@ -34,6 +34,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_holded.spec import SPEC
 from holded_core import HoldedClient, HoldedError
+from holded_core.basics import check_basics
 from holded_core.errors import HoldedConfigError
 from holded_core.modules import probe_modules
 from holded_core.push import Outcome, Push, PushOptions
@@ -91,6 +92,10 @@ class DestinationHolded(Destination):
 
         client = HoldedClient(settings.client, on_refresh_token=on_refresh_token)
         with client, Push(client, settings, options) as push:
+            try:  # a refused key, a wrong base_url or host: one config error before any record is read
+                check_basics(client)
+            except HoldedConfigError as exc:
+                raise _config_error(exc) from None
 
             def report(outcomes: Iterable[Outcome]) -> Iterator[AirbyteMessage]:
                 for outcome in outcomes:

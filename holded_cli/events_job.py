@@ -60,10 +60,33 @@ def run_once(
     progress: Progress | None = None,
     out: TextIO = sys.stdout,
     on_refresh_token: Callable[[str], None] | None = None,
+    preflight: bool = True,
 ) -> EventsRun:
+    """Detect changes once, then deliver the new events to `webhook` (or print them as JSON lines on `out`).
+
+    Args:
+        settings: the connector settings.
+        store: the DuckDB store holding the fingerprints and the `changeEvents` table.
+        webhook: where to deliver the events; None prints them on `out`.
+        include_existing: on a database without fingerprints yet, send every record as created.
+        progress: the display (warnings only for this command).
+        out: where events are printed when there is no webhook.
+        on_refresh_token: called with a rotated OAuth refresh token.
+        preflight: run the basics check first (`--every` runs it on the first run only: a credential
+            refused later still stops the loop with one line, from the detection itself).
+
+    Returns:
+        The detection's result, the number of new events and the delivery report (None without webhook).
+
+    Raises:
+        HoldedBasicsError: the basics are wrong (refused credential, wrong base URL, unreachable host).
+        HoldedError: the detection failed as a whole.
+    """
     had_baseline = store.has_events_state()
     before = _max_seq(store) if EVENTS_STREAM in store.table_names() else 0
-    detection = SyncJob(settings, store, [], events=True, progress=progress, on_refresh_token=on_refresh_token).run()
+    detection = SyncJob(
+        settings, store, [], events=True, progress=progress, on_refresh_token=on_refresh_token, preflight=preflight
+    ).run()
     after = _max_seq(store)
     delivery = None
     if webhook is not None:

@@ -208,6 +208,7 @@ def cmd_events(args: argparse.Namespace) -> int:
                 include_existing=args.include_existing,
                 progress=progress,
                 on_refresh_token=_token_saver(loaded, progress.log),
+                preflight="run" not in last,  # the basics are checked once, before the first run
             )
             last["run"] = run
             log(describe(run))

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from holded_cli.tables import SYNCED_AT, quote
+from holded_core.basics import check_basics
 from holded_core.client import HoldedClient
 from holded_core.errors import HoldedConfigError
 from holded_core.push import Outcome, Push, PushOptions, conform
@@ -97,10 +98,18 @@ def run_push(
     keep: int = 1_000,
     on_refresh_token: Callable[[str], None] | None = None,
 ) -> PushReport:
-    """Push every row; keeps the first `keep` notable outcomes (plans, refusals) for the report."""
+    """Push every row; keeps the first `keep` notable outcomes (plans, refusals) for the report.
+
+    The basics check runs first, before any row is read.
+
+    Raises:
+        HoldedBasicsError: the basics are wrong (refused credential, wrong base URL, unreachable host).
+        HoldedConfigError: the input cannot be read (no such file or table, no `id` column...).
+    """
     report = PushReport()
     client = HoldedClient(settings.client, on_refresh_token=on_refresh_token)
     with client, Push(client, settings, options) as push:
+        check_basics(client)
 
         def take(outcomes: Iterator[Outcome]) -> None:
             for outcome in outcomes:

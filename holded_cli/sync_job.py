@@ -5,6 +5,10 @@ everything as new). Records are buffered per stream and committed in bulk togeth
 latest state checkpoints, every `flush_rows` rows or `flush_seconds` seconds, when a stream
 completes, and at the end; an interrupted run keeps what it committed and the next run resumes from
 there.
+
+The basics check (`holded_core.basics`) runs first: a refused key, a base URL that is not Holded's API
+or an unreachable host stop the run with one `HoldedBasicsError`. So does a credential refused mid-run:
+its per-stream failures are not shown one by one.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from typing import Any
 from holded_cli.progress import Progress, RunView
 from holded_cli.store import MergeCounts, Store
 from holded_cli.tables import quote, table_for
+from holded_core.basics import check_basics, credential_refused
 from holded_core.client import HoldedClient
+from holded_core.errors import HoldedAuthError
 from holded_core.settings import Settings
 from holded_core.streams import EVENTS_STREAM, StreamSpec, events_stream
 from holded_core.sync import LogOut, RecordOut, Selected, StateOut, StatusOut, StreamReport, SyncEngine
@@ -72,7 +78,21 @@ class SyncJob:
         on_refresh_token: Callable[[str], None] | None = None,
         flush_rows: int = 25_000,
         flush_seconds: float = 2.0,
+        preflight: bool = True,
     ) -> None:
+        """A sync of `streams` (and the change events when `events`) into `store`.
+
+        Args:
+            settings: the connector settings (client config, sync options).
+            store: the DuckDB store (tables and saved state).
+            streams: the streams to sync.
+            events: also detect change events into `changeEvents`.
+            progress: the display; plain lines by default.
+            on_refresh_token: called with a rotated OAuth refresh token.
+            flush_rows: commit once this many rows are buffered.
+            flush_seconds: commit state at least this often.
+            preflight: run the basics check first (`holded events --every` does it on its first run only).
+        """
         self.settings = settings
         self.store = store
         self.streams = list(streams)
@@ -86,8 +106,18 @@ class SyncJob:
         self._buffered = 0
         self._last_flush = time.monotonic()
         self.merged: dict[str, MergeCounts] = {}
+        self.preflight = preflight
 
     def run(self) -> SyncResult:
+        """Sync the streams into the store; what arrived before a failure or an interruption is kept.
+
+        Returns:
+            The run's result (per-stream reports, counts, rows in each table, time taken).
+
+        Raises:
+            HoldedBasicsError: the basics check failed, or Holded refused the credential mid-run.
+            HoldedError: another failure that stops the whole sync.
+        """
         tables = [table_for(spec) for spec in self.streams] + ([table_for(events_stream())] if self.events else [])
         for table in tables:
             self.store.ensure_table(table)
@@ -95,6 +125,8 @@ class SyncJob:
         selected = [Selected(spec, incremental=True) for spec in self.streams]
         started = time.monotonic()
         with HoldedClient(self.settings.client, on_refresh_token=self.on_refresh_token) as client:
+            if self.preflight:
+                check_basics(client)
             engine = SyncEngine(
                 client,
                 selected,
@@ -111,6 +143,8 @@ class SyncJob:
                     self.progress.tick()
             except KeyboardInterrupt:
                 result.interrupted = True
+            except HoldedAuthError as exc:
+                raise credential_refused(exc, self.settings.client) or exc from None
             finally:
                 self.progress.stop()
                 self._flush()  # what arrived is consistent with the states received: keep it
@@ -132,9 +166,11 @@ class SyncJob:
         elif isinstance(out, StatusOut):
             if out.status == "complete":
                 self._flush()  # a stream shown complete is on disk
-            self.progress.stream_status(out.stream, out.status, out.error)
-        elif isinstance(out, LogOut) and out.level != "INFO":  # INFO is the engine's own summary
-            self.progress.log(out.level, out.message)
+            # A refused credential: the engine raises it once every listing ended, and run() says it once.
+            if not isinstance(out.error, HoldedAuthError):
+                self.progress.stream_status(out.stream, out.status, out.error)
+        elif isinstance(out, LogOut) and out.level != "INFO" and not isinstance(out.error, HoldedAuthError):
+            self.progress.log(out.level, out.message)  # (INFO is the engine's own summary)
 
     def _flush(self) -> None:
         if self._buffered or self._states:

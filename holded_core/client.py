@@ -5,6 +5,7 @@ Everything that talks to Holded (source, destination, local runner, proxy) goes 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter, deque
@@ -17,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from holded_core.auth import build_auth
 from holded_core.config import ClientConfig, parse_config
@@ -34,6 +36,7 @@ from holded_core.errors import (
     HoldedRateLimitError,
     HoldedRequestError,
     HoldedServerError,
+    HoldedUnreachableError,
     HoldedUnsafeRequestError,
 )
 from holded_core.ratelimit import budget_for
@@ -45,6 +48,11 @@ logger = get_logger(__name__)
 PAGE_SIZE = 500  # fixed by Holded v1; a shorter page is the last one
 USER_AGENT = "holded-connector/0.1 (+python-requests)"
 CONNECT_TIMEOUT = 10.0
+# Until the host has answered once, a connection that cannot be made (refused, unknown host) means a wrong
+# `base_url` or a host that is down, not a blip: this many quick retries, this far apart (doubling), then
+# give up. A connect timeout is not retried then: the system already re-sent its SYN for CONNECT_TIMEOUT.
+FIRST_CONTACT_RETRIES = 2
+FIRST_CONTACT_DELAY = 0.25
 # A `{"status": 0, ...}` dict is a failure envelope only when it has no other keys: documents and leads
 # carry a business `status` field that can be 0 too.
 _ENVELOPE_KEYS = frozenset({"status", "info", "msg", "message", "id", "error", "errors"})
@@ -94,6 +102,7 @@ class _Failure:
     status_code: int | None = None
     retry_after: float | None = None
     holded_message: str | None = None
+    first_contact_retries: int | None = None  # the retry limit while the host has never answered; None: no limit
 
 
 class HoldedClient:
@@ -112,6 +121,7 @@ class HoldedClient:
             max_retries=self.config.max_retries, max_total_seconds=self.config.max_retry_seconds
         )
         self.stats = ClientStats()
+        self._reached = False  # the host has answered at least once (any HTTP status)
         self._session = requests.Session()
         pool = max(10, 2 * self.config.read_ahead + 4)
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=0)
@@ -152,6 +162,16 @@ class HoldedClient:
         default) is retried only when it surely was not applied (429, connection refused); otherwise it
         raises `HoldedAmbiguousWriteError` so the caller can look the object up first. Setting `abandon`
         stops further retries (read-ahead uses it for pages nobody will read).
+
+        Until the host has answered this client once, a connection that cannot be made is retried only
+        FIRST_CONTACT_RETRIES times, FIRST_CONTACT_DELAY apart (doubling), and a connect timeout not at all:
+        a wrong `base_url` or a host that is down then fails in about a second, not after minutes of
+        backoff. Once the host has answered, the same failures get the full retry policy.
+
+        Raises:
+            HoldedAuthError: the credential was refused (HTTP 401), after one refresh where the auth has one.
+            HoldedUnreachableError: no connection could be made, after the retries above.
+            HoldedError: the other typed failures (see `holded_core.errors`), retryable ones once retries ran out.
         """
         method = method.upper()
         url, shown = self._url_for(path)
@@ -188,21 +208,28 @@ class HoldedClient:
                     holded_message=outcome.holded_message,
                 )
             delay = self.retry.delay(attempt, outcome.retry_after)
-            if attempt > self.retry.max_retries or time.monotonic() + delay > deadline:
+            max_retries = self.retry.max_retries
+            first_contact = outcome.first_contact_retries is not None and not self._reached
+            if first_contact:
+                max_retries = min(max_retries, outcome.first_contact_retries or 0)
+                delay = FIRST_CONTACT_DELAY * 2 ** (attempt - 1)
+            if attempt > max_retries or time.monotonic() + delay > deadline:
                 raise outcome.error(
-                    f"{outcome.reason}; gave up after {attempt} attempts",
+                    f"{outcome.reason}; gave up after {attempt} attempt{'s' if attempt > 1 else ''}",
                     method=method,
                     path=shown,
                     status_code=outcome.status_code,
                     holded_message=outcome.holded_message,
                 )
-            logger.warning(
+            # Quick first-contact retries end in one error that says it all: no warning line for each.
+            logger.log(
+                logging.INFO if first_contact else logging.WARNING,
                 "%s %s: %s; retry %d/%d in %.1fs",
                 method,
                 shown,
                 outcome.reason,
                 attempt,
-                self.retry.max_retries,
+                max_retries,
                 delay,
             )
             self.stats.add(retries=1, retry_wait_seconds=delay)
@@ -225,19 +252,22 @@ class HoldedClient:
                 timeout=(CONNECT_TIMEOUT, self.config.timeout_seconds),
             )
         except requests.ConnectTimeout:
-            return _Failure("connect timeout", HoldedConnectionError, sent=False)
+            self.stats.count_status("connect timeout")
+            return _Failure("connect timeout", HoldedUnreachableError, sent=False, first_contact_retries=0)
         except requests.ConnectionError as exc:
-            # Refused before sending vs. reset after: only the former is safe to repeat for a POST.
-            refused = "NewConnectionError" in repr(exc) or "ConnectionRefused" in repr(exc)
-            reason = "connection refused" if refused else "connection reset"
-            self.stats.count_status(reason)
-            return _Failure(reason, HoldedConnectionError, sent=not refused)
+            # Not connected (nothing sent) vs. reset after sending: only the former is safe to repeat for a POST.
+            unsent = _unsent_reason(exc)
+            self.stats.count_status(unsent or "connection reset")
+            if unsent is None:
+                return _Failure("connection reset", HoldedConnectionError, sent=True)
+            return _Failure(unsent, HoldedUnreachableError, sent=False, first_contact_retries=FIRST_CONTACT_RETRIES)
         except requests.Timeout:
             self.stats.count_status("timeout")
             return _Failure("read timeout", HoldedConnectionError, sent=True)
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
             self.stats.count_status("truncated")
             return _Failure("answer cut short in transfer", HoldedInvalidResponseError, sent=True)
+        self._reached = True
         status = resp.status_code
         self.stats.count_status(str(status))
         if status in RETRY_STATUSES or status == 401:
@@ -417,6 +447,18 @@ class _Distinct:
             logger.info("GET %s: page %d repeats %d records listed on earlier pages", self.path, page.number, repeated)
             page.records = fresh
         return page
+
+
+def _unsent_reason(exc: requests.ConnectionError) -> str | None:
+    """Why no connection was made ("host name not found", "connection refused", ...), or None when the
+    connection was made and then broke (the request may have reached the server)."""
+    cause = exc.args[0] if exc.args else None
+    cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps the cause
+    if isinstance(cause, NameResolutionError):
+        return "host name not found"
+    if isinstance(cause, NewConnectionError) or "ConnectionRefused" in repr(exc):
+        return "connection refused" if "refused" in str(cause).lower() else "could not connect"
+    return None
 
 
 def _holded_message(resp: requests.Response) -> str | None:

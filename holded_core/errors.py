@@ -41,6 +41,19 @@ class HoldedConfigError(HoldedError):
     """The configuration is invalid; the message names the field and the fix."""
 
 
+class HoldedBasicsError(HoldedConfigError):
+    """The basics are wrong: Holded refused the credential, `base_url` is not Holded's API, or its host
+    cannot be reached (see `holded_core.basics`). The message is one line naming the field and the fix.
+
+    Attributes:
+        field: the config field to fix, e.g. `credentials.api_key` or `base_url`.
+    """
+
+    def __init__(self, message: str, *, field: str, status_code: int | None = None) -> None:
+        self.field = field
+        super().__init__(message, status_code=status_code)
+
+
 class HoldedUnsafeRequestError(HoldedError):
     """A proxied path would send the credential somewhere other than the configured host."""
 
@@ -95,6 +108,14 @@ class HoldedServerError(TransientError):
 
 class HoldedConnectionError(TransientError):
     """Reset, refused or timed-out connections."""
+
+
+class HoldedUnreachableError(HoldedConnectionError):
+    """No connection could be made (refused, host name not found, connect timeout): nothing was sent.
+
+    Before the host has answered anything, the client gives up on these after a couple of quick tries
+    (see `HoldedClient.request`); `holded_core.basics` then names `base_url` as the thing to check.
+    """
 
 
 class HoldedAmbiguousWriteError(HoldedConnectionError):

@@ -62,6 +62,7 @@ class StatusOut:
 class LogOut:
     level: str
     message: str
+    error: BaseException | None = None  # the failure the line reports, if any (adapters may fold repeats)
 
 
 Output = RecordOut | StateOut | StatusOut | LogOut | Any
@@ -522,7 +523,7 @@ class SyncEngine:
                 consumer.fail(exc)
             if self.events is not None and event_specs:
                 names = ", ".join(spec.name for spec in event_specs)
-                batch.append(LogOut("WARN", f"{EVENTS_STREAM}: no events for {names} this time: {exc}"))
+                batch.append(LogOut("WARN", f"{EVENTS_STREAM}: no events for {names} this time: {exc}", exc))
             self.send(batch[:])
             batch.clear()
             if self.events is not None and event_specs:

@@ -236,8 +236,10 @@ def test_tap_config_and_state_mistakes_are_one_line(sandbox, config_file, tmp_pa
     result = run_script("tap-holded", "--config", config_file(), "--state", str(state))
     assert result.returncode == 2 and "genericCompany" in result.stderr and result.stdout == ""
 
+    # A refused key is a config mistake too, found by the basics check before any message is written.
     result = run_script("tap-holded", "--config", config_file(credentials={"api_key": secret}))
-    assert result.returncode == 1 and "401" in result.stderr.splitlines()[-1]
+    assert result.returncode == 2 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert "401" in result.stderr and "`credentials.api_key`" in result.stderr
     assert secret not in result.stdout + result.stderr and "Traceback" not in result.stderr
 
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from holded_cli.config import LoadedConfig
+from holded_core.basics import check_basics
 from holded_core.changes import UnreadableState
 from holded_core.client import HoldedClient
 from holded_core.errors import HoldedConfigError
@@ -105,6 +106,7 @@ def sync(
     incomplete: dict[str, str] = {}
     state = States(bookmarks, out)
     with HoldedClient(settings.client, on_refresh_token=token_saver(loaded)) as client:
+        check_basics(client)  # a refused key, a wrong base_url or host: one line, exit 2, nothing written
         try:  # a bookmark the engine cannot read fails here, before anything is written
             engine = SyncEngine(
                 client, selected, states, settings.options, events_models=settings.unified() if events else None

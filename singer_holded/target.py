@@ -24,6 +24,7 @@ import orjson
 
 from destination_holded.spec import SPEC  # plain data, no Airbyte import
 from holded_cli.config import LoadedConfig
+from holded_core.basics import check_basics
 from holded_core.client import HoldedClient
 from holded_core.errors import HoldedConfigError
 from holded_core.push import Outcome, Push, PushOptions, conform
@@ -100,6 +101,7 @@ def write(loaded: LoadedConfig, source: IO[bytes], out: Lines) -> None:
     warned: set[str] = set()
     client = HoldedClient(settings.client, on_refresh_token=token_saver(loaded))
     with client, Push(client, settings, options) as push:
+        check_basics(client)  # a refused key, a wrong base_url or host: one line, exit 2, before reading stdin
         writer = Writer(push, options.dry_run)
         for number, line in enumerate(source, 1):
             if not line.strip():

@@ -44,6 +44,7 @@ from airbyte_cdk.utils.stream_status_utils import as_airbyte_message as status_m
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from holded_core import DEFAULT_BASE_URL, HoldedClient, HoldedError
+from holded_core.basics import check_basics, credential_refused
 from holded_core.errors import (
     HoldedAuthError,
     HoldedConfigError,
@@ -196,6 +197,7 @@ class SourceHolded(AbstractSource):
         since_state: dict[str, int] = {}
         with HoldedClient(settings.client, on_refresh_token=on_refresh_token) as client:
             try:
+                check_basics(client)  # a refused key, a wrong base_url or host: one config error, not one per stream
                 engine = SyncEngine(
                     client, selected, states, settings.options, events_models=settings.unified() if events else None
                 )
@@ -206,9 +208,10 @@ class SourceHolded(AbstractSource):
                     while controls:
                         yield controls.pop(0)
                     yield from self._to_messages(out, since_state, failures)
-            except HoldedAuthError as exc:
+            except HoldedAuthError as exc:  # refused mid-run (revoked): one trace naming the credential's field
+                refused = credential_refused(exc, settings.client) or exc
                 raise AirbyteTracedException(
-                    message=str(exc), internal_message=str(exc), failure_type=FailureType.config_error
+                    message=str(refused), internal_message=str(exc), failure_type=FailureType.config_error
                 ) from None
             while controls:
                 yield controls.pop(0)
@@ -241,7 +244,8 @@ class SourceHolded(AbstractSource):
             descriptor = StreamDescriptor(name=out.stream)
             if out.status == "incomplete" and out.error is not None:
                 failures[out.stream] = _traced(out.stream, out.error)
-                yield failures[out.stream].as_sanitized_airbyte_message(stream_descriptor=descriptor)
+                if not isinstance(out.error, HoldedAuthError):  # a refused credential ends the read with one trace
+                    yield failures[out.stream].as_sanitized_airbyte_message(stream_descriptor=descriptor)
             yield status_message(descriptor, STATUSES[out.status])
         elif isinstance(out, LogOut):
             yield AirbyteMessage(type=Type.LOG, log=AirbyteLogMessage(level=LEVELS[out.level], message=out.message))

@@ -4,7 +4,7 @@ Each configured stream's `destination_sync_mode` picks the operation (append: cr
 and overwrite: upsert, update: update, soft_delete: delete); a record's `_op` overrides it and a
 tombstone (`_ab_cdc_deleted_at` set) deletes. Records are applied in arrival order through the core's
 `Push` (shared with `holded push`); a state message is echoed only once every record before it was
-applied or rejected and recorded.
+applied or rejected and recorded (so it waits while an invoice asked to be approved waits for its lines).
 """
 
 from __future__ import annotations
@@ -107,11 +107,13 @@ class DestinationHolded(Destination):
                 while controls:
                     yield controls.pop(0)
                 if message.type == Type.STATE:
-                    # Echoed only once every record before it is applied or rejected and recorded.
-                    yield from report(push.drain())
+                    # Echoed only once every record before it is applied or rejected and recorded (an
+                    # invoice held for its lines holds the states after it: see holded_core.push).
+                    yield from report(push.settle())
                     message.state.destinationStats = AirbyteStateStats(recordCount=float(since_state))
                     since_state = 0
-                    yield message
+                    push.hold_state(message)
+                    yield from push.released()
                     continue
                 if message.type != Type.RECORD:
                     continue
@@ -119,6 +121,7 @@ class DestinationHolded(Destination):
                 since_state += 1
                 yield from report(push.finished())
             yield from report(push.drain())
+            yield from push.released()
             yield from controls
         yield _log(Level.INFO, f"write finished: {push.summary()}")
         failure = push.failure()

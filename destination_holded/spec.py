@@ -49,7 +49,10 @@ SPEC: dict[str, Any] = {
                 "order": 24,
                 "additionalProperties": {"type": "string"},
                 "examples": [{"genericCompany": "taxId", "genericUser": "email"}],
-                "description": "Per stream, the unified field an upsert matches Holded records on (besides the id).",
+                "description": (
+                    "Per stream, the unified field an upsert matches Holded records on (besides the id), compared "
+                    "trimmed, case-insensitively and Unicode-normalised."
+                ),
             },
             "rejection_threshold": {
                 "title": "Rejection threshold",

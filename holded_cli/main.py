@@ -153,7 +153,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 def _print_push(console: Any, report: Any, options: Any, show: int) -> None:
     from rich.table import Table
 
-    plan = [o for o in report.outcomes if o.result.status != "rejected"]
+    plan = [o for o in report.outcomes if o.result.status not in ("rejected", "not approved")]
     if options.dry_run and plan:
         table = Table(title="Plan (dry run: nothing was written)", title_justify="left")
         for name in ("stream", "key", "operation", "outcome", "changes (Holded's value -> new value)"):
@@ -165,17 +165,28 @@ def _print_push(console: Any, report: Any, options: Any, show: int) -> None:
         console.print(table)
         if len(plan) > show:
             console.print(f"... and {len(plan) - show} more planned rows (--show N to see more)")
-    rejected = [o for o in report.outcomes if o.result.status == "rejected"]
-    if rejected:
-        table = Table(title=f"Rejected records ({report.counts.get('rejected', 0)})", title_justify="left")
+    noted = [o for o in report.outcomes if o.result.reason and o.result.status not in ("rejected", "not approved")]
+    if noted and not options.dry_run:
+        table = Table(title=f"Written, with a note ({len(noted)})", title_justify="left")
+        for name in ("stream", "key", "outcome", "note"):
+            table.add_column(name)
+        for outcome in noted[:show]:
+            r = outcome.result
+            table.add_row(r.stream, r.key, r.status, r.reason or "")
+        console.print(table)
+    for status, title in (("rejected", "Rejected records"), ("not approved", "Written, but not approved")):
+        rows = [o for o in report.outcomes if o.result.status == status]
+        if not rows:
+            continue
+        table = Table(title=f"{title} ({report.counts.get(status, 0)})", title_justify="left")
         for name in ("stream", "key", "operation", "reason"):
             table.add_column(name)
-        for outcome in rejected[:show]:
+        for outcome in rows[:show]:
             r = outcome.result
             table.add_row(r.stream, r.key, r.op, r.reason or "")
         console.print(table)
         if options.rejected_records_path:
-            console.print(f"every rejected record, with its reason: {options.rejected_records_path}")
+            console.print(f"every {status} record, with its reason: {options.rejected_records_path}")
 
 
 def cmd_events(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from holded_cli.tables import SYNCED_AT, quote
 from holded_core.basics import check_basics
 from holded_core.client import HoldedClient
 from holded_core.errors import HoldedConfigError
-from holded_core.push import Outcome, Push, PushOptions, conform
+from holded_core.push import NOTABLE, Outcome, Push, PushOptions, conform
 from holded_core.settings import Settings
 from holded_core.streams import StreamSpec
 
@@ -98,7 +98,8 @@ def run_push(
     keep: int = 1_000,
     on_refresh_token: Callable[[str], None] | None = None,
 ) -> PushReport:
-    """Push every row; keeps the first `keep` notable outcomes (plans, refusals) for the report.
+    """Push every row; keeps the first `keep` notable outcomes (plans, refusals, invoices not approved,
+    writes with a note) for the report.
 
     The basics check runs first, before any row is read.
 
@@ -116,7 +117,7 @@ def run_push(
                 report.total += 1
                 status = outcome.result.status
                 report.counts[status] = report.counts.get(status, 0) + 1
-                notable = status == "rejected" or options.dry_run
+                notable = status in NOTABLE or options.dry_run or bool(outcome.result.reason)
                 if notable and len(report.outcomes) < keep:
                     report.outcomes.append(outcome)
 

@@ -4,6 +4,15 @@ Shared by the Airbyte destination and `holded push`, so both decide operations, 
 keep the rejected-records file and fail past the rejection threshold in exactly the same way.
 Records go through the scheduler (parallel where order does not matter) and the writer (matching
 before every create, minimal updates); outcomes come back in submission order.
+
+Documents asked to be approved (a target with an `Approval` rule: an invoice with `draft: false`) are
+held, with the line records that follow them, until their lines are in: every line id the document
+declares in `lines` has arrived, or the input ends (`drain`). Holded's API v1 approves only at create,
+so this is how an invoice pushed with its lines ends approved (shared/holded-api/README.md, "Writes";
+iamsamuelfraga/mcp-holded issue 51). At most `MAX_HELD` documents are held (the oldest is written past
+it). A state message waits while a document held before it is still held (`hold_state`, then
+`released` after `settle` or `drain`): a state is passed on only once every record before it is
+applied, as the Airbyte protocol asks.
 """
 
 from __future__ import annotations
@@ -23,10 +32,14 @@ import orjson
 
 from holded_core.client import HoldedClient
 from holded_core.errors import HoldedConfigError
+from holded_core.identity import identity
 from holded_core.scheduler import Scheduler
 from holded_core.settings import Settings
 from holded_core.streams import DELETED_AT, StreamSpec
-from holded_core.writes import OPS, Writer, WriteResult, field_names
+from holded_core.writes import OPS, TARGETS, Writer, WriteResult, field_names, parent_of
+
+MAX_HELD = 5_000  # documents held for their lines at once; past it the oldest is written with what it has
+NOTABLE = ("rejected", "not approved")  # outcomes written to the rejected-records file, with their reason
 
 
 @dataclass
@@ -72,9 +85,12 @@ class Outcome:
         r = self.result
         if r.status == "rejected":
             return "WARN", f"{r.stream} {r.key}: refused ({r.op}): {r.reason}"
+        if r.status == "not approved":
+            return "WARN", f"{r.stream} {r.key}: not approved ({r.op}): {r.reason}"
         if dry_run:
             changes = ", ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in r.changes.items()) or "no change"
-            return "INFO", f"plan: {r.stream} {r.key}: {r.op} -> {r.status}: {changes}"
+            note = f" ({r.reason})" if r.reason else ""
+            return "INFO", f"plan: {r.stream} {r.key}: {r.op} -> {r.status}: {changes}{note}"
         if r.reason:
             return "WARN", f"{r.stream} {r.key}: {r.status}, but {r.reason}"
         return None
@@ -142,9 +158,30 @@ def normalize(data: Mapping[str, Any], default_op: str, names: Mapping[str, str]
     return record, op
 
 
+@dataclass
+class _Held:
+    """A document waiting for its lines: (stream, record, op) of itself and of each line so far."""
+
+    stream: str
+    record: dict[str, Any]
+    op: str
+    seq: int  # arrival number among held documents: states wait for the ones before them only
+    lines: list[tuple[str, Mapping[str, Any], str]] = field(default_factory=list)
+
+    def complete(self) -> bool:
+        """Every line the document declares (its approval rule's `declared` field) has arrived."""
+        rule = TARGETS[self.stream].approval
+        declared = self.record.get(rule.declared) if rule is not None else None
+        if not isinstance(declared, list) or not declared:  # none declared: held until the input ends
+            return False
+        arrived = {identity(line.get("id")) for _, line, _ in self.lines}
+        return all(identity(d) in arrived for d in declared)
+
+
 class Push:
     """One push into Holded. Use as a context manager; `submit`, then read outcomes from `finished()`
-    (what is done, in order) and `drain()` (wait for everything submitted)."""
+    (what is done, in order), `settle()` (wait for everything submitted, at a state message) and
+    `drain()` (the end of the input: everything held is written, then waited for)."""
 
     def __init__(self, client: HoldedClient, settings: Settings, options: PushOptions) -> None:
         self.options = options
@@ -163,6 +200,9 @@ class Push:
         self.statuses: dict[str, Counter[str]] = defaultdict(Counter)
         self._names: dict[str, dict[str, str]] = {}
         self._file_lock = threading.Lock()
+        self._held: dict[tuple[str, str | None], _Held] = {}  # (stream, key identity) -> held, oldest first
+        self._seq = 0  # documents held so far
+        self._states: list[tuple[int, Any]] = []  # (documents held before it, state)
 
     def __enter__(self) -> Push:
         return self
@@ -171,19 +211,76 @@ class Push:
         self.scheduler.close()
 
     def submit(self, stream: str, data: Mapping[str, Any], default_op: str = "upsert") -> None:
+        """Queue one record (Airbyte's columns dropped, field names matched, the operation decided by
+        `normalize`); a document asking approval, and the lines that follow it, are held for their lines."""
         if default_op not in OPS:
             raise HoldedConfigError(f"unknown operation {default_op!r}: use one of {', '.join(OPS)}")
         names = self._names.setdefault(stream, field_names(stream, self.settings.field_mappings))
         record, op = normalize(data, default_op, names)
-        self.scheduler.submit(stream, record, op)
+        if not self._hold(stream, record, op):
+            self.scheduler.submit(stream, record, op)
+
+    def _hold(self, stream: str, record: dict[str, Any], op: str) -> bool:
+        """Hold `record` when it is a document asking approval or a line of a held one; a record of a held
+        document that does not ask approval releases the held one first (order per record is kept)."""
+        parent = parent_of(stream, record)
+        if parent is not None:
+            held = self._held.get((parent[0], identity(parent[1])))
+            if held is None:
+                return False
+            held.lines.append((stream, record, op))
+            if held.complete():
+                self._release((parent[0], identity(parent[1])))
+            return True
+        target = TARGETS.get(stream)
+        if target is None or target.approval is None:
+            return False
+        key = (stream, identity(record.get("id")))
+        if key in self._held:
+            self._release(key)
+        if op == "delete" or not target.approval.asked(record):
+            return False
+        self._seq += 1
+        self._held[key] = _Held(stream, record, op, self._seq)
+        if len(self._held) > MAX_HELD:
+            self._release(next(iter(self._held)))
+        return True
+
+    def _release(self, key: tuple[str, str | None]) -> None:
+        held = self._held.pop(key)
+        self.scheduler.submit_group(held.stream, held.record, held.op, held.lines)
 
     def finished(self) -> Iterator[Outcome]:
+        """Outcomes ready now, in submission order."""
         for result, record in self.scheduler.finished():
             yield self._account(Outcome(result, record))
 
-    def drain(self) -> Iterator[Outcome]:
+    def settle(self) -> Iterator[Outcome]:
+        """Wait for every record submitted (documents held for their lines stay held): at a state message."""
         for result, record in self.scheduler.drain():
             yield self._account(Outcome(result, record))
+
+    def drain(self) -> Iterator[Outcome]:
+        """The end of the input: every held document is written with the lines it has, then every record
+        is waited for. Afterwards every state given to `hold_state` is `released`."""
+        while self._held:
+            self._release(next(iter(self._held)))
+        yield from self.settle()
+
+    def hold_state(self, state: Any) -> None:
+        """A state message, to be passed on by `released` once no document held before it is still held."""
+        self._states.append((self._seq, state))
+
+    def released(self) -> list[Any]:
+        """The state messages that can be passed on now, in order: those before which every held document
+        has been released (the oldest held is first in `_held`, its `seq` the lowest). Call it right after
+        `settle` or `drain`, so that what was released is also applied."""
+        oldest = next(iter(self._held.values())).seq if self._held else self._seq + 1
+        ready = 0
+        while ready < len(self._states) and self._states[ready][0] < oldest:
+            ready += 1
+        out, self._states = [state for _, state in self._states[:ready]], self._states[ready:]
+        return out
 
     def _account(self, outcome: Outcome) -> Outcome:
         r = outcome.result
@@ -191,10 +288,12 @@ class Push:
         self.statuses[r.stream][r.status] += 1
         if r.status == "rejected":
             self.refused[r.stream] += 1
+        if r.status in NOTABLE:
             path = self.options.rejected_records_path
             if path is not None:
                 record = dict(outcome.record)
-                line = {"stream": r.stream, "key": r.key, "op": r.op, "reason": r.reason, "record": record}
+                line = {"stream": r.stream, "key": r.key, "op": r.op, "status": r.status, "reason": r.reason,
+                        "record": record}  # fmt: skip
                 with self._file_lock:
                     path.parent.mkdir(parents=True, exist_ok=True)
                     with path.open("a", encoding="utf-8") as fh:

@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--truncate-rate", type=float, default=0, help="share of answers cut in half")
     f.add_argument("--deny-module", action="append", default=[], metavar="MODULE", help="answer 403 for a module")
     f.add_argument("--fault-seed", type=int, default=0)
+    f.add_argument("--series-overrides-number", action="store_true",
+                   help="sales documents get their series' number, whatever invoiceNum says")  # fmt: skip
     o = p.add_argument_group("oauth")
     o.add_argument("--client-id", default="sandbox-client")
     o.add_argument("--client-secret", default="sandbox-secret")
@@ -59,6 +61,7 @@ def _faults(args: argparse.Namespace) -> Faults:
         truncate_rate=args.truncate_rate,
         denied_modules=list(args.deny_module),
         seed=args.fault_seed,
+        series_overrides_number=args.series_overrides_number,
     )
 
 

@@ -16,7 +16,8 @@ SCRIPT_KINDS = ("reset", "html", "truncate", "lost_create", "status0")
 
 @dataclass
 class Faults:
-    """Fault settings. Mutate live with `update(**kw)`; every field applies from the next request."""
+    """Fault settings and quirk switches. Mutate live with `update(**kw)`; every field applies from the
+    next request."""
 
     latency_ms: float = 0
     latency_jitter_ms: float = 0
@@ -33,6 +34,9 @@ class Faults:
     imported_status: bool = False  # document creates keep a `status` sent as a stored badge (imports)
     script: list[dict[str, Any]] = field(default_factory=list)
     seed: int = 0
+    # Quirk switch (not random): the numbering series overrides the `invoiceNum` sent on sales documents;
+    # purchases keep the supplier's number (shared/holded-api/README.md, "what integrators report").
+    series_overrides_number: bool = False
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -46,6 +50,8 @@ class Faults:
         for name in ("error_rate", "reset_rate", "lost_create_rate", "html_rate", "truncate_rate"):
             if not 0 <= float(getattr(self, name)) <= 1:
                 raise ValueError(f"{name} must be between 0 and 1")
+        if not isinstance(self.series_overrides_number, bool):
+            raise ValueError("series_overrides_number must be true or false")
         if self.rate_limit_rps is not None and self.rate_limit_rps <= 0:
             raise ValueError("rate_limit_rps must be > 0 (or null to disable)")
         for entry in self.script:

@@ -389,3 +389,92 @@ def test_rotated_refresh_token_reaches_the_platform(tmp_path):
         assert result["rc"] == 0, result["stderr"][-2000:]
         (control,) = result["controls"]
         assert control["connectorConfig"]["config"]["credentials"]["refresh_token"] not in (old, "")
+
+
+# --------------------------------------------------------------------------- approval
+
+
+def _issue_date(sb) -> str:
+    """An invoice date in the form the source reads Holded's dates (so a re-run compares equal)."""
+    from holded_core.mappings import ACCOUNTING_INVOICE, to_unified
+
+    return next(to_unified(ACCOUNTING_INVOICE, sb.store.all("invoice")[0]))["issueDate"]
+
+
+def _by_external_id(sb, doc_type: str = "invoice") -> dict[str, dict[str, Any]]:
+    """Holded's documents by the `holded-connector-id` the destination gave them."""
+    out = {}
+    for doc in sb.store.all(doc_type):
+        for item in doc.get("customFields") or []:
+            if item.get("field") == "holded-connector-id":
+                out[item["value"]] = doc
+    return out
+
+
+def test_invoices_asked_to_be_approved_end_approved_with_their_lines_or_are_counted_not_approved(sb, tmp_path):
+    """draft false + its lines in the same sync -> one approved invoice with its lines (even with state messages
+    between them); draft true -> a draft; a declared line missing -> a draft, counted "not approved" with why."""
+    company = next(c for c in sb.store.all("contacts") if not c["isperson"])["id"]
+    issued = _issue_date(sb)
+
+    def invoice(key: str, **extra: Any) -> tuple[str, dict[str, Any]]:
+        return "accountingInvoice", {"id": key, "company": company, "issueDate": issued, **extra}
+
+    def line(key: str, n: int, description: str, price: float) -> tuple[str, dict[str, Any]]:
+        return "accountingInvoiceItem", {"id": f"{key}:{n}", "invoice": key, "description": description,
+                                         "quantity": 2, "unitPrice": price, "taxRate": 21}  # fmt: skip
+
+    records = [
+        invoice("ap-1", draft=False, lines=["ap-1:0", "ap-1:1"]),
+        invoice("ap-2", draft=False),  # no `lines`: its lines are those that come, up to the end of the input
+        invoice("dr-1", draft=True),
+        invoice("na-1", draft=False, lines=["na-1:0", "na-1:1"]),
+        line("ap-1", 0, "Horas de consultoría", 50),
+        line("ap-2", 0, "Licencia anual", 300),
+        line("dr-1", 0, "Borrador", 10),
+        line("ap-1", 1, "Desplazamiento", 40),
+        line("na-1", 0, "Solo una línea", 20),  # na-1:1 never comes
+        line("ap-2", 1, "Soporte", 75),
+    ]
+    streams = ["accountingInvoice", "accountingInvoiceItem"]
+    first = _write(sb, tmp_path, _messages(records, state_every=3), streams)
+    assert first["rc"] == 0, first["stderr"][-2000:]
+    docs = _by_external_id(sb)
+    assert (docs["ap-1"]["draft"], [p["name"] for p in docs["ap-1"]["products"]]) == (
+        0, ["Horas de consultoría", "Desplazamiento"],
+    )  # fmt: skip
+    assert docs["ap-1"]["total"] == round((2 * 50 + 2 * 40) * 1.21, 2)
+    assert (docs["ap-2"]["draft"], [p["name"] for p in docs["ap-2"]["products"]]) == (0, ["Licencia anual", "Soporte"])
+    assert (docs["dr-1"]["draft"], [p["name"] for p in docs["dr-1"]["products"]]) == (1, ["Borrador"])
+    assert (docs["na-1"]["draft"], [p["name"] for p in docs["na-1"]["products"]]) == (1, ["Solo una línea"])
+    summary = next(log for log in first["logs"] if log.startswith("write finished"))
+    assert "accountingInvoice: created 3, not approved 1" in summary and "accountingInvoiceItem: created 6" in summary
+    assert any(log.startswith("accountingInvoice na-1: not approved") and "na-1:1" in log for log in first["logs"])
+    (noted,) = [json.loads(x) for x in (tmp_path / "rejected.jsonl").read_text().splitlines()]
+    assert (noted["key"], noted["status"]) == ("na-1", "not approved")
+    assert "na-1:1 were not in this push" in noted["reason"]
+    # Every state is passed on, once its records (held invoices included) are written.
+    assert [s["destinationStats"]["recordCount"] for s in first["states"]] == [3.0, 3.0, 3.0]
+
+    again = _write(sb, tmp_path, _messages(records, state_every=3), streams)
+    assert again["rc"] == 0, (again["errors"], again["logs"])
+    assert len(_by_external_id(sb)) == 4  # nothing created twice
+    summary = next(log for log in again["logs"] if log.startswith("write finished"))
+    assert "accountingInvoice: not approved 1, unchanged 3" in summary  # na-1 is still a draft, and says so
+    assert "accountingInvoiceItem: unchanged 6" in summary
+
+
+def test_a_line_that_does_not_fit_refuses_its_approved_invoice_rather_than_approving_it_without(sb, tmp_path):
+    company = next(c for c in sb.store.all("contacts") if not c["isperson"])["id"]
+    records = [
+        ("accountingInvoice", {"id": "bad-ap", "company": company, "issueDate": _issue_date(sb), "draft": False}),
+        ("accountingInvoiceItem", {"id": "bad-ap:0", "invoice": "bad-ap", "description": "Bien", "quantity": 1,
+                                   "unitPrice": 10}),
+        ("accountingInvoiceItem", {"id": "bad-ap:1", "invoice": "bad-ap", "description": "Mal",
+                                   "quantity": "muchas"}),
+    ]  # fmt: skip
+    result = _write(sb, tmp_path, _messages(records), ["accountingInvoice", "accountingInvoiceItem"])
+    assert result["rc"] != 0  # every record of both streams refused
+    assert "bad-ap" not in _by_external_id(sb)
+    reasons = {r["key"]: r["reason"] for r in map(json.loads, (tmp_path / "rejected.jsonl").read_text().splitlines())}
+    assert set(reasons) == {"bad-ap", "bad-ap:0", "bad-ap:1"} and "quantity" in reasons["bad-ap"]

@@ -234,6 +234,59 @@ def test_push_from_a_synced_table_and_a_query(sandbox, tmp_path):
     assert missing.returncode == 2 and "`id`" in missing.stderr
 
 
+def test_push_matches_a_key_in_another_case_as_the_same_company(sandbox, tmp_path):
+    """matching_keys on the e-mail: the second row, the same address in other capitals, updates the company
+    the first row created (one identity per text), and its other fields are applied."""
+    config = tmp_path / "holded.json"
+    config.write_text(json.dumps({"matching_keys": {"genericCompany": "email"}}))
+    csv = tmp_path / "companies.csv"
+    csv.write_text(
+        "id,name,email,phoneNumber\n"
+        "erp-ana-1,Prueba Ana SL,ana.prueba@example.com,600000001\n"
+        "erp-ana-2,Prueba Ana Consultores SL,Ana.Prueba@Example.COM,600000002\n"
+    )
+    result = holded(sandbox, "push", "--file", str(csv), "--stream", "genericCompany", "--config", str(config),
+                    "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])["counts"] == {"created": 1, "updated": 1}
+    contacts = api(sandbox, "GET", "/invoicing/v1/contacts")
+    (ana,) = [c for c in contacts if (c.get("email") or "").casefold() == "ana.prueba@example.com"]
+    assert (ana["name"], ana["phone"], ana["email"]) == ("Prueba Ana Consultores SL", "600000002",
+                                                         "Ana.Prueba@Example.COM")  # fmt: skip
+    assert ana["customId"] == "erp-ana-1" and ana["isperson"] == 0
+
+
+def test_push_an_invoice_twice_while_the_numbering_series_overrides_its_number(sandbox, tmp_path):
+    """The sandbox's series switch on: the create keeps Holded's number and says so; the second run matches the
+    invoice by its external id and creates nothing, and the number is not pushed again."""
+    from holded_core.mappings import ACCOUNTING_INVOICE, to_unified
+
+    control(sandbox, "PATCH", "faults", series_overrides_number=True)
+    company = next(c for c in api(sandbox, "GET", "/invoicing/v1/contacts") if not c["isperson"])
+    seeded = api(sandbox, "GET", "/invoicing/v1/documents/invoice")
+    issued = next(to_unified(ACCOUNTING_INVOICE, seeded[0]))["issueDate"]  # the form the source reads dates in
+    rows = tmp_path / "invoices.jsonl"
+    rows.write_text(json.dumps({"id": "fac-2025-1", "company": company["id"], "issueDate": issued, "number": "F-001",
+                                "draft": True, "notes": "Serie"}) + "\n")  # fmt: skip
+
+    def ours() -> list[dict[str, Any]]:
+        docs = api(sandbox, "GET", "/invoicing/v1/documents/invoice")
+        return [d for d in docs if {"field": "holded-connector-id", "value": "fac-2025-1"} in d["customFields"]]
+
+    first = holded(sandbox, "push", "--file", str(rows), "--stream", "accountingInvoice", "--json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout.splitlines()[-1])["counts"] == {"created": 1}
+    (invoice,) = ours()
+    assert invoice["docNumber"] not in ("F-001", "") and len(seeded) + 1 == len(
+        api(sandbox, "GET", "/invoicing/v1/documents/invoice")
+    )
+    assert invoice["docNumber"] in first.stderr and "F-001" in first.stderr  # the note, in the table
+    again = holded(sandbox, "push", "--file", str(rows), "--stream", "accountingInvoice", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout.splitlines()[-1])["counts"] == {"unchanged": 1}
+    assert [d["docNumber"] for d in ours()] == [invoice["docNumber"]]
+
+
 # --------------------------------------------------------------------------------------- proxy
 
 

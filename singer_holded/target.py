@@ -82,7 +82,12 @@ class Writer:
         self.push.submit(stream, record, op)
         self._report(self.push.finished())
 
+    def settle(self) -> None:
+        """Every record submitted so far applied or refused (invoices held for their lines stay held)."""
+        self._report(self.push.settle())
+
     def drain(self) -> None:
+        """The end of the input: everything written, held invoices included."""
         self._report(self.push.drain())
 
     def _report(self, outcomes: Iterable[Outcome]) -> None:
@@ -117,8 +122,10 @@ def write(loaded: LoadedConfig, source: IO[bytes], out: Lines) -> None:
                     raise RunFailed(f"input line {number}: a RECORD message needs `record` to be an object")
                 writer.submit(stream, prepare(record, unified.get(stream)), op)
             elif kind == "STATE":
-                writer.drain()  # the state covers the records before it: all applied or refused first
-                out.write(message.get("value") or {}, flush=True)
+                writer.settle()  # the state covers the records before it: all applied or refused first
+                push.hold_state(message.get("value") or {})  # and none held (an invoice waiting for its lines)
+                for state in push.released():
+                    out.write(state, flush=True)
             elif kind == "SCHEMA":
                 stream = str(message.get("stream"))
                 if stream not in unified and stream not in warned:
@@ -131,6 +138,8 @@ def write(loaded: LoadedConfig, source: IO[bytes], out: Lines) -> None:
                     )
             # ACTIVATE_VERSION, BATCH and anything newer carry nothing this target acts on.
         writer.drain()
+        for state in push.released():
+            out.write(state, flush=True)
     log.info("write finished: %s", push.summary())
     failure = push.failure()
     if failure:

@@ -107,9 +107,12 @@ def create_document(app: App, req: Request) -> Record | Response:
     if isinstance(contact, Response):
         return contact
     date = integer(body["date"])
+    # With the quirk switch on, a sales document's numbering series overrides the number sent (purchases
+    # keep the supplier's): shared/holded-api/README.md, "what integrators report".
+    series_wins = app.faults.series_overrides_number and doc_type not in PURCHASE_TYPES
     number, series_id = (
         (text(body["invoiceNum"]), "")
-        if body.get("invoiceNum")
+        if body.get("invoiceNum") and not series_wins
         else _next_number(app, doc_type, text(body.get("numSerieId")), date)
     )
     due_days = contact["defaults"].get("dueDays", 0) if contact else 0
@@ -184,8 +187,8 @@ def update_document(app: App, req: Request, doc: Record) -> Response | None:
         doc["customFields"] = documented_custom_fields(body["customFields"])
     if "items" in body:
         doc["products"] = _lines(app, body["items"], doc["_docType"])
-    if to01(body.get("approveDoc")):
-        doc["draft"] = 0
+    # No `approveDoc` here: Holded's "Update Document" takes none and v1 has no approve route
+    # (openapi-v1/invoice.json); a draft is approved only as it is created. An update leaves it a draft.
     compute_totals(doc)  # a `status` in the body is ignored: it follows payments
     return None
 

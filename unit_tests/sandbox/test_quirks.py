@@ -324,6 +324,32 @@ def test_approved_document_cannot_be_edited_or_deleted(api):
     assert api.delete(f"{INVOICES}/{draft['id']}").json()["status"] == 1
 
 
+def test_approve_doc_on_update_leaves_a_draft_a_draft(api):
+    """Holded's "Update Document" takes no approveDoc and v1 has no approve route (openapi-v1/invoice.json)."""
+    answer, _ = _new_draft_invoice(api)
+    path = f"{INVOICES}/{answer['id']}"
+    assert api.put(path, json={"approveDoc": True, "desc": "aprobar"}).json()["status"] == 1
+    assert (api.get(path).json()["draft"], api.get(path).json()["desc"]) == (1, "aprobar")
+
+
+def test_numbering_series_overrides_the_number_of_sales_documents_behind_its_switch(api):
+    """README "what integrators report": a series overrides the number sent on sales documents; purchases keep
+    the supplier's number. Off by default."""
+    kept, _ = _new_draft_invoice(api, invoiceNum="F-001")
+    assert kept["invoiceNum"] == "F-001"
+    api.control("PATCH", "faults", series_overrides_number=True)
+    answer, doc = _new_draft_invoice(api, invoiceNum="F-002")
+    series = next(s for s in api.get("/invoicing/v1/numberingseries/invoice").json() if s["id"] == doc["numSerieId"])
+    assert doc["docNumber"] == answer["invoiceNum"] != "F-002"
+    assert doc["docNumber"].startswith("F") and doc["docNumber"].endswith(str(series["last"]).zfill(4))
+    contact = _first(api, CONTACTS)
+    purchase = api.post("/invoicing/v1/documents/purchase", json={"date": 1_735_000_000, "contactId": contact["id"],
+                                                                  "invoiceNum": "PROV-77"}).json()  # fmt: skip
+    assert purchase["invoiceNum"] == "PROV-77"
+    refused = requests.patch(f"{api.sb.control_url}/faults", json={"series_overrides_number": "yes"}, timeout=10)
+    assert refused.status_code == 400 and "series_overrides_number" in refused.json()["error"]
+
+
 def test_document_list_filters(ro):
     docs = ro.get(INVOICES).json()
     dates = sorted(d["date"] for d in docs)

@@ -129,12 +129,22 @@ def cmd_push(args: argparse.Namespace) -> int:
     options = PushOptions.from_config(config)
     _setup_logging(args.verbose)
     source = PushInput(table=args.table, sql=args.sql, file=Path(args.file) if args.file else None, db=_db(args))
+    lines, lines_stream = None, None
+    if args.lines:
+        if stream_name != "accountingInvoice":
+            raise UsageError("--lines goes with --stream accountingInvoice (the invoices' accountingInvoiceItem rows)")
+        lines_stream = offered["accountingInvoiceItem"]
+        is_file = Path(args.lines).suffix.lower() in (".csv", ".jsonl", ".ndjson", ".json")
+        lines = PushInput(
+            table=None if is_file else args.lines, file=Path(args.lines) if is_file else None, db=_db(args)
+        )
     started = time.monotonic()
     console = make_console(sys.stderr if args.json else sys.stdout)
     saver = _token_saver(loaded, lambda level, message: console.print(f"{level}: {message}", markup=False))
     report = run_push(
-        settings, options, offered[stream_name], source, args.op, keep=max(args.show, 1000), on_refresh_token=saver
-    )
+        settings, options, offered[stream_name], source, args.op, keep=max(args.show, 1000), on_refresh_token=saver,
+        lines=lines, lines_stream=lines_stream,
+    )  # fmt: skip
     _print_push(console, report, options, args.show)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "no rows"
     mode = "dry run (nothing written)" if options.dry_run else "pushed"
@@ -349,6 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sql", help="a query over --db")
     p.add_argument("--file", help="a .csv (with a header) or .jsonl file")
     p.add_argument("--stream", help="the unified model of the rows, e.g. genericCompany (default: the table's name)")
+    p.add_argument(
+        "--lines",
+        help="with accountingInvoice: its lines (accountingInvoiceItem rows), a table of --db "
+        "or a .csv/.jsonl file; each invoice goes with its lines, so `draft: false` ends approved",
+    )
     p.add_argument("--op", choices=("upsert", "create", "update", "delete"), default="upsert")
     p.add_argument("--dry-run", action="store_true", help="show the plan as a table; write nothing")
     p.add_argument("--rejected", help="append every refused record with its reason to this JSONL file")

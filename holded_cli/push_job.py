@@ -58,11 +58,14 @@ class PushInput:
         return con, str(self.sql)
 
 
-def rows(source: PushInput) -> Iterator[dict[str, Any]]:
+def rows(source: PushInput, *, where: str = "", params: list[Any] | None = None) -> Iterator[dict[str, Any]]:
+    """The input's rows as dicts, read in chunks; `where` filters them (a SQL condition over its columns)."""
     con, sql = source.relation()
+    if where:
+        sql = f"SELECT * FROM ({sql}) WHERE {where}"
     try:
         try:
-            cursor = con.execute(sql)
+            cursor = con.execute(sql, params or [])
         except duckdb.Error as exc:
             first = str(exc).splitlines()[0]
             raise HoldedConfigError(f"cannot read the {source.describe()}: {first}") from None
@@ -77,6 +80,36 @@ def rows(source: PushInput) -> Iterator[dict[str, Any]]:
                 yield dict(zip(names, row, strict=True))
     finally:
         con.close()
+
+
+PARENT = "invoice"  # the field of a line naming its document (accountingInvoiceItem.invoice)
+
+
+def _chunks(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _lines_of(lines: PushInput, parent_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The line rows of these documents, grouped by document id, in `position` order when there is one."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    if not parent_ids:
+        return found
+    try:
+        selected = rows(lines, where=f"CAST({quote(PARENT)} AS VARCHAR) IN (SELECT unnest(?))", params=[parent_ids])
+        for row in selected:
+            found.setdefault(str(row[PARENT]), []).append(row)
+    except HoldedConfigError as exc:
+        raise HoldedConfigError(f"--lines: {exc} (lines need an `{PARENT}` column naming their invoice's id)") from None
+    for children in found.values():
+        children.sort(key=lambda r: (r.get("position") is None, r.get("position") or 0))
+    return found
 
 
 @dataclass
@@ -97,11 +130,16 @@ def run_push(
     *,
     keep: int = 1_000,
     on_refresh_token: Callable[[str], None] | None = None,
+    lines: PushInput | None = None,
+    lines_stream: StreamSpec | None = None,
 ) -> PushReport:
     """Push every row; keeps the first `keep` notable outcomes (plans, refusals, invoices not approved,
     writes with a note) for the report.
 
-    The basics check runs first, before any row is read.
+    The basics check runs first, before any row is read. `lines` (rows of `lines_stream`, e.g.
+    accountingInvoiceItem) go right after the document they belong to (their `invoice` field names it),
+    so a document asking to be approved is created approved with them in one request; lines of no
+    document in the input go at the end.
 
     Raises:
         HoldedBasicsError: the basics are wrong (refused credential, wrong base URL, unreachable host).
@@ -121,9 +159,29 @@ def run_push(
                 if notable and len(report.outcomes) < keep:
                     report.outcomes.append(outcome)
 
-        for row in rows(source):
-            push.submit(stream.name, conform(row, stream, drop=LOCAL_COLUMNS), op)
+        def submit(spec: StreamSpec, row: dict[str, Any]) -> None:
+            push.submit(spec.name, conform(row, spec, drop=LOCAL_COLUMNS), op)
             take(push.finished())
+
+        if lines is None or lines_stream is None:
+            for row in rows(source):
+                submit(stream, row)
+        else:
+            parents: set[str] = set()
+            for chunk in _chunks(rows(source), CHUNK):
+                ids = [str(row["id"]) for row in chunk if row.get("id") is not None]
+                parents.update(ids)
+                by_parent = _lines_of(lines, ids)
+                for row in chunk:
+                    children = by_parent.get(str(row.get("id")), [])
+                    if children and not row.get("lines"):  # declared: the document goes as its last line arrives
+                        row = {**row, "lines": [str(child["id"]) for child in children]}
+                    submit(stream, row)
+                    for child in children:
+                        submit(lines_stream, child)
+            for row in rows(lines, where=f"CAST({quote(PARENT)} AS VARCHAR) NOT IN (SELECT unnest(?))",
+                            params=[sorted(parents)]):  # fmt: skip
+                submit(lines_stream, row)
         take(push.drain())
         report.failure = push.failure()
         report.summary = push.summary()

@@ -545,7 +545,8 @@ class Writer:
                 else:
                     notes.insert(0, f"created as a draft, not approved: {not_approved}; Holded's API v1 approves a "
                                     f"{target.stream} only as it creates it, with its lines ({rule.flag}): push it "
-                                    f"with its {rule.lines} records in one run, or approve it in Holded")  # fmt: skip
+                                    f"with its {rule.lines} records in one run (holded push --lines), or approve it "
+                                    "in Holded")  # fmt: skip
         first = {k: v for k, v in body.items() if k in target.create_only} if target.create_only else body
         rest = {k: v for k, v in body.items() if k not in first}
         status = "not approved" if not_approved else "created"

@@ -160,6 +160,19 @@ def cmd_push(args: argparse.Namespace) -> int:
     return 0
 
 
+def _outcomes_table(console: Any, title: str, third: str, outcomes: list[Any], show: int) -> None:
+    """Push outcomes with their reasons; `third`: "outcome" (the status) or "operation" (the op)."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for name in ("stream", "key", third, "note" if third == "outcome" else "reason"):
+        table.add_column(name)
+    for outcome in outcomes[:show]:
+        r = outcome.result
+        table.add_row(r.stream, r.key, r.status if third == "outcome" else r.op, r.reason or "")
+    console.print(table)
+
+
 def _print_push(console: Any, report: Any, options: Any, show: int) -> None:
     from rich.table import Table
 
@@ -177,24 +190,12 @@ def _print_push(console: Any, report: Any, options: Any, show: int) -> None:
             console.print(f"... and {len(plan) - show} more planned rows (--show N to see more)")
     noted = [o for o in report.outcomes if o.result.reason and o.result.status not in ("rejected", "not approved")]
     if noted and not options.dry_run:
-        table = Table(title=f"Written, with a note ({len(noted)})", title_justify="left")
-        for name in ("stream", "key", "outcome", "note"):
-            table.add_column(name)
-        for outcome in noted[:show]:
-            r = outcome.result
-            table.add_row(r.stream, r.key, r.status, r.reason or "")
-        console.print(table)
+        _outcomes_table(console, f"Written, with a note ({len(noted)})", "outcome", noted, show)
     for status, title in (("rejected", "Rejected records"), ("not approved", "Written, but not approved")):
         rows = [o for o in report.outcomes if o.result.status == status]
         if not rows:
             continue
-        table = Table(title=f"{title} ({report.counts.get(status, 0)})", title_justify="left")
-        for name in ("stream", "key", "operation", "reason"):
-            table.add_column(name)
-        for outcome in rows[:show]:
-            r = outcome.result
-            table.add_row(r.stream, r.key, r.op, r.reason or "")
-        console.print(table)
+        _outcomes_table(console, f"{title} ({report.counts.get(status, 0)})", "operation", rows, show)
         if options.rejected_records_path:
             console.print(f"every {status} record, with its reason: {options.rejected_records_path}")
 

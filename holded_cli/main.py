@@ -148,7 +148,8 @@ def cmd_push(args: argparse.Namespace) -> int:
     _print_push(console, report, options, args.show)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "no rows"
     mode = "dry run (nothing written)" if options.dry_run else "pushed"
-    console.print(f"holded push: {mode}: {report.total} rows of {stream_name} in {time.monotonic() - started:.1f}s: "
+    what = f"{stream_name} and {lines_stream.name}" if lines_stream is not None else stream_name
+    console.print(f"holded push: {mode}: {report.total} rows of {what} in {time.monotonic() - started:.1f}s: "
                   f"{counts}", markup=False)  # fmt: skip
     if args.json:
         json.dump({"stream": stream_name, "dry_run": options.dry_run, "total": report.total, "counts": report.counts,

@@ -12,7 +12,9 @@ looks complete while Holded still has it. So a missing id is only a *candidate*:
 - where there is none, the candidate is held, and deleted when the next complete listing lacks it too;
 - past `max_share` of a stream's known records vanishing in one pass, a few candidates are read
   first: if Holded still has any of them the listing was incomplete and none is deleted this pass;
-  only when all of those are gone is every candidate confirmed one by one.
+  only when all of those are gone is every candidate confirmed one by one. Where there is no route by
+  id, the listing is read once more at once, so a listing that lost records once is never the first
+  of the two that confirm a deletion.
 
 One `DeletionCheck` serves every stream fed by one listing (the streams and their change events), so
 each Holded id is read at most once per sync.
@@ -46,6 +48,16 @@ class Verdicts:
     note_missing: bool = False  # held for the second-listing rule (no route by id)
     warning: str | None = None  # why records were kept, for the run's log (None: nothing to say)
 
+    def merge(self, other: Verdicts) -> Verdicts:
+        """These verdicts (keys Holded cannot read by id) with `other`'s (keys read by id)."""
+        return Verdicts(
+            [*self.present, *other.present],
+            [*self.deleted, *other.deleted],
+            [*self.held, *other.held],
+            self.note_missing,
+            other.warning or self.warning,
+        )
+
 
 class DeletionCheck:
     """Confirms one listing's deletion candidates with Holded.
@@ -58,6 +70,11 @@ class DeletionCheck:
         max_share: the share (0-1] of a stream's known records that may vanish in one pass before the
             pass is suspected of being incomplete.
         workers: reads in flight at once (the client's rate budget still paces them).
+        in_scope: for a listing bounded by `start_date`, whether a record read by id is still in range
+            (one whose date moved before it has left the stream: a deletion, as it always was).
+        params: the listing's query parameters, for a listing read again.
+
+    After `resolve`, `found_unlisted` tells whether Holded had records the listing missed.
     """
 
     def __init__(
@@ -68,14 +85,18 @@ class DeletionCheck:
         *,
         max_share: float = DEFAULT_MAX_SHARE,
         workers: int = 2,
+        in_scope: Callable[[Mapping[str, Any]], bool] | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> None:
         self.client = client
         self.listing = listing
         self.extract = extract
         self.max_share = max_share
         self.workers = max(1, workers)
+        self.in_scope = in_scope
+        self.params = dict(params or {})
+        self.found_unlisted = False
         self._read: dict[str, Any] = {}  # Holded id -> its record, _GONE, or the HoldedError that failed it
-        self.requests = 0
 
     def resolve(self, spec: StreamSpec, tracker: ChangeTracker) -> Verdicts:
         """Holded's verdict on each key `tracker` knows but this pass did not list.
@@ -86,6 +107,7 @@ class DeletionCheck:
 
         Raises:
             HoldedAuthError: the credential was refused while reading a candidate (fatal for the sync).
+            HoldedError: a listing read again (no route by id, past the share) failed.
         """
         missing = tracker.missing()
         if not missing:
@@ -94,42 +116,62 @@ class DeletionCheck:
         share = len(missing) / total
         mass = share > self.max_share
         what = f"{len(missing)} of {total} known records ({share:.0%}) were missing from a complete listing"
-        if spec.holded_id(missing[0]) is None:
-            return self._second_listing(tracker, missing, what, mass)
-        if mass:
-            probes = sorted(missing)[:PROBES]
-            self._read_ids(spec, probes)
-            verdicts = self._classify(spec, probes)
-            if verdicts.present or verdicts.held:
-                rest = set(missing) - set(probes)
-                verdicts.held.extend(key for key in missing if key in rest)
+        by_id = [key for key in missing if spec.holded_id(key) is not None]
+        unread = [key for key in missing if spec.holded_id(key) is None]
+        verdicts = Verdicts()
+        if unread:
+            verdicts = self._second_listing(spec, tracker, unread, relist=mass)
+        if not by_id:
+            if mass and verdicts.held:
                 verdicts.warning = (
+                    f"{what}, more than the {self.max_share:.0%} that may vanish in one pass; Holded cannot "
+                    f"read them by id and a second listing lacks {len(verdicts.held)} too: they are deleted "
+                    "only if the next sync's listing lacks them again"
+                )
+            return verdicts
+        if mass:
+            probes = sorted(by_id)[:PROBES]
+            self._read_ids(spec, probes)
+            probed = self._classify(spec, probes)
+            if probed.present or probed.held:
+                probed.held.extend(sorted(set(by_id) - set(probes)))
+                probed.warning = (
                     f"{what}, more than the {self.max_share:.0%} that may vanish in one pass, and Holded still "
-                    f"has {len(verdicts.present) or 'some'} of the {len(probes)} read again: the listing was "
-                    f"incomplete, so none of the others is deleted (confirmed gone: {len(verdicts.deleted)}); "
+                    f"has {len(probed.present) or 'some'} of the {len(probes)} read again: the listing was "
+                    f"incomplete, so none of the others is deleted (confirmed gone: {len(probed.deleted)}); "
                     "the next sync lists again"
                 )
-                return verdicts
-        self._read_ids(spec, missing)
-        verdicts = self._classify(spec, missing)
+                return verdicts.merge(probed)
+        self._read_ids(spec, by_id)
+        read = self._classify(spec, by_id)
         if mass:
-            verdicts.warning = (
+            read.warning = (
                 f"{what}, more than the {self.max_share:.0%} that may vanish in one pass: each was read again by "
-                f"id; Holded confirmed {len(verdicts.deleted)} deleted"
+                f"id; Holded confirmed {len(read.deleted)} deleted"
             )
-        elif verdicts.held:
-            verdicts.warning = f"{len(verdicts.held)} missing records could not be confirmed deleted; they are kept"
-        return verdicts
+        elif read.held:
+            read.warning = f"{len(read.held)} missing records could not be confirmed deleted; they are kept"
+        return verdicts.merge(read)
 
-    def _second_listing(self, tracker: ChangeTracker, missing: list[str], what: str, mass: bool) -> Verdicts:
+    def _second_listing(self, spec: StreamSpec, tracker: ChangeTracker, keys: list[str], relist: bool) -> Verdicts:
+        """Candidates Holded cannot read by id: deleted when the previous sync's listing lacked them too.
+
+        `relist`: past the share, the listing is read once more now, so one listing that lost records
+        (an empty page answered once) can never count as the first of two."""
         verdicts = Verdicts(note_missing=True)
-        for key in missing:
+        if relist:
+            wanted = set(keys)
+            pages = self.client.iter_pages(self.listing.path, self.params, paginated=self.listing.paginated)
+            for listed in (record for page in pages for record in page.records):
+                for key, item in self.extract(spec, listed):
+                    if key in wanted:
+                        wanted.discard(key)
+                        verdicts.present.append((key, item))
+            if verdicts.present:
+                self.found_unlisted = True
+            keys = [key for key in keys if key in wanted]
+        for key in keys:
             (verdicts.deleted if tracker.missing_before(key) else verdicts.held).append(key)
-        if verdicts.held and mass:
-            verdicts.warning = (
-                f"{what}, more than the {self.max_share:.0%} that may vanish in one pass; Holded cannot read "
-                f"them by id, so they are deleted only if the next complete listing lacks them too"
-            )
         return verdicts
 
     def _read_ids(self, spec: StreamSpec, keys: Sequence[str]) -> None:
@@ -144,7 +186,6 @@ class DeletionCheck:
     def _read_one(self, holded_id: str) -> Any:
         path = self.listing.item_path(holded_id)
         assert path is not None
-        self.requests += 1
         try:
             record = self.client.get(path)
         except HoldedNotFoundError:
@@ -164,6 +205,9 @@ class DeletionCheck:
             if result is _GONE:
                 verdicts.deleted.append(key)
             elif isinstance(result, Mapping) and str(result.get("id")) == holded_id:
+                if self.in_scope is not None and not self.in_scope(result):
+                    verdicts.deleted.append(key)  # dated before start_date now: it left the stream
+                    continue
                 if holded_id not in built:
                     built[holded_id] = dict(self.extract(spec, result))
                 item = built[holded_id].get(key)
@@ -173,6 +217,7 @@ class DeletionCheck:
                     verdicts.deleted.append(key)
                 else:
                     verdicts.present.append((key, item))
+                    self.found_unlisted = True
             else:  # failed to read, or an answer that is not the record asked for: not a confirmation
                 verdicts.held.append(key)
         return verdicts

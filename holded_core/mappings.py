@@ -244,15 +244,20 @@ def stage_from_ref(value: str | None) -> str | None:
 
 
 def contact_as(kind: str) -> Reader:
-    """An invoice's contact goes to `customer` (a person) or `company` by the contact's isperson."""
+    """An invoice's contact goes to `customer` (a person) or `company` by the contact's isperson.
+
+    A contact Holded no longer has (deleted since) cannot be told: both fields are left null and the
+    reason reported, rather than guessing one and reporting a change that is not so."""
 
     def read(value: Any, ctx: ReadContext) -> str | None:
         contact = text(value)
         if not contact:
             return None
         person = ctx.is_person(contact)
-        if person is None:  # unknown contact kind: companies are the common case in invoicing
-            person = False
+        if person is None:
+            if kind == "person":  # said once, for the pair of fields
+                raise BadValue(f"contact {contact} is not among Holded's contacts: customer and company left null")
+            return None
         return contact if (kind == "person") == person else None
 
     return read

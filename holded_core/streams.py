@@ -305,7 +305,7 @@ def custom_stream(definition: Mapping[str, Any]) -> StreamSpec:
     return StreamSpec(
         name=str(definition["name"]),
         kind="custom",
-        listing=Listing(path),
+        listing=listing_for(path),  # a route the connector knows shares its pass and its route by id
         primary_key=primary_key,
         json_schema=permissive_schema(primary_key, cursor),
         cursor=cursor,

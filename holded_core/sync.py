@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -332,6 +332,7 @@ class SyncEngine:
         self._kinds_error: BaseException | None = None
         self._kinds_lock = threading.Lock()
         self._kinds_relisted = False
+        self._kinds_incomplete = False  # this pass's contacts listing missed records Holded still has
         self.groups: dict[Listing, list[StreamConsumer]] = {}
         for sel in selected:
             if sel.spec.listing is not None:
@@ -387,18 +388,26 @@ class SyncEngine:
             shared[spec.name] = items
         return shared[spec.name]
 
+    def _in_scope(self, listing: Listing) -> Callable[[Mapping[str, Any]], bool] | None:
+        """Whether a record read by id still belongs in a dated listing (`start_date` bounds it): one whose
+        date moved before it left the listing, so it is gone from the stream, not merely unlisted."""
+        start = self.options.start_date
+        if not listing.dated or start is None:
+            return None
+        return lambda record: _seconds(record.get("date")) >= start
+
     def _keyed(self, spec: StreamSpec, listed: Mapping[str, Any]) -> list[tuple[str | None, Extracted]]:
         """A Holded record read again by id, as the stream's records (for deletion confirmation)."""
         return [(item.key, item) for item in self._extracted(spec, listed, {})]
 
     def _is_person(self, contact_id: str) -> bool | None:
-        """Person or company, for an invoice's contact.
+        """Person or company, for an invoice's contact (None: Holded has no such contact).
 
         When this sync lists contacts anyway, their kinds are recorded from that pass (listed first);
-        otherwise one listing of contacts is made on first use. A contact that listing did not have (a
-        listing cut short, a contact created meanwhile) makes one more listing, once per sync, before its
-        kind is left unknown. If a listing fails, the error fails the invoice streams: guessing the kind
-        would emit wrong customer/company references.
+        otherwise one listing of contacts is made on first use. When this pass's listing is known to have
+        missed contacts Holded still has (its deletion check found some), a contact it lacks makes one
+        more listing, once per sync. If a listing fails, the error fails the invoice streams: guessing
+        the kind would emit wrong customer/company references.
         """
         if self._kinds_shared:
             self._kinds_ready.wait()
@@ -407,7 +416,7 @@ class SyncEngine:
         elif not self._kinds_ready.is_set():
             self._list_kinds(relist=False)
         kind = self._kinds.get(contact_id)
-        if kind is None and not self._kinds_relisted:
+        if kind is None and self._kinds_incomplete and not self._kinds_relisted:
             self._list_kinds(relist=True)
             kind = self._kinds.get(contact_id)
         return kind
@@ -483,14 +492,14 @@ class SyncEngine:
                 batch.clear()
                 if self.events is not None and event_specs:
                     self.events.end_page()
-            if records_kinds:
-                self._kinds_ready.set()
             check = DeletionCheck(
                 self.client,
                 listing,
                 self._keyed,
                 max_share=self.options.mass_deletion_share,
                 workers=self.client.config.read_ahead,
+                in_scope=self._in_scope(listing),
+                params=params,
             )
             for consumer in consumers:
                 consumer.finish(check)
@@ -500,6 +509,9 @@ class SyncEngine:
                 told = {consumer.spec.name for consumer in consumers}
                 for spec in event_specs:
                     self.events.finish(spec, check, warn=spec.name not in told)
+            if records_kinds:  # after the check: it tells whether the listing missed contacts
+                self._kinds_incomplete = check.found_unlisted
+                self._kinds_ready.set()
         except _Stopped:
             return
         except Exception as exc:
@@ -512,6 +524,8 @@ class SyncEngine:
                 fatal = exc
             self._fail(consumers, event_specs, exc, batch)
         finally:
+            if records_kinds:
+                self._kinds_ready.set()  # never leave the invoice listings waiting (a stopped sync too)
             with contextlib.suppress(_Stopped):
                 self.send(_Done(fatal))
 
@@ -543,6 +557,13 @@ class SyncEngine:
             error = f"; error: {rep.error}" if rep.error else ""
             lines.append(f"  {name}: {rep.status}, {rep.emitted} emitted ({detail}){extra}{size}{error}")
         return "\n".join(lines)
+
+
+def _seconds(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 @dataclass(frozen=True)

@@ -332,6 +332,7 @@ class Writer:
             if op != "delete":
                 _check_types(stream, record)
                 record = _as_days(TARGETS[stream].mapping, record, self.zone)
+                record = _trimmed(record, (*TARGETS[stream].key_fields, "email", self.matching_keys.get(stream)))
                 record = self._resolve_refs(stream, record)
             return self._apply(TARGETS[stream], record, op, key)
         except Rejected as exc:
@@ -544,7 +545,7 @@ class Writer:
                     body[rule.flag] = True
                 else:
                     notes.insert(0, f"created as a draft, not approved: {not_approved}; Holded's API v1 approves a "
-                                    f"{target.stream} only as it creates it, with its lines ({rule.flag}): push it "
+                                    f"document only as it creates it, with its lines ({rule.flag}): push it "
                                     f"with its {rule.lines} records in one run (holded push --lines), or approve it "
                                     "in Holded")  # fmt: skip
         first = {k: v for k, v in body.items() if k in target.create_only} if target.create_only else body
@@ -872,6 +873,17 @@ def _check_types(stream: str, record: Mapping[str, Any]) -> None:
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
         )
         raise Rejected(f"does not fit the {stream} model ({problems})") from None
+
+
+def _trimmed(record: Mapping[str, Any], fields: tuple[str | None, ...]) -> Mapping[str, Any]:
+    """`record` with the text of its key fields (matched trimmed, see `identity`) written trimmed too:
+    `" ANA@x.es "` matches `ANA@x.es` and must not write its spaces into Holded."""
+    stripped = {
+        name: record[name].strip()
+        for name in fields
+        if name and isinstance(record.get(name), str) and record[name] != record[name].strip()
+    }
+    return {**record, **stripped} if stripped else record
 
 
 def _as_days(mapping: ModelMapping, record: Mapping[str, Any], zone: ZoneInfo) -> Mapping[str, Any]:

@@ -20,7 +20,7 @@ from holded_core.streams import custom_stream, native_streams
 from holded_core.sync import RecordOut, Selected, StateOut, SyncEngine
 from holded_sandbox.testing import running_sandbox
 from integration_tests.source_helpers import SourceRunner
-from integration_tests.test_local_runner import api, count, holded, sync
+from integration_tests.test_local_runner import api, count, holded, query, sync
 from integration_tests.test_singer import config_for, tap
 from unit_tests.conftest import control
 
@@ -32,6 +32,10 @@ EMPTY_FIRST_PAGE = [{"match": CONTACTS, "method": "GET", "status": 200, "body": 
 def sandbox() -> Iterator[Any]:
     with running_sandbox(scale=0.05, seed=21, api_key=f"listing-key-{uuid.uuid4().hex[:10]}") as sb:
         yield sb
+
+
+def query_rows(db, sql: str) -> list[tuple]:
+    return query(db, sql)
 
 
 def _client(sandbox: Any, **overrides: Any) -> HoldedClient:
@@ -200,16 +204,66 @@ def test_a_record_sliding_onto_a_page_already_read_is_neither_tombstoned_nor_los
 
 
 def test_without_a_route_by_id_a_second_listing_confirms_the_deletion(sandbox):
-    products = custom_stream({"name": "my_products", "path": "/invoicing/v1/products"})
+    # Keyed by `sku`, Holded cannot read these records by their key: listings must confirm.
+    products = custom_stream({"name": "my_products", "path": "/invoicing/v1/products", "primary_key": "sku"})
     _, state = _run(sandbox, [products], {})
-    victim = api(sandbox, "GET", "/invoicing/v1/products")[0]["id"]
-    api(sandbox, "DELETE", f"/invoicing/v1/products/{victim}")
+    listed = api(sandbox, "GET", "/invoicing/v1/products")
+    api(sandbox, "DELETE", f"/invoicing/v1/products/{listed[0]['id']}")
     first, state = _run(sandbox, [products], state)
     assert first == []  # missing once: held
     second, state = _run(sandbox, [products], state)
-    assert [(r["id"], bool(r.get("_ab_cdc_deleted_at"))) for r in second] == [(victim, True)]
+    assert [(r["sku"], bool(r.get("_ab_cdc_deleted_at"))) for r in second] == [(listed[0]["sku"], True)]
     third, _ = _run(sandbox, [products], state)
     assert third == []
+
+
+def test_without_a_route_by_id_listings_that_lose_everything_twice_in_a_row_delete_nothing(sandbox):
+    products = custom_stream({"name": "my_products", "path": "/invoicing/v1/products", "primary_key": "sku"})
+    _, state = _run(sandbox, [products], {})
+    empty = {"match": "/invoicing/v1/products", "method": "GET", "status": 200, "body": []}
+    for _ in range(2):
+        control(sandbox, "PATCH", "faults", script=[empty])
+        records, state = _run(sandbox, [products], state)
+        assert records == []  # the listing read again at once had them all
+
+
+def test_without_a_route_by_id_a_real_mass_deletion_is_confirmed_by_the_next_sync(sandbox):
+    products = custom_stream({"name": "my_products", "path": "/invoicing/v1/products", "primary_key": "sku"})
+    _, state = _run(sandbox, [products], {})
+    listed = api(sandbox, "GET", "/invoicing/v1/products")
+    gone = listed[: len(listed) // 2 + 1]  # past the share
+    for product in gone:
+        api(sandbox, "DELETE", f"/invoicing/v1/products/{product['id']}")
+    first, state = _run(sandbox, [products], state)
+    assert first == []
+    second, _ = _run(sandbox, [products], state)
+    assert sorted(r["sku"] for r in second if r.get("_ab_cdc_deleted_at")) == sorted(p["sku"] for p in gone)
+
+
+def test_an_invoice_whose_contact_was_deleted_is_not_reported_as_changing_hands(sandbox, tmp_path):
+    """The contact of a person's invoices goes: the invoices do not move to `company` (a false change)."""
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    invoices = api(sandbox, "GET", "/invoicing/v1/documents/invoice")
+    contacts = {c["id"]: c for c in api(sandbox, "GET", CONTACTS)}
+    person = next(i["contact"] for i in invoices if contacts.get(i["contact"], {}).get("isperson"))
+    api(sandbox, "DELETE", f"{CONTACTS}/{person}")
+    result = holded(sandbox, "sync", "--db", str(db), "--json")
+    assert result.returncode == 0, result.stderr
+    theirs = [i["id"] for i in invoices if i["contact"] == person]
+    ids = ", ".join(f"'{i}'" for i in theirs)
+    rows = query_rows(db, f"SELECT customer, company FROM accountingInvoice WHERE id IN ({ids})")
+    assert len(rows) == len(theirs) and set(rows) == {(None, None)}  # not moved to `company`
+    said = " ".join(result.stderr.split())
+    assert f"contact {person} is not among Holded's contacts: customer and company left null" in said
+    before = requests_made(sandbox)
+    again = sync(sandbox, db)["streams"]
+    assert sum(s["new"] + s["changed"] + s["deleted"] for s in again.values()) == 0
+    # No relisting of contacts for a contact that is simply gone: the listings and nothing else.
+    after_first = requests_made(sandbox) - before
+    before = requests_made(sandbox)
+    sync(sandbox, db)
+    assert requests_made(sandbox) - before == after_first
 
 
 # ------------------------------------------------------------ 2. listings that do not advance
@@ -298,3 +352,31 @@ def test_every_declared_route_by_id_reads_a_listed_record_and_answers_404_for_an
                 client.get(listing.item_path("0" * 24) or "")
             checked.append(spec.name)
     assert {"contacts", "invoices", "leads", "funnels", "projects", "employees", "employee_times"} <= set(checked)
+
+
+def test_a_document_dated_before_start_date_now_leaves_the_stream_once(sandbox):
+    """Read by id, a document whose date moved before `start_date` is gone from the range: a deletion,
+    emitted once, and not read again on every later sync."""
+    invoices_spec = next(s for s in native_streams() if s.name == "invoices")
+    contact = api(sandbox, "GET", CONTACTS)[0]["id"]
+    draft = api(sandbox, "POST", "/invoicing/v1/documents/invoice", json={"contactId": contact, "date": 1717192800})
+    settings = _settings(sandbox, read_ahead=0, start_date="2024-01-01")
+
+    def run(states: dict) -> tuple[list, dict]:
+        records, latest = [], dict(states)
+        with HoldedClient(settings.client) as client:
+            engine = SyncEngine(client, [Selected(invoices_spec, True)], states, settings.options)
+            for out in engine.run():
+                if isinstance(out, RecordOut):
+                    records.append(out.data)
+                elif isinstance(out, StateOut):
+                    latest[out.stream] = out.state
+        return records, latest
+
+    _, state = run({})
+    api(sandbox, "PUT", f"/invoicing/v1/documents/invoice/{draft['id']}", json={"date": 1685570400})  # 2023
+    moved, state = run(state)
+    assert [(r["id"], bool(r.get("_ab_cdc_deleted_at"))) for r in moved] == [(draft["id"], True)]
+    before = requests_made(sandbox)
+    again, _ = run(state)
+    assert again == [] and requests_made(sandbox) - before == 1  # the listing, no read by id

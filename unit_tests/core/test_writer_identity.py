@@ -79,3 +79,15 @@ def test_given_natural_keys_in_another_case_or_form_then_the_existing_record_mat
     funnel = sandbox.store.all("funnels")[0]
     pipeline = {"id": "crm-9", "name": unicodedata.normalize("NFD", funnel["name"].upper())}
     assert writer.apply("crmPipeline", pipeline, "upsert").holded_id == funnel["id"]
+
+
+def test_given_a_key_with_spaces_around_it_then_it_matches_and_is_written_without_them(make_client):
+    client = make_client()
+    writer = Writer(client, matching_keys={"genericCompany": "email"})
+    created = writer.apply("genericCompany", {"id": "sp-1", "name": "Espacios SL", "email": " ADMIN@espacios.es "},
+                           "upsert")  # fmt: skip
+    assert created.status == "created"
+    assert client.get(f"{CONTACTS}/{created.holded_id}")["email"] == "ADMIN@espacios.es"
+    again = writer.apply("genericCompany", {"id": "sp-2", "name": "Espacios SL", "email": "ADMIN@espacios.es  "},
+                         "upsert")  # fmt: skip
+    assert (again.status, again.holded_id) == ("unchanged", created.holded_id)

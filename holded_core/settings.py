@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,9 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     if not isinstance(concurrency, int) or not 1 <= concurrency <= 16:
         raise HoldedConfigError("`stream_concurrency` must be an integer from 1 to 16")
     share = raw.get("mass_deletion_share", DEFAULT_MAX_SHARE)
+    if isinstance(share, str):  # Meltano passes decimals given by environment variables as text
+        with contextlib.suppress(ValueError):
+            share = float(share)
     if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
         raise HoldedConfigError(
             f"`mass_deletion_share` {share!r} must be a number above 0 and at most 1 (0.2 means 20%)"

@@ -19,17 +19,19 @@ from typing import Any
 Record = dict[str, Any]
 
 _counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
+_PROCESS = int.from_bytes(os.urandom(5), "big")  # like MongoDB: random per process, so ids ascend as made
 
 
 def object_id(ts: int | None = None, rng: random.Random | None = None) -> str:
-    """24-hex MongoDB-style id: 4-byte timestamp + 8 random/counter bytes.
+    """24-hex MongoDB-style id: 4-byte timestamp + 5 bytes random per process + 3-byte counter.
 
-    With `rng` the id is a pure function of (ts, rng state): seeded data stays deterministic.
+    Ids made by one process ascend in creation order (API v2 pages in ascending id). With `rng` the id
+    is a pure function of (ts, rng state): seeded data stays deterministic.
     """
     ts = int(time.time()) if ts is None else ts
     if rng is not None:
         return f"{ts & 0xFFFFFFFF:08x}{rng.getrandbits(64):016x}"
-    return f"{ts & 0xFFFFFFFF:08x}{int.from_bytes(os.urandom(5), 'big'):010x}{next(_counter) & 0xFFFFFF:06x}"
+    return f"{ts & 0xFFFFFFFF:08x}{_PROCESS:010x}{next(_counter) & 0xFFFFFF:06x}"
 
 
 def public(record: Record) -> Record:

@@ -1,7 +1,8 @@
 """Thread-safe in-memory collections with ObjectId-like ids and a per-record JSON cache.
 
-Records are plain dicts. Keys starting with "_" are internal (never served). Each record's
-JSON bytes are cached on first read and dropped on write, so a page of 500 is a byte join.
+Records are plain dicts. Keys starting with "_" are internal (never served by v1), at the top level
+and in the objects of a list field (a document line's `_lineId`). Each record's JSON bytes are
+cached on first read and dropped on write, so a page of 500 is a byte join.
 """
 
 from __future__ import annotations
@@ -35,7 +36,15 @@ def object_id(ts: int | None = None, rng: random.Random | None = None) -> str:
 
 
 def public(record: Record) -> Record:
-    return {k: v for k, v in record.items() if not k.startswith("_")}
+    """The record as v1 serves it: internal keys ("_...") dropped, also inside the objects of a list field."""
+    out = {}
+    for key, value in record.items():
+        if key.startswith("_"):
+            continue
+        if isinstance(value, list) and value and isinstance(value[0], dict) and any(k[:1] == "_" for k in value[0]):
+            value = [{k: v for k, v in item.items() if not k.startswith("_")} for item in value]
+        out[key] = value
+    return out
 
 
 def dumps(obj: Any) -> bytes:

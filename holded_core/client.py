@@ -465,16 +465,60 @@ class HoldedClient:
                 future.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
 
+    def usage(self) -> Usage:
+        """The account's monthly request quota, read from Holded API v2 (one request, which counts).
+
+        Returns:
+            `Usage`: period, requests used this month (v1 and v2), the limit, and per-route counts.
+
+        Raises:
+            HoldedMissingPermissionError: the token lacks `developers:usage.read`.
+            HoldedError: any other failure of the call.
+        """
+        data = self.get("/v2/usage")
+        if not isinstance(data, dict):
+            raise HoldedInvalidResponseError("expected the usage object", method="GET", path="/v2/usage")
+        limit = data.get("limit")
+        routes = data.get("secondary_usages")
+        return Usage(
+            period=str(data.get("period") or ""),
+            used=int(data.get("usage") or 0),
+            limit=int(limit) if isinstance(limit, (int, float)) else None,
+            by_route={str(k): int(v) for k, v in routes.items()} if isinstance(routes, dict) else {},
+        )
+
     def iter_records(
-        self, path: str, params: Mapping[str, Any] | None = None, *, read_ahead: int | None = None
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        read_ahead: int | None = None,
+        pagination: str = "page",
+        page_size: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        for page in self.iter_pages(path, params, read_ahead=read_ahead):
+        """Every record of a listing, lazily (see `iter_pages` for the arguments and errors)."""
+        for page in self.iter_pages(path, params, read_ahead=read_ahead, pagination=pagination, page_size=page_size):
             yield from page.records
 
 
 @dataclass
 class _Success:
     value: Any
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What Holded API v2 says of the account's monthly quota (`GET /v2/usage`): v1 and v2 calls
+    together (shared/holded-api/v2/README.md, "Rate limits and quota")."""
+
+    period: str  # "2026-11"
+    used: int
+    limit: int | None  # None: the plan has no monthly limit
+    by_route: dict[str, int] = field(default_factory=dict)  # Holded's `secondary_usages`
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.used)
 
 
 class _Distinct:

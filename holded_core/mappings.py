@@ -2,7 +2,8 @@
 
 A `Field` is declared once: the unified field name(s), the Holded path, and its two conversions
 (`read`: Holded value -> unified value; `write`: unified value -> Holded value, None when read-only).
-A `ModelMapping` says which Holded listing feeds the model, which of its records belong to it
+A `ModelMapping` says which Holded resource feeds the model (named as in `holded_core.dialects`, so a
+model is declared once for every API version), which of its records belong to it
 (`select`), whether the model's records are embedded children of the listed ones (`children`), and
 its fields. The source reads through `to_unified`; the destination writes through `to_holded`.
 
@@ -340,28 +341,16 @@ def is_person(record: Mapping[str, Any]) -> bool:
 class ModelMapping:
     stream: str
     model: type[models.UnifiedRecord]
-    listing: str  # Holded list path the records come from
+    resource: str  # the Holded resource the records come from (`holded_core.dialects`: `contacts`, `leads`...)
     fields: tuple[Field, ...]
     select: Callable[[Mapping[str, Any]], bool] = lambda _r: True
     children: str | None = None  # the records are the listed records' embedded `children` list
     custom_fields: str | None = "customFields"  # Holded path of the custom-field list, if any
     cursor: str | None = None  # unified field Holded maintains as a modification time
     description: str = ""
-    write: WriteRoutes | None = None
 
     def fields_by_name(self) -> dict[str, Field]:
         return {name: fld for fld in self.fields for name in fld.names}
-
-
-@dataclass(frozen=True)
-class WriteRoutes:
-    """How the destination writes the model (filled in by the destination issue where needed)."""
-
-    create: str | None = None
-    update: str | None = None
-    delete: str | None = None
-    via_parent: str | None = None  # children are written by updating this parent stream
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # The custom field in which the destination keeps a record's source key; bookkeeping, never data.
@@ -575,31 +564,29 @@ CONTACT_PERSON_FIELDS = (
 GENERIC_CONTACT = ModelMapping(
     "genericContact",
     models.GenericContact,
-    "/invoicing/v1/contacts",
+    "contacts",
     PERSON_FIELDS,
     select=is_person,
     cursor="updatedAt",
     description="People: Holded contacts with isperson=1",
-    write=WriteRoutes("/invoicing/v1/contacts", "/invoicing/v1/contacts/{id}", "/invoicing/v1/contacts/{id}"),
 )
 
 # Contact persons embedded in companies; part of the genericContact stream when enabled.
 CONTACT_PERSONS = ModelMapping(
     "genericContact",
     models.GenericContact,
-    "/invoicing/v1/contacts",
+    "contacts",
     CONTACT_PERSON_FIELDS,
     select=lambda r: not is_person(r),
     children="contactPersons",
     custom_fields=None,
     description="Contact persons of companies (`contactPersons[]`), id `<companyId>:<personId>`",
-    write=WriteRoutes(via_parent="genericCompany"),
 )
 
 GENERIC_COMPANY = ModelMapping(
     "genericCompany",
     models.GenericCompany,
-    "/invoicing/v1/contacts",
+    "contacts",
     (
         f("id", "id", text, None),
         *CREATED_UPDATED,
@@ -618,13 +605,12 @@ GENERIC_COMPANY = ModelMapping(
     select=lambda r: not is_person(r),
     cursor="updatedAt",
     description="Companies: Holded contacts with isperson=0",
-    write=WriteRoutes("/invoicing/v1/contacts", "/invoicing/v1/contacts/{id}", "/invoicing/v1/contacts/{id}"),
 )
 
 GENERIC_USER = ModelMapping(
     "genericUser",
     models.GenericUser,
-    "/team/v1/employees",
+    "employees",
     (
         f("id", "id", text, None),
         *NO_TIMES,
@@ -636,13 +622,12 @@ GENERIC_USER = ModelMapping(
     ),
     custom_fields=None,
     description="Team employees",
-    write=WriteRoutes("/team/v1/employees", "/team/v1/employees/{id}", "/team/v1/employees/{id}"),
 )
 
 GENERIC_WORKSPACE = ModelMapping(
     "genericWorkspace",
     models.GenericWorkspace,
-    "/projects/v1/projects",
+    "projects",
     (
         f("id", "id", text, None),
         *NO_TIMES,
@@ -656,13 +641,12 @@ GENERIC_WORKSPACE = ModelMapping(
     ),
     custom_fields=None,
     description="Projects",
-    write=WriteRoutes("/projects/v1/projects", "/projects/v1/projects/{id}", "/projects/v1/projects/{id}"),
 )
 
 CRM_PIPELINE = ModelMapping(
     "crmPipeline",
     models.CrmPipeline,
-    "/crm/v1/funnels",
+    "funnels",
     (
         f("id", "id", text, None),
         *NO_TIMES,
@@ -670,13 +654,12 @@ CRM_PIPELINE = ModelMapping(
         f("stages", "stages", stage_ids, None),
     ),
     description="CRM funnels",
-    write=WriteRoutes("/crm/v1/funnels", "/crm/v1/funnels/{id}", "/crm/v1/funnels/{id}"),
 )
 
 CRM_STAGE = ModelMapping(
     "crmStage",
     models.CrmStage,
-    "/crm/v1/funnels",
+    "funnels",
     (
         f("id", None, child_id("id", "stageId"), None),
         *NO_TIMES,
@@ -690,13 +673,12 @@ CRM_STAGE = ModelMapping(
     children="stages",
     custom_fields=None,
     description="Funnel stages (`stages[]`), id `<funnelId>:<stageId>`",
-    write=WriteRoutes(via_parent="crmPipeline"),
 )
 
 CRM_OPPORTUNITY = ModelMapping(
     "crmOpportunity",
     models.CrmOpportunity,
-    "/crm/v1/leads",
+    "leads",
     (
         f("id", "id", text, None),
         *CREATED_UPDATED,
@@ -714,13 +696,12 @@ CRM_OPPORTUNITY = ModelMapping(
     ),
     cursor="updatedAt",
     description="CRM leads",
-    write=WriteRoutes("/crm/v1/leads", "/crm/v1/leads/{id}", "/crm/v1/leads/{id}"),
 )
 
 CRM_ENGAGEMENT = ModelMapping(
     "crmEngagement",
     models.CrmEngagement,
-    "/crm/v1/events",
+    "crm_events",
     (
         f("id", "id", text, None),
         *NO_TIMES,
@@ -738,10 +719,9 @@ CRM_ENGAGEMENT = ModelMapping(
     ),
     custom_fields=None,
     description="CRM events",
-    write=WriteRoutes("/crm/v1/events", "/crm/v1/events/{id}", "/crm/v1/events/{id}"),
 )
 
-INVOICES = "/invoicing/v1/documents/invoice"
+INVOICES = "invoices"
 
 ACCOUNTING_INVOICE = ModelMapping(
     "accountingInvoice",
@@ -768,7 +748,6 @@ ACCOUNTING_INVOICE = ModelMapping(
         f("lines", "products", line_ids, None),
     ),
     description="Invoices (documents of type invoice)",
-    write=WriteRoutes(INVOICES, INVOICES + "/{id}", INVOICES + "/{id}"),
 )
 
 ACCOUNTING_INVOICE_ITEM = ModelMapping(
@@ -793,7 +772,6 @@ ACCOUNTING_INVOICE_ITEM = ModelMapping(
     children="products",
     custom_fields=None,
     description="Invoice lines (`products[]`, no stable line id in Holded), id `<invoiceId>:<position>`",
-    write=WriteRoutes(via_parent="accountingInvoice"),
 )
 
 MAPPINGS: dict[str, tuple[ModelMapping, ...]] = {

@@ -5,56 +5,20 @@ the stream's records; the sync engine (`holded_core.sync`) runs them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from holded_core.dates import DEFAULT_TIMEZONE
+from holded_core.dialects import Dialect
+from holded_core.dialects.v1 import V1
 from holded_core.fieldmap import FieldMapping, extra_fields, mapped_schema_properties
+from holded_core.listing import Listing
 from holded_core.mappings import MAPPINGS, ModelMapping, to_unified
 from holded_core.models import MODELS
 
 EVENTS_STREAM = "changeEvents"
 DELETED_AT = "_ab_cdc_deleted_at"
-
-DOC_TYPES = {
-    "invoice": "invoices",
-    "salesreceipt": "sales_receipts",
-    "creditnote": "credit_notes",
-    "receiptnote": "receipt_notes",
-    "salesorder": "sales_orders",
-    "proform": "proformas",
-    "waybill": "waybills",
-    "estimate": "estimates",
-    "purchase": "purchases",
-    "purchaseorder": "purchase_orders",
-    "purchaserefund": "purchase_refunds",
-}
-
-
-@dataclass(frozen=True)
-class Listing:
-    """One Holded list call (all its pages). Streams sharing a listing are fed by one pass."""
-
-    path: str
-    params: tuple[tuple[str, str], ...] = ()
-    dated: bool = False  # takes starttmp/endtmp on the business date (start_date applies)
-    needs_range: bool = False  # Holded refuses the call without starttmp/endtmp
-    item: str | None = None  # the route reading one listed record by `{id}`; None where Holded has none
-    pagination: str = "page"  # page (v1's ?page=N), cursor (v2's), none (Holded answers everything at once)
-    page_size: int | None = None  # records asked per page where Holded takes a size (v2's `limit`)
-
-    def item_path(self, holded_id: str) -> str | None:
-        """The route that reads the listed record `holded_id` (deletions are confirmed through it)."""
-        return self.item.format(id=holded_id) if self.item else None
-
-    def query(self, start_date: int | None) -> dict[str, str]:
-        params = dict(self.params)
-        if (self.dated and start_date is not None) or self.needs_range:
-            params["starttmp"] = str(start_date or 0)
-            params["endtmp"] = str(int(time.time()) + 20 * 365 * 86_400)  # future-dated documents too
-        return params
 
 
 @dataclass(frozen=True)
@@ -197,7 +161,7 @@ EVENTS_SCHEMA: dict[str, Any] = {
 
 
 def unified_streams(
-    field_mappings: Sequence[FieldMapping] = (), include_contact_persons: bool = True
+    field_mappings: Sequence[FieldMapping] = (), include_contact_persons: bool = True, dialect: Dialect = V1
 ) -> list[StreamSpec]:
     specs = []
     for name, mappings in MAPPINGS.items():
@@ -209,11 +173,11 @@ def unified_streams(
             StreamSpec(
                 name=name,
                 kind="unified",
-                listing=listing_for(first.listing),
+                listing=dialect.resource(first.resource).listing,
                 primary_key=("id",),
                 json_schema=unified_schema(name, field_mappings),
                 cursor=first.cursor,
-                module=first.listing.split("/")[1],
+                module=dialect.resource(first.resource).module,
                 mappings=mappings,
                 extras=extra_fields(name, field_mappings),
                 fields=tuple(f for f in fields if f != "raw"),
@@ -223,77 +187,26 @@ def unified_streams(
     return specs
 
 
-@dataclass(frozen=True)
-class NativeDef:
-    """One Holded v1 list route and what is known of it (the OpenAPI files and reported quirks)."""
-
-    name: str
-    path: str
-    primary_key: tuple[str, ...] = ("id",)
-    cursor: str | None = None
-    dated: bool = False
-    needs_range: bool = False
-    params: tuple[tuple[str, str], ...] = field(default_factory=tuple)
-    by_id: bool = True  # Holded reads one record at `<path>/{id}`
-    pagination: str = "page"
-
-    @property
-    def listing(self) -> Listing:
-        item = f"{self.path}/{{id}}" if self.by_id and self.primary_key == ("id",) else None
-        return Listing(self.path, self.params, self.dated, self.needs_range, item, self.pagination)
+def listing_for(path: str, dialect: Dialect = V1) -> Listing:
+    """The declared listing of a Holded list route (a route the dialect does not know: a plain one)."""
+    resource = dialect.by_path(path)
+    return resource.listing if resource is not None else Listing(path)
 
 
-NATIVE: tuple[NativeDef, ...] = (
-    NativeDef("contacts", "/invoicing/v1/contacts", cursor="updatedAt"),
-    NativeDef("contact_groups", "/invoicing/v1/contacts/groups"),
-    NativeDef("products", "/invoicing/v1/products"),
-    NativeDef("services", "/invoicing/v1/services"),
-    NativeDef("warehouses", "/invoicing/v1/warehouses"),
-    NativeDef("taxes", "/invoicing/v1/taxes", primary_key=("key",)),
-    NativeDef("treasuries", "/invoicing/v1/treasury"),
-    NativeDef("expense_accounts", "/invoicing/v1/expensesaccounts"),
-    NativeDef("sales_channels", "/invoicing/v1/saleschannels"),
-    NativeDef("payments", "/invoicing/v1/payments", dated=True),
-    NativeDef("payment_methods", "/invoicing/v1/paymentmethods", by_id=False),
-    NativeDef("remittances", "/invoicing/v1/remittances"),
-    *(NativeDef(name, f"/invoicing/v1/documents/{doc_type}", dated=True) for doc_type, name in DOC_TYPES.items()),
-    NativeDef("funnels", "/crm/v1/funnels"),
-    NativeDef("leads", "/crm/v1/leads", cursor="updatedAt"),
-    NativeDef("crm_events", "/crm/v1/events"),
-    NativeDef("booking_locations", "/crm/v1/bookings/locations", by_id=False),
-    NativeDef("bookings", "/crm/v1/bookings", cursor="updatedAt"),
-    NativeDef("projects", "/projects/v1/projects"),
-    NativeDef("project_tasks", "/projects/v1/tasks", cursor="updatedAt"),
-    NativeDef("project_times", "/projects/v1/projects/times", by_id=False),
-    NativeDef("employees", "/team/v1/employees"),
-    # Holded ignores `page` on employee time tracking (shared/holded-api/README.md, reported quirks).
-    NativeDef("employee_times", "/team/v1/employees/times", pagination="none"),
-    NativeDef("chart_of_accounts", "/accounting/v1/chartofaccounts", by_id=False),
-    NativeDef("daily_ledger", "/accounting/v1/dailyledger", primary_key=("entryNumber", "line"), needs_range=True),
-)
-
-
-def listing_for(path: str) -> Listing:
-    """The declared listing of a Holded list route (the unified models read the same routes)."""
-    for definition in NATIVE:
-        if definition.path == path and not definition.params:
-            return definition.listing
-    return Listing(path)
-
-
-def native_streams() -> list[StreamSpec]:
+def native_streams(dialect: Dialect = V1) -> list[StreamSpec]:
+    """One stream per resource the dialect serves, records as Holded returns them."""
     return [
         StreamSpec(
-            name=d.name,
+            name=r.name,
             kind="native",
-            listing=d.listing,
-            primary_key=d.primary_key,
-            json_schema=permissive_schema(d.primary_key, d.cursor),
-            cursor=d.cursor,
-            module=d.path.split("/")[1],
-            description=f"Holded {d.path}, records as Holded returns them",
+            listing=r.listing,
+            primary_key=r.primary_key,
+            json_schema=permissive_schema(r.primary_key, r.cursor),
+            cursor=r.cursor,
+            module=r.module,
+            description=f"Holded {r.path}, records as Holded returns them",
         )
-        for d in NATIVE
+        for r in dialect.resources.values()
     ]
 
 

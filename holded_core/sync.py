@@ -26,14 +26,14 @@ from holded_core.changes import FP_BYTES, ChangeTracker, build_event, bytes_per_
 from holded_core.client import HoldedClient
 from holded_core.dates import DEFAULT_TIMEZONE
 from holded_core.deletions import DEFAULT_MAX_SHARE, DeletionCheck, Verdicts
+from holded_core.dialects import Dialect
+from holded_core.dialects.v1 import V1
 from holded_core.errors import HoldedAuthError, HoldedError
 from holded_core.mappings import is_person
 from holded_core.secrets import get_logger
 from holded_core.streams import DELETED_AT, EVENTS_STREAM, Listing, StreamSpec
 
 logger = get_logger(__name__)
-
-CONTACTS = "/invoicing/v1/contacts"
 
 
 # ------------------------------------------------------------------------------------ outputs
@@ -319,10 +319,13 @@ class SyncEngine:
         states: Mapping[str, Mapping[str, Any]],
         options: SyncOptions,
         events_models: list[StreamSpec] | None = None,
+        dialect: Dialect = V1,
     ) -> None:
-        """`events_models`: the unified stream specs to derive change events from (None: no events)."""
+        """`events_models`: the unified stream specs to derive change events from (None: no events);
+        `dialect`: the Holded API the specs were built for (its `contacts` tell persons from companies)."""
         self.client = client
         self.options = options
+        self.contacts = dialect.resource("contacts").listing
         self.reports: dict[str, StreamReport] = {s.spec.name: StreamReport() for s in selected}
         # Batches (one page's outputs each), bounded: memory stays flat, workers wait for the reader.
         self._queue: queue.Queue[list[Output] | _Done] = queue.Queue(maxsize=16)
@@ -348,7 +351,7 @@ class SyncEngine:
                 self.events.add_model(spec)
                 self._event_specs.setdefault(spec.listing, []).append(spec)
                 self.groups.setdefault(spec.listing, [])
-        self._kinds_shared = any(listing.path == CONTACTS and not listing.params for listing in self.groups)
+        self._kinds_shared = any(self._is_contacts(listing) for listing in self.groups)
 
     # --- helpers used by consumers ---------------------------------------------------------
 
@@ -388,6 +391,9 @@ class SyncEngine:
             shared[spec.name] = items
         return shared[spec.name]
 
+    def _is_contacts(self, listing: Listing) -> bool:
+        return listing.path == self.contacts.path and not listing.params
+
     def _in_scope(self, listing: Listing) -> Callable[[Mapping[str, Any]], bool] | None:
         """Whether a record read by id still belongs in a dated listing (`start_date` bounds it): one whose
         date moved before it left the listing, so it is gone from the stream, not merely unlisted."""
@@ -425,7 +431,10 @@ class SyncEngine:
         with self._kinds_lock:
             if self._kinds_relisted if relist else self._kinds_ready.is_set():
                 return  # another thread listed meanwhile
-            kinds = {str(contact.get("id")): is_person(contact) for contact in self.client.iter_records(CONTACTS)}
+            contacts = self.client.iter_records(
+                self.contacts.path, pagination=self.contacts.pagination, page_size=self.contacts.page_size
+            )
+            kinds = {str(contact.get("id")): is_person(contact) for contact in contacts}
             self._kinds.update(kinds)
             if relist:
                 self._kinds_relisted = True
@@ -436,7 +445,7 @@ class SyncEngine:
     def run(self) -> Iterator[Output]:
         started = time.monotonic()
         # Contacts first: the invoice streams wait for their kinds (person or company).
-        jobs = sorted(self.groups.items(), key=lambda job: job[0].path != CONTACTS)
+        jobs = sorted(self.groups.items(), key=lambda job: not self._is_contacts(job[0]))
         for _listing, consumers in jobs:
             for consumer in consumers:
                 yield StatusOut(consumer.spec.name, "started")
@@ -469,7 +478,7 @@ class SyncEngine:
 
     def _run_listing(self, listing: Listing, consumers: list[StreamConsumer]) -> None:
         event_specs = self._event_specs.get(listing, [])
-        records_kinds = self._kinds_shared and listing.path == CONTACTS and not listing.params
+        records_kinds = self._kinds_shared and self._is_contacts(listing)
         batch: list[Output] = []
         for consumer in consumers:
             consumer.out = batch

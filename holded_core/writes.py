@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from holded_core.client import HoldedClient
 from holded_core.dates import DEFAULT_TIMEZONE, account_zone, parse_day
+from holded_core.dialects.v1 import V1
 from holded_core.errors import HoldedAmbiguousWriteError, HoldedError, HoldedNotFoundError
 from holded_core.fieldmap import FieldMapping, extra_fields
 from holded_core.identity import identity, nfc, same_value
@@ -113,7 +114,6 @@ class Approval:
 @dataclass(frozen=True)
 class Target:
     stream: str
-    path: str  # Holded list / create path
     required: tuple[str, ...] = ()  # unified fields a create needs
     natural_key: Callable[[Mapping[str, Any]], str | None] | None = None  # on the unified form: match by value
     custom_fields: bool = False  # Holded keeps custom fields on this object (external id possible)
@@ -134,6 +134,12 @@ class Target:
     def mapping(self) -> ModelMapping:
         return MAPPINGS[self.stream][0]
 
+    @property
+    def path(self) -> str:
+        """The list route of the resource the model is written to (creates `POST` there; updates and
+        deletes go to `<path>/{id}`), in Holded API v1: the writer speaks v1 until it speaks v2 too."""
+        return V1.resource(self.mapping.resource).path
+
 
 def _named(field_name: str) -> Callable[[Mapping[str, Any]], str | None]:
     """A natural key: one unified field, compared as an identity (trimmed, NFC, case-folded)."""
@@ -148,20 +154,20 @@ def _event_key(unified: Mapping[str, Any]) -> str | None:
 TARGETS: dict[str, Target] = {
     t.stream: t
     for t in (
-        Target("genericContact", "/invoicing/v1/contacts", ("firstName",), custom_fields=True,
+        Target("genericContact", ("firstName",), custom_fields=True,
                key_fields=("customId",)),
-        Target("genericCompany", "/invoicing/v1/contacts", ("name",), custom_fields=True, key_fields=("customId",)),
-        Target("genericUser", "/team/v1/employees", ("firstName", "lastName", "email"),
+        Target("genericCompany", ("name",), custom_fields=True, key_fields=("customId",)),
+        Target("genericUser", ("firstName", "lastName", "email"),
                natural_key=_named("email"), create_only=("name", "lastName", "email")),
-        Target("genericWorkspace", "/projects/v1/projects", ("name",), natural_key=_named("name"),
+        Target("genericWorkspace", ("name",), natural_key=_named("name"),
                create_only=("name",)),
-        Target("crmPipeline", "/crm/v1/funnels", ("name",), natural_key=_named("name"),
+        Target("crmPipeline", ("name",), natural_key=_named("name"),
                custom_fields=True, create_only=("name",)),
-        Target("crmOpportunity", "/crm/v1/leads", ("name", "pipeline", "contact"), custom_fields=True,
+        Target("crmOpportunity", ("name", "pipeline", "contact"), custom_fields=True,
                create_only=("funnelId", "contactId", "name", "value", "potential", "dueDate", "stageId",
                             "customFields")),
-        Target("crmEngagement", "/crm/v1/events", ("title",), natural_key=_event_key),
-        Target("accountingInvoice", "/invoicing/v1/documents/invoice", ("issueDate",), custom_fields=True,
+        Target("crmEngagement", ("title",), natural_key=_event_key),
+        Target("accountingInvoice", ("issueDate",), custom_fields=True,
                computed=("status", "draft", "subtotal", "taxAmount", "total", "paidAmount", "pendingAmount"),
                set_once=("number",),
                approval=Approval("draft", "approveDoc", "accountingInvoiceItem", "items", "lines")),

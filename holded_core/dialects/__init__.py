@@ -1,0 +1,87 @@
+"""The API version is one seam: each Holded API dialect declares its resources once, here.
+
+A `Resource` is one Holded object as one dialect serves it: its list route, its route by id (reads and
+deletion confirmations; creates `POST` to the list route, updates and deletes go to the route by id),
+how its lists paginate, whether a date range bounds them, and the v2 permission it needs. Resources are
+named the same in every dialect (the Holded-native stream's name: `contacts`, `invoices`, `leads`...), so
+the unified mappings, the streams, the sync engine and the writer name a resource and never a path:
+
+- `holded_core.dialects.v1`: Holded's deprecated API v1 (`/invoicing/v1/...`, `?page=N`, 500 a page);
+- `holded_core.dialects.v2`: Holded's API v2 (`/v2/...`, cursor pages up to the resource's `limit`,
+  per-resource permissions). shared/holded-api/v2/endpoints.md is the source of its table.
+
+Adding a resource touches one row per dialect; adding a dialect is one more module with its table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from holded_core.listing import Listing
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One Holded list resource as one dialect serves it."""
+
+    name: str  # the same in every dialect: the Holded-native stream's name (`contacts`, `invoices`...)
+    path: str  # the list route under `base_url`
+    primary_key: tuple[str, ...] = ("id",)
+    cursor: str | None = None  # a field Holded maintains as a modification time, when there is one
+    dated: bool = False  # takes a date range on the business date (`start_date` applies)
+    needs_range: bool = False  # Holded refuses the list without a date range
+    by_id: bool = True  # Holded reads one record at `<path>/{id}`
+    pagination: str = "page"  # page | cursor | none (see `HoldedClient.iter_pages`)
+    page_size: int | None = None  # the largest page Holded serves (cursor `limit`): fewer requests
+    params: tuple[tuple[str, str], ...] = ()
+    permission: str | None = None  # API v2: `area:resource`, read as `<permission>.read`, written `.write`
+    module: str = ""  # the Holded module (v1) or permission area (v2) the resource belongs to
+
+    @property
+    def item(self) -> str | None:
+        """The route of one record (`{id}` to fill), None where Holded reads none by id."""
+        return f"{self.path}/{{id}}" if self.by_id and self.primary_key == ("id",) else None
+
+    @property
+    def listing(self) -> Listing:
+        return Listing(self.path, self.params, self.dated, self.needs_range, self.item, self.pagination, self.page_size)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """One Holded API: its name (`v1`, `v2`) and its resources, in the order streams are offered."""
+
+    name: str
+    resources: Mapping[str, Resource]
+
+    def resource(self, name: str) -> Resource:
+        """The resource named `name`.
+
+        Raises:
+            KeyError: this dialect serves no such resource (the message names both).
+        """
+        try:
+            return self.resources[name]
+        except KeyError:
+            raise KeyError(f"Holded API {self.name} has no resource {name!r}") from None
+
+    def by_path(self, path: str) -> Resource | None:
+        """The resource whose list route is `path` (a custom stream over a route the dialect knows)."""
+        return next((r for r in self.resources.values() if r.path == path and not r.params), None)
+
+
+def table(name: str, *resources: Resource) -> Dialect:
+    return Dialect(name, {resource.name: resource for resource in resources})
+
+
+def dialect_named(name: str) -> Dialect:
+    """The dialect `v1` or `v2` (a `ClientConfig.dialect`).
+
+    Raises:
+        KeyError: no such dialect.
+    """
+    from holded_core.dialects.v1 import V1
+    from holded_core.dialects.v2 import V2
+
+    return {"v1": V1, "v2": V2}[name]

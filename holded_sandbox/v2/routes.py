@@ -6,10 +6,10 @@ Adding a resource is one declaration in its module and one line here.
 from __future__ import annotations
 
 from ..routing import Router
-from . import contacts, documents, usage
+from . import contacts, crm, documents, usage
 from .resource import V2Resource, register
 
-RESOURCES: tuple[V2Resource, ...] = (*contacts.RESOURCES, *documents.RESOURCES, *usage.RESOURCES)
+RESOURCES: tuple[V2Resource, ...] = (*contacts.RESOURCES, *documents.RESOURCES, *crm.RESOURCES, *usage.RESOURCES)
 
 
 def build_v2_router() -> tuple[Router, list[tuple[str, str, str]]]:

@@ -45,3 +45,15 @@ def call_v1(fn: Any, app: Any, body: dict[str, Any], method: str = "POST", **par
     if answer.status == 404 or (isinstance(payload, dict) and payload.get("status") == 0):
         v1_result(answer)
     return payload
+
+
+def v1_route(app: Any, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Run the v1 route serving `method path` (e.g. `POST /invoicing/v1/treasury`) and return its answer."""
+    handler, params = app.router.match(method, path)
+    if handler is None:
+        raise Problem(404, "Not found.")
+    answer = handler(app, Request(method, path, {}, body, {}, params))
+    payload = json.loads(answer.body) if answer.body else {}
+    if answer.status == 404 or (isinstance(payload, dict) and payload.get("status") == 0):
+        v1_result(answer)
+    return payload

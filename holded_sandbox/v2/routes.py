@@ -6,7 +6,7 @@ Adding a resource is one declaration in its module and one line here.
 from __future__ import annotations
 
 from ..routing import Router
-from . import contacts, crm, documents, usage, work
+from . import accounting, catalog, contacts, crm, documents, treasury, usage, work
 from .resource import V2Resource, register
 
 # In the priority order: what the connector's unified models stand on first.
@@ -15,6 +15,9 @@ RESOURCES: tuple[V2Resource, ...] = (
     *documents.RESOURCES,
     *crm.RESOURCES,
     *work.RESOURCES,
+    *catalog.RESOURCES,
+    *treasury.RESOURCES,
+    *accounting.RESOURCES,
     *usage.RESOURCES,
 )
 

@@ -22,6 +22,7 @@ from ..store import Record
 from .bridge import run_v1
 from .dates import DateError, day_text, instant_text, parse_day
 from .fields import as_bool, require, str_list
+from .paging import OBJECT_ID
 from .problems import invalid
 from .resource import V2Resource
 
@@ -199,7 +200,8 @@ def employee_view(app: App, e: Record) -> dict[str, Any]:
     """A stored employee as v2 reads it."""
     view = {v2_name: e.get(v1_name, "") for v2_name, v1_name in EMPLOYEE_NAMES.items()}
     view["team_ids"] = list(e.get("teams", []))
-    view["workplace_id"] = e.get("workplace") or None
+    workplace = e.get("workplace") or ""
+    view["workplace_id"] = workplace if OBJECT_ID.match(workplace) else None  # seeded: a name, not an id
     return {
         "id": e["id"],
         "holded_user_id": e.get("holdedUserId") or None,

@@ -1,4 +1,5 @@
-"""holded_sandbox: a local HTTP server that behaves like Holded's API v1, quirks and faults included."""
+"""holded_sandbox: a local HTTP server that behaves like one Holded account through API v1 and API v2
+(same records, same ids), quirks and faults included."""
 
 from .faults import Faults
 from .oauth import OAuthSettings

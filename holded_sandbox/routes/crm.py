@@ -57,6 +57,7 @@ def update_funnel(app: App, req: Request, funnel: Record) -> Response | None:
     apply_fields(funnel, req.body, {"name": text, "customFields": anything})
     if "stages" in req.body:
         funnel["stages"] = _stages(req.body["stages"])  # replaces the list; new stages get an id
+    funnel["_updatedAt"] = now()  # v1 shows no modification time; API v2 serves it as updated_at
     return None
 
 
@@ -314,6 +315,7 @@ def create_event(app: App, req: Request) -> Record | Response:
 
 def update_event(app: App, req: Request, event: Record) -> Response | None:
     _event_write(app, event, req.body)
+    event["_updatedAt"] = now()  # v1 shows no modification time; API v2 serves it as updated_at
     return None
 
 

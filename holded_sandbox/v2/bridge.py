@@ -36,3 +36,24 @@ def v1_result(result: Record | Response | None) -> Record | None:
 def run_v1(fn: Any, app: Any, body: dict[str, Any], *record: Record, method: str = "POST", **params: str) -> Any:
     """Run a v1 create (`fn(app, req)`) or update (`fn(app, req, record)`) and translate a failure."""
     return v1_result(fn(app, v1_request(body, method, **params), *record))
+
+
+def call_v1(fn: Any, app: Any, body: dict[str, Any], method: str = "POST", **params: str) -> dict[str, Any]:
+    """Run a v1 route handler (`fn(app, req)`) and return its JSON answer; a failure is a problem."""
+    answer = fn(app, v1_request(body, method, **params))
+    payload = json.loads(answer.body) if answer.body else {}
+    if answer.status == 404 or (isinstance(payload, dict) and payload.get("status") == 0):
+        v1_result(answer)
+    return payload
+
+
+def v1_route(app: Any, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Run the v1 route serving `method path` (e.g. `POST /invoicing/v1/treasury`) and return its answer."""
+    handler, params = app.router.match(method, path)
+    if handler is None:
+        raise Problem(404, "Not found.")
+    answer = handler(app, Request(method, path, {}, body, {}, params))
+    payload = json.loads(answer.body) if answer.body else {}
+    if answer.status == 404 or (isinstance(payload, dict) and payload.get("status") == 0):
+        v1_result(answer)
+    return payload

@@ -33,13 +33,9 @@ if TYPE_CHECKING:
     from ..server import App
 
 TYPES = ("client", "debtor", "supplier", "creditor", "lead")
-# The documented body of create and PUT: what a PUT resets when left out.
-BODY_FIELDS = (
-    "name", "code", "vat_number", "trade_name", "is_person", "email", "phone", "mobile", "website", "type",
-    "bill_address", "custom_fields", "defaults", "contact_persons",
-)  # fmt: skip
 NEW_PERSON = {"name": "", "job": "", "phone": "", "email": "", "sendDocumentsByDefault": False, "linkedin": ""}
-EXTENSIONS = ("custom_id",)  # accepted beyond the documented body
+# What a PUT replaces: the v1 fields of the documented body (name, code, vat_number, trade_name,
+# is_person, email, phone, mobile, website, type, bill_address, custom_fields, defaults, contact_persons).
 _REPLACED_V1 = ("name", "code", "tradeName", "isperson", "email", "phone", "mobile", "type", "billAddress",
                 "customFields", "defaults", "_vatNumber", "contactPersons")  # fmt: skip
 

@@ -14,8 +14,9 @@ Invariants:
 - Totals, payments and status are the v1 ones (computed from lines and payments); amounts are
   strings; `status` reads pending | partial | completed from v1's 0 | 2 | 1.
 - Invoice PUT takes the whole body and resets what is left out (lines included); other documents'
-  PUT take only `date`, `due_date`, `project_id`. Approved documents are neither edited nor deleted
-  (422), as in v1. PUT answers `{"id"}`.
+  PUT take only `date`, `due_date`, `project_id`, also on final documents (the fields Holded leaves
+  editable after approval); otherwise approved documents are neither edited nor deleted (422), as in
+  v1. PUT answers `{"id"}`.
 - `DELETE /invoices {ids}` (at most 100): 204 when all went, 207 with per-id results when some did,
   422 when none did.
 """
@@ -58,6 +59,7 @@ class DocKind:
     payments: bool = False  # POST /{id}/payments exists
     full_put: bool = False  # PUT takes the whole create body (else only date, due_date, project_id)
     bulk_delete: bool = False  # DELETE <path> {ids}
+    approval_filter: bool = True  # the list takes `approval_status`
 
 
 KINDS = (
@@ -66,11 +68,11 @@ KINDS = (
     DocKind("/credit-notes", "creditnote", "sales:credit-notes", "Credit note", payments=True),
     DocKind("/receipt-notes", "receiptnote", "sales:receipt-notes", "Receipt note", payments=True),
     DocKind("/estimates", "estimate", "sales:estimates", "Estimate", approve=False),
-    DocKind("/proformas", "proform", "sales:proforms", "Proforma"),
-    DocKind("/sales-orders", "salesorder", "sales:orders", "Sales order"),
-    DocKind("/waybills", "waybill", "sales:waybills", "Waybill"),
+    DocKind("/proformas", "proform", "sales:proforms", "Proforma", approval_filter=False),
+    DocKind("/sales-orders", "salesorder", "sales:orders", "Sales order", approval_filter=False),
+    DocKind("/waybills", "waybill", "sales:waybills", "Waybill", approval_filter=False),
     DocKind("/purchases", "purchase", "accounting:purchases", "Purchase", payments=True),
-    DocKind("/purchase-orders", "purchaseorder", "accounting:purchase-orders", "Purchase order"),
+    DocKind("/purchase-orders", "purchaseorder", "accounting:purchase-orders", "Purchase order", approval_filter=False),
 )
 
 
@@ -271,6 +273,8 @@ def _make_document(app: App, v1: dict[str, Any], doc_type: str, numbered: bool) 
 
 def _guard(kind: DocKind) -> Any:
     def guard(app: App, doc: Record, method: str) -> None:
+        if method == "PUT" and not kind.full_put:
+            return  # date, due_date and project_id stay editable on a final document
         if not doc["draft"]:
             verb = "deleted" if method == "DELETE" else "edited"
             raise invalid(f"Approved documents can't be {verb}.")
@@ -391,7 +395,7 @@ def _resource(kind: DocKind) -> V2Resource:
         create=_creator(kind, kind.doc_type),
         update=_updater(kind),
         guard=_guard(kind),
-        filters=FILTERS,
+        filters=FILTERS if kind.approval_filter else {k: v for k, v in FILTERS.items() if k != "approval_status"},
         default_limit=LIMIT,
         max_limit=MAX_LIMIT,
         order=_order,

@@ -21,7 +21,7 @@ from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 from ..routing import Request, Response, html_404, json_response
-from .auth import DEFAULT_TOKEN, TokenBook, is_v2_token, require_permission
+from .auth import DEFAULT_TOKEN, Token, TokenBook, is_v2_token, require_permission
 from .problems import Problem, problem
 from .quota import V1_USAGE_KEY, AccountQuota
 from .resource import Route
@@ -118,7 +118,7 @@ class V2Api:
         raw: bytes,
         handler: Any,
         params: dict[str, str],
-        token: Any,
+        token: Token,
     ) -> Response:
         if not isinstance(handler, Route):
             return problem(404, f"No route {method} /api{path}.")

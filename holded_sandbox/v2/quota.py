@@ -55,9 +55,9 @@ class AccountQuota:
         minute = int(now // 60)
         if minute != self._minute:
             self._minute, self._minute_count = minute, 0
-        period, reset = _month_bounds(now)
-        if period != self._period:
-            self._period, self._month_reset, self._month_count = period, reset, 0
+        if now >= self._month_reset:  # a new month (or the first request): cheap check on the hot path
+            self._period, self._month_reset = _month_bounds(now)
+            self._month_count = 0
             self._usage.clear()
 
     def consume(self, per_minute: int | None, per_month: int | None, usage_key: str) -> Verdict:
@@ -103,7 +103,7 @@ class AccountQuota:
     def clear(self) -> None:
         """Forget every count (control route `DELETE /__sandbox__/usage`)."""
         with self._lock:
-            self._minute, self._period = -1, ""
+            self._minute, self._period, self._month_reset = -1, "", 0
             self._minute_count = self._month_count = 0
             self._usage.clear()
 

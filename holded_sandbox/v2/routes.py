@@ -6,10 +6,20 @@ Adding a resource is one declaration in its module and one line here.
 from __future__ import annotations
 
 from ..routing import Router
-from . import contacts, documents, usage
+from . import accounting, catalog, contacts, crm, documents, treasury, usage, work
 from .resource import V2Resource, register
 
-RESOURCES: tuple[V2Resource, ...] = (*contacts.RESOURCES, *documents.RESOURCES, *usage.RESOURCES)
+# In the priority order: what the connector's unified models stand on first.
+RESOURCES: tuple[V2Resource, ...] = (
+    *contacts.RESOURCES,
+    *documents.RESOURCES,
+    *crm.RESOURCES,
+    *work.RESOURCES,
+    *catalog.RESOURCES,
+    *treasury.RESOURCES,
+    *accounting.RESOURCES,
+    *usage.RESOURCES,
+)
 
 
 def build_v2_router() -> tuple[Router, list[tuple[str, str, str]]]:

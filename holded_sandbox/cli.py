@@ -11,6 +11,7 @@ from typing import Any
 from .faults import Faults
 from .oauth import OAuthSettings
 from .server import SandboxServer
+from .webhooks import WebhookError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +39,17 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--fault-seed", type=int, default=0)
     f.add_argument("--series-overrides-number", action="store_true",
                    help="sales documents get their series' number, whatever invoiceNum says")  # fmt: skip
+    w = p.add_argument_group("webhooks")
+    w.add_argument("--webhook", action="append", default=[], metavar="URL",
+                   help="register a webhook for every event at start (127.0.0.1 / localhost / ::1 only)")  # fmt: skip
+    w.add_argument("--webhook-duplicate-rate", type=float, default=0, help="share of events delivered twice")
+    w.add_argument("--webhook-shuffle", type=int, default=0, metavar="N",
+                   help="deliver each batch of up to N events out of order (0: in order)")  # fmt: skip
+    w.add_argument("--webhook-shuffle-wait-ms", type=float, default=100)
+    w.add_argument("--webhook-retry-base-ms", type=float, default=50, help="first retry delay, doubled per failure")
+    w.add_argument("--webhook-retry-max-ms", type=float, default=1000)
+    w.add_argument("--webhook-max-attempts", type=int, default=8)
+    w.add_argument("--webhook-timeout", type=float, default=2, help="seconds per delivery attempt")
     o = p.add_argument_group("oauth")
     o.add_argument("--client-id", default="sandbox-client")
     o.add_argument("--client-secret", default="sandbox-secret")
@@ -62,6 +74,13 @@ def _faults(args: argparse.Namespace) -> Faults:
         denied_modules=list(args.deny_module),
         seed=args.fault_seed,
         series_overrides_number=args.series_overrides_number,
+        webhook_duplicate_rate=args.webhook_duplicate_rate,
+        webhook_shuffle=args.webhook_shuffle,
+        webhook_shuffle_wait_ms=args.webhook_shuffle_wait_ms,
+        webhook_retry_base_ms=args.webhook_retry_base_ms,
+        webhook_retry_max_ms=args.webhook_retry_max_ms,
+        webhook_max_attempts=args.webhook_max_attempts,
+        webhook_timeout_s=args.webhook_timeout,
     )
 
 
@@ -85,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     seeded = time.perf_counter() - started
     try:
+        hooks = [server.webhooks.register(url) for url in args.webhook]
+    except WebhookError as exc:
+        print(f"holded-sandbox: --webhook {exc}", file=sys.stderr)
+        return 2
+    try:
         server.start()
     except OSError as exc:
         print(f"holded-sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
@@ -95,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     if server.bearer_token:
         print(f"  Bearer:      {server.bearer_token}")
     print(f"  Token URL:   {server.token_url}   (client {oauth.client_id}, refresh token {oauth.refresh_token})")
-    print(f"  Control:     {server.control_url}/{{faults,stats,reset,fill}}")
+    print(f"  Control:     {server.control_url}/{{faults,stats,reset,fill,webhooks}}")
+    for hook in hooks:
+        print(f"  Webhook:     {hook.url}   (id {hook.id}, secret {hook.secret})")
     print(f"  Seed {args.seed}, scale {args.scale:g}: {sum(counts.values())} records in {seeded:.2f}s")
     print("  " + ", ".join(f"{name} {count}" for name, count in sorted(counts.items())))
     print("Press Ctrl-C to stop.", flush=True)

@@ -78,10 +78,10 @@ def _webhooks(app: App, method: str, webhook_id: str, body: dict[str, Any]) -> R
         return json_response(hook.as_dict(), 201)
     if not webhook_id and method == "GET":
         return json_response({"accountId": hub.account_id, "webhooks": hub.list()})
-    hook = hub.get(webhook_id) if webhook_id else None
-    if hook is not None and method == "GET":
-        return json_response(hook.as_dict())
-    if hook is not None and method == "DELETE":
+    view = hub.describe(webhook_id) if webhook_id else None
+    if view is not None and method == "GET":
+        return json_response(view)
+    if view is not None and method == "DELETE":
         hub.remove(webhook_id)
         return json_response({"id": webhook_id, "deleted": True})
     if webhook_id and method in ("GET", "DELETE"):

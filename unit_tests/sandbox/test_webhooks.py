@@ -316,3 +316,14 @@ def test_webhook_switches_are_validated_and_settable_from_the_cli(api, capsys):
     assert "webhook_max_attempts" in capsys.readouterr().err
     assert sandbox_main(["--port", "0", "--webhook", "http://192.168.1.5/hook"]) == 2
     assert "127.0.0.1" in capsys.readouterr().err
+
+
+def test_control_routes_list_show_and_delete_webhooks(api):
+    hook = register(api, "http://localhost:9/hook", events=["invoice.approve"], description="ERP")
+    listed = api.control("GET", "webhooks")
+    assert listed["accountId"] == api.sb.webhooks.account_id and [h["id"] for h in listed["webhooks"]] == [hook["id"]]
+    assert api.control("GET", f"webhooks/{hook['id']}")["events"] == ["invoice.approve"]
+    assert api.control("DELETE", f"webhooks/{hook['id']}") == {"id": hook["id"], "deleted": True}
+    resp = requests.delete(f"{api.sb.control_url}/webhooks/{hook['id']}", timeout=10)
+    assert resp.status_code == 404 and api.control("GET", "webhooks")["webhooks"] == []
+    assert "webhooks" in api.control("GET", "")["routes"]

@@ -86,6 +86,7 @@ class Webhook:
     last_error: str | None = None
 
     def wants(self, event: str) -> bool:
+        """True when this webhook subscribes to `event`."""
         return self.events is None or event in self.events
 
     def as_dict(self) -> dict[str, Any]:
@@ -158,6 +159,7 @@ class DeliveryWorker:
 
     @property
     def running(self) -> bool:
+        """True while the delivery thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:

@@ -38,6 +38,7 @@ __all__ = [
     "check_url",
     "sign",
     "v2_create",
+    "v2_delete",
     "v2_list",
     "v2_view",
     "verify",
@@ -220,6 +221,7 @@ class WebhookHub:
 
     @property
     def running(self) -> bool:
+        """True while the delivery thread is alive."""
         return self.worker.running
 
 
@@ -262,3 +264,8 @@ def v2_view(hook: Webhook) -> dict[str, Any]:
 def v2_list(hub: WebhookHub) -> list[dict[str, Any]]:
     """The registrations for a `GET /api/v2/webhooks` (not in endpoints.md: wire it only if wanted)."""
     return [v2_view(hook) for hook in hub.hooks()]
+
+
+def v2_delete(hub: WebhookHub, webhook_id: str) -> bool:
+    """`DELETE /api/v2/webhooks/{id}` (not in endpoints.md): True when removed (204), False if unknown (404)."""
+    return hub.remove(webhook_id)

@@ -7,7 +7,7 @@ import requests
 
 from holded_sandbox.cli import main as sandbox_main
 from holded_sandbox.webhook_events import EVENTS
-from holded_sandbox.webhooks import WebhookError, v2_create, v2_list, verify
+from holded_sandbox.webhooks import WebhookError, v2_create, v2_delete, v2_list, verify
 
 from .webhook_receiver import receiving
 
@@ -301,6 +301,8 @@ def test_v2_entry_points_answer_id_and_secret_and_list_without_it(api):
     assert listed["id"] == answer["id"] and listed["events"] == ["invoice.create"] and "secret" not in listed
     with pytest.raises(WebhookError, match="events needed"):
         v2_create(api.sb.webhooks, {"url": rx.url})
+    assert v2_delete(api.sb.webhooks, answer["id"]) and not v2_delete(api.sb.webhooks, answer["id"])
+    assert v2_list(api.sb.webhooks) == [] and api.sb.store.observer is None
 
 
 def test_the_catalogue_has_18_objects_and_58_events():
@@ -319,6 +321,8 @@ def test_webhook_switches_are_validated_and_settable_from_the_cli(api, capsys):
 
 
 def test_control_routes_list_show_and_delete_webhooks(api):
+    assert register(api, "http://[::1]:9/hook")["events"] == ["*"]
+    api.sb.webhooks.remove(api.sb.webhooks.hooks()[0].id)
     hook = register(api, "http://localhost:9/hook", events=["invoice.approve"], description="ERP")
     listed = api.control("GET", "webhooks")
     assert listed["accountId"] == api.sb.webhooks.account_id and [h["id"] for h in listed["webhooks"]] == [hook["id"]]

@@ -1,8 +1,9 @@
 """Where the runner's connector config comes from, and in which order.
 
 Precedence, highest first: command-line flags (`--base-url`), environment variables
-(`HOLDED_API_KEY`, `HOLDED_BASE_URL`), the config file (`--config FILE` or `HOLDED_CONFIG`, JSON or
-YAML in the connectors' own config format). A credential from the environment replaces the file's.
+(`HOLDED_API_TOKEN` for a Holded API v2 token, `HOLDED_API_KEY` for a v1 key, `HOLDED_BASE_URL`), the
+config file (`--config FILE` or `HOLDED_CONFIG`, JSON or YAML in the connectors' own config format). A
+credential from the environment replaces the file's.
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ import yaml
 from holded_core.errors import HoldedConfigError
 
 ENV_API_KEY = "HOLDED_API_KEY"
+ENV_API_TOKEN = "HOLDED_API_TOKEN"
 ENV_BASE_URL = "HOLDED_BASE_URL"
 ENV_CONFIG = "HOLDED_CONFIG"
-NO_CREDENTIALS = f"no Holded credential: set {ENV_API_KEY}, or pass --config FILE holding `credentials`"
+NO_CREDENTIALS = (
+    f"no Holded credential: set {ENV_API_TOKEN} (an API v2 token, pat_...) or {ENV_API_KEY} (a v1 key), "
+    "or pass --config FILE holding `credentials`"
+)
 
 
 @dataclass
@@ -77,7 +82,11 @@ def load_config(
     path_text = config_path or env.get(ENV_CONFIG)
     path = Path(path_text) if path_text else None
     values: dict[str, Any] = read_file(path) if path else {}
-    if env.get(ENV_API_KEY):
+    if env.get(ENV_API_TOKEN) and env.get(ENV_API_KEY):
+        raise HoldedConfigError(f"both {ENV_API_TOKEN} and {ENV_API_KEY} are set: keep the one this run should use")
+    if env.get(ENV_API_TOKEN):
+        values["credentials"] = {"auth_type": "api_token", "token": env[ENV_API_TOKEN]}
+    elif env.get(ENV_API_KEY):
         values["credentials"] = {"auth_type": "api_key", "api_key": env[ENV_API_KEY]}
     if env.get(ENV_BASE_URL):
         values["base_url"] = env[ENV_BASE_URL]

@@ -295,16 +295,18 @@ def cmd_streams(args: argparse.Namespace) -> int:
 
 
 def cmd_proxy(args: argparse.Namespace) -> int:
-    from holded_core import HoldedClient
+    from holded_cli.config import load_config
+    from holded_core import HoldedClient, parse_config
 
-    _loaded, settings = _settings(args)
+    # The client config alone: a proxied call speaks whichever API its path names (v1, or /v2/... with a token).
+    client_config = parse_config(load_config(args.config, getattr(args, "base_url", None)).values)
     try:
         body = json.loads(args.data) if args.data else None
     except json.JSONDecodeError as exc:
         raise UsageError(f"--data is not valid JSON ({exc.msg} at character {exc.pos})") from None
     _setup_logging(args.verbose)
     method = args.method.upper()
-    with HoldedClient(settings.client) as client:
+    with HoldedClient(client_config) as client:
         result = client.request(method, args.path, json=body, idempotent=method != "POST")
     json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
@@ -327,8 +329,8 @@ COMMANDS = {
     "proxy": cmd_proxy,
 }
 
-EPILOG = """config precedence (highest first): flags (--base-url), environment (HOLDED_API_KEY, HOLDED_BASE_URL,
-HOLDED_DB, HOLDED_WEBHOOK_SECRET), the config file (--config FILE or HOLDED_CONFIG; JSON or YAML, the
+EPILOG = """config precedence (highest first): flags (--base-url), environment (HOLDED_API_TOKEN or HOLDED_API_KEY,
+HOLDED_BASE_URL, HOLDED_DB, HOLDED_WEBHOOK_SECRET), the config file (--config FILE or HOLDED_CONFIG; JSON or YAML, the
 connectors' own config format)."""
 
 

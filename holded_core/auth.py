@@ -13,7 +13,13 @@ from collections.abc import Callable
 
 import requests
 
-from holded_core.config import ApiKeyCredentials, BearerCredentials, Credentials, OAuth2Credentials
+from holded_core.config import (
+    ApiKeyCredentials,
+    ApiTokenCredentials,
+    BearerCredentials,
+    Credentials,
+    OAuth2Credentials,
+)
 from holded_core.errors import HoldedAuthError, HoldedConnectionError
 from holded_core.secrets import get_logger, register_secret
 
@@ -63,11 +69,14 @@ class ApiKeyAuth(Auth):
 
 
 class BearerAuth(Auth):
+    """A static token sent as `Authorization: Bearer`: Holded API v2 tokens (`pat_...`) and any bearer."""
+
     kind = "bearer"
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, kind: str = "bearer") -> None:
         register_secret(token)
         self._token = token
+        self.kind = kind
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token}"}
@@ -174,6 +183,8 @@ class OAuth2RefreshAuth(Auth):
 def build_auth(credentials: Credentials, *, on_refresh_token: Callable[[str], None] | None = None) -> Auth:
     if isinstance(credentials, ApiKeyCredentials):
         return ApiKeyAuth(credentials.api_key.get_secret_value())
+    if isinstance(credentials, ApiTokenCredentials):
+        return BearerAuth(credentials.token.get_secret_value(), kind="api_token")
     if isinstance(credentials, BearerCredentials):
         return BearerAuth(credentials.token.get_secret_value())
     if isinstance(credentials, OAuth2Credentials):

@@ -6,6 +6,7 @@ Everything that talks to Holded (source, destination, local runner, proxy) goes 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -30,9 +31,11 @@ from holded_core.errors import (
     HoldedError,
     HoldedHtmlError,
     HoldedInvalidResponseError,
+    HoldedMissingPermissionError,
     HoldedNotFoundError,
     HoldedPaginationError,
     HoldedPermissionError,
+    HoldedQuotaError,
     HoldedRateLimitError,
     HoldedRequestError,
     HoldedServerError,
@@ -63,6 +66,7 @@ class Page:
     number: int
     records: list[dict[str, Any]]
     received: int = -1  # records Holded sent, before repeats of earlier pages were dropped
+    done: bool | None = None  # a cursor page says whether more follow; a v1 page is last when short
 
     def __post_init__(self) -> None:
         if self.received < 0:
@@ -70,7 +74,7 @@ class Page:
 
     @property
     def last(self) -> bool:
-        return self.received < PAGE_SIZE
+        return self.done if self.done is not None else self.received < PAGE_SIZE
 
 
 @dataclass
@@ -80,6 +84,8 @@ class ClientStats:
     retry_wait_seconds: float = 0.0
     budget_wait_seconds: float = 0.0
     by_status: Counter[str] = field(default_factory=Counter)
+    # Holded API v2's last word on its windows: window -> (limit, remaining, reset unix seconds).
+    rate_limit: dict[str, tuple[float | None, float, float | None]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **deltas: float) -> None:
@@ -270,6 +276,17 @@ class HoldedClient:
         self._reached = True
         status = resp.status_code
         self.stats.count_status(str(status))
+        if status == 429 and resp.headers.get("X-RateLimit-Window", "").lower() == "month":
+            reset = _number(resp.headers.get("X-RateLimit-Reset"))
+            raise HoldedQuotaError(
+                "Holded's monthly request quota is spent (HTTP 429, window month)",
+                reset=reset,
+                method=method,
+                path=shown,
+                status_code=429,
+                holded_message=_holded_message(resp),
+            )
+        self._follow_rate_headers(resp.headers)
         if status in RETRY_STATUSES or status == 401:
             info = _holded_message(resp)
             retry_after = parse_retry_after(resp.headers.get("Retry-After")) if status == 429 else None
@@ -287,6 +304,18 @@ class HoldedClient:
             return _Success(_decode(resp, method, shown))
         except HoldedInvalidResponseError as exc:
             return _Failure(exc.message, HoldedInvalidResponseError, sent=True, status_code=status)
+
+    def _follow_rate_headers(self, headers: Mapping[str, str]) -> None:
+        """Holded API v2 says how much of its window is left (`X-RateLimit-Remaining`, `-Reset` in unix
+        seconds, `-Window`): at 0 left, the whole process waits for the reset instead of earning a 429."""
+        remaining = _number(headers.get("X-RateLimit-Remaining"))
+        if remaining is None:
+            return
+        window = headers.get("X-RateLimit-Window", "minute").lower()
+        reset = _number(headers.get("X-RateLimit-Reset"))
+        self.stats.rate_limit[window] = (_number(headers.get("X-RateLimit-Limit")), remaining, reset)
+        if remaining <= 0 and reset is not None and window != "month":
+            self.budget.pause_for(max(0.0, reset - time.time()))
 
     def _url_for(self, path: str) -> tuple[str, str]:
         """Resolve a path under the base URL, refusing anything that could leave it (the proxy guard)."""
@@ -333,18 +362,22 @@ class HoldedClient:
         params: Mapping[str, Any] | None = None,
         *,
         read_ahead: int | None = None,
-        paginated: bool = True,
+        pagination: str = "page",
+        page_size: int | None = None,
     ) -> Iterator[Page]:
-        """Pages 1, 2, ... lazily, until the first page shorter than 500 records.
+        """A listing's pages, lazily, as the route paginates.
 
         Args:
-            path: the list route under `base_url`, e.g. `/invoicing/v1/contacts`.
-            params: query parameters besides `page`.
-            read_ahead: pages fetched in parallel ahead of the one consumed (default: the config's).
+            path: the list route under `base_url`, e.g. `/invoicing/v1/contacts` or `/v2/contacts`.
+            params: query parameters besides the pagination's own.
+            read_ahead: v1 pages fetched in parallel ahead of the one consumed (default: the config's).
                 Once page 1 shows the list is longer than a page, the next N pages are fetched while the
                 current one is consumed; whatever was fetched beyond the last page is discarded. At most
                 N+1 pages are held.
-            paginated: False for a route Holded does not paginate: one request, no `page` parameter.
+            pagination: `page` (Holded v1: `?page=N` from 1, 500 a page, the first short page is the
+                last), `cursor` (Holded v2: `?limit=&cursor=`, answers `{items, cursor, has_more}`; pages
+                follow one another, so no read-ahead) or `none` (one request; Holded answers everything).
+            page_size: `limit` asked of a cursor listing (the resource's maximum: fewer requests).
 
         Yields:
             `Page`s whose records are each listed once: a record already yielded by an earlier page of
@@ -352,17 +385,23 @@ class HoldedClient:
             left out, so counts are distinct records.
 
         Raises:
-            HoldedPaginationError: a page holds only records already listed: the route ignores `page`
-                (shared/holded-api/README.md, "Some list routes ignore `page`"), and paging on would
-                never end. Raised at the first such page; the records before it were yielded.
+            HoldedPaginationError: the listing does not advance: a page holds only records already
+                listed (a route that ignores `page`, shared/holded-api/README.md, "Some list routes
+                ignore `page`"; v2 ignores it everywhere), or a cursor comes back again. Raised at the
+                first such page; the records before it were yielded.
             HoldedError: whatever a request raises.
         """
-        if not paginated:
+        if pagination == "none":
             data = self.request("GET", path, params=dict(params or {}))
             yield Page(1, _records_of(data, path))
             return
-        ahead = self.config.read_ahead if read_ahead is None else read_ahead
-        pages = self._iter_pages_sequential(path, params) if ahead <= 0 else self._iter_pages_ahead(path, params, ahead)
+        if pagination == "cursor":
+            pages = self._iter_pages_cursor(path, params, page_size)
+        else:
+            ahead = self.config.read_ahead if read_ahead is None else read_ahead
+            pages = (
+                self._iter_pages_sequential(path, params) if ahead <= 0 else self._iter_pages_ahead(path, params, ahead)
+            )
         listed = _Distinct(path)
         try:
             for page in pages:
@@ -371,6 +410,27 @@ class HoldedClient:
                     return
         finally:
             pages.close()
+
+    def _iter_pages_cursor(self, path: str, params: Mapping[str, Any] | None, limit: int | None) -> Iterator[Page]:
+        query = {**(params or {}), **({"limit": limit} if limit else {})}
+        cursors: set[str] = set()
+        number = 0
+        while True:
+            number += 1
+            data = self.request("GET", path, params=query)
+            records, cursor, more = _cursor_page(data, path)
+            yield Page(number, records, done=not more)
+            if not more:
+                return
+            if not cursor or cursor in cursors:
+                raise HoldedPaginationError(
+                    f"page {number} says there is more but gives {'no' if not cursor else 'an already used'} "
+                    "cursor: the listing stops here (it would never end)",
+                    method="GET",
+                    path=path,
+                )
+            cursors.add(cursor)
+            query["cursor"] = cursor
 
     def _iter_pages_sequential(self, path: str, params: Mapping[str, Any] | None) -> Iterator[Page]:
         number = 1
@@ -405,16 +465,60 @@ class HoldedClient:
                 future.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
 
+    def usage(self) -> Usage:
+        """The account's monthly request quota, read from Holded API v2 (one request, which counts).
+
+        Returns:
+            `Usage`: period, requests used this month (v1 and v2), the limit, and per-route counts.
+
+        Raises:
+            HoldedMissingPermissionError: the token lacks `developers:usage.read`.
+            HoldedError: any other failure of the call.
+        """
+        data = self.get("/v2/usage")
+        if not isinstance(data, dict):
+            raise HoldedInvalidResponseError("expected the usage object", method="GET", path="/v2/usage")
+        limit = data.get("limit")
+        routes = data.get("secondary_usages")
+        return Usage(
+            period=str(data.get("period") or ""),
+            used=int(data.get("usage") or 0),
+            limit=int(limit) if isinstance(limit, (int, float)) else None,
+            by_route={str(k): int(v) for k, v in routes.items()} if isinstance(routes, dict) else {},
+        )
+
     def iter_records(
-        self, path: str, params: Mapping[str, Any] | None = None, *, read_ahead: int | None = None
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        read_ahead: int | None = None,
+        pagination: str = "page",
+        page_size: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        for page in self.iter_pages(path, params, read_ahead=read_ahead):
+        """Every record of a listing, lazily (see `iter_pages` for the arguments and errors)."""
+        for page in self.iter_pages(path, params, read_ahead=read_ahead, pagination=pagination, page_size=page_size):
             yield from page.records
 
 
 @dataclass
 class _Success:
     value: Any
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What Holded API v2 says of the account's monthly quota (`GET /v2/usage`): v1 and v2 calls
+    together (shared/holded-api/v2/README.md, "Rate limits and quota")."""
+
+    period: str  # "2026-11"
+    used: int
+    limit: int | None  # None: the plan has no monthly limit
+    by_route: dict[str, int] = field(default_factory=dict)  # Holded's `secondary_usages`
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.used)
 
 
 class _Distinct:
@@ -501,6 +605,14 @@ def _decode(resp: requests.Response, method: str, shown: str) -> Any:
     kwargs = {"method": method, "path": shown, "status_code": status, "holded_message": info}
     suffix = f": {info}" if info else ""
     if status == 403:
+        permission = _missing_permission(info)
+        if permission is not None:
+            raise HoldedMissingPermissionError(
+                f"the API token lacks the permission {permission} (HTTP 403)", permission=permission, **kwargs
+            )
+        if (info or "").strip().rstrip(".").lower() == "access denied":
+            # Holded API v2 answers an unknown or revoked token (or a v1 key) with 403 "Access denied.".
+            raise HoldedAuthError("Holded refused the credential (HTTP 403: Access denied.)", **kwargs)
         raise HoldedPermissionError(f"access denied (HTTP 403){suffix}", **kwargs)
     if status == 404:
         raise HoldedNotFoundError(f"not found (HTTP 404){suffix}", **kwargs)
@@ -511,6 +623,32 @@ def _decode(resp: requests.Response, method: str, shown: str) -> Any:
     if isinstance(data, dict) and data.get("status") in (0, "0", False) and set(data) <= _ENVELOPE_KEYS:
         raise HoldedApiError(f"Holded refused the request (status 0, HTTP {status}){suffix}", **kwargs)
     return data
+
+
+_PERMISSION = re.compile(r"Insufficient permissions:\s*([A-Za-z0-9_.:-]+)\s+required", re.IGNORECASE)
+
+
+def _missing_permission(detail: str | None) -> str | None:
+    """The permission a v2 403 names ("Insufficient permissions: crm:deals.read required.")."""
+    match = _PERMISSION.search(detail or "")
+    return match.group(1) if match else None
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _cursor_page(data: Any, path: str) -> tuple[list[dict[str, Any]], str | None, bool]:
+    """A v2 list answer `{"items": [...], "cursor": "<id>" | null, "has_more": bool}`."""
+    if isinstance(data, dict) and isinstance(data.get("items"), list):
+        cursor = data.get("cursor")
+        return data["items"], str(cursor) if cursor else None, bool(data.get("has_more"))
+    raise HoldedInvalidResponseError(
+        f"expected a v2 list {{items, cursor, has_more}}, got {type(data).__name__}", method="GET", path=path
+    )
 
 
 def _records_of(data: Any, path: str) -> list[dict[str, Any]]:

@@ -161,7 +161,9 @@ class DeletionCheck:
         verdicts = Verdicts(note_missing=True)
         if relist:
             wanted = set(keys)
-            pages = self.client.iter_pages(self.listing.path, self.params, paginated=self.listing.paginated)
+            pages = self.client.iter_pages(
+                self.listing.path, self.params, pagination=self.listing.pagination, page_size=self.listing.page_size
+            )
             for listed in (record for page in pages for record in page.records):
                 for key, item in self.extract(spec, listed):
                     if key in wanted:

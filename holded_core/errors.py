@@ -66,6 +66,19 @@ class HoldedPermissionError(HoldedError):
     hint = "the credential works but this Holded module is not available to it (plan or permissions)"
 
 
+class HoldedMissingPermissionError(HoldedPermissionError):
+    """Holded API v2 refused the call for a permission the token lacks; `permission` names it exactly
+    (`crm:deals.read`), from Holded's own `detail` ("Insufficient permissions: crm:deals.read required.")."""
+
+    def __init__(self, message: str, *, permission: str, **kwargs: object) -> None:
+        self.permission = permission
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def hint(self) -> str:  # type: ignore[override]
+        return f"tick `{self.permission}` on the API token in Holded (Settings > Developers), or make a new token"
+
+
 class HoldedNotFoundError(HoldedError):
     pass
 
@@ -87,11 +100,22 @@ class HoldedHtmlError(HoldedError):
 class HoldedPaginationError(HoldedError):
     """A list route answered a page of records it had already given: it does not advance with `page`."""
 
-    hint = "the records listed before it were read; report the route so it can be declared as not paginated"
+    hint = "the records listed before it were read; report the route so its pagination can be declared"
 
 
 class HoldedInvalidResponseError(HoldedError):
     """A body that is not JSON, or was cut short in transfer."""
+
+
+class HoldedQuotaError(HoldedError):
+    """Holded API v2's monthly request quota is spent (429 with `X-RateLimit-Window: month`): not retried,
+    since nothing will change before `reset` (unix seconds, when Holded says)."""
+
+    hint = "the account's monthly API quota is used up; wait for the next month or raise the plan's quota"
+
+    def __init__(self, message: str, *, reset: float | None = None, **kwargs: object) -> None:
+        self.reset = reset
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
 
 
 class TransientError(HoldedError):

@@ -48,6 +48,11 @@ class RateBudget:
             if retry_after:
                 self._paused_until = max(self._paused_until, now + retry_after)
 
+    def pause_for(self, seconds: float) -> None:
+        """Everybody waits `seconds` before the next request (a window Holded says is used up)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
     def on_success(self) -> None:
         if self.rate >= self.target_rate:
             return

@@ -20,6 +20,8 @@ _PATTERNS = [
         r"(?i)(['\"]?(?:key|authorization|access_token|refresh_token|client_secret|api_key|token)['\"]?"
         r"\s*[:=]\s*['\"]?(?:bearer\s+)?)([^\s'\",&}]{6,})"
     ),
+    # Holded API v2 tokens and webhook signing secrets, wherever they appear.
+    re.compile(r"()\b(?:pat|whsec)_[A-Za-z0-9+/=_\-]{6,}"),
 ]
 
 

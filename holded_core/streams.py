@@ -42,7 +42,8 @@ class Listing:
     dated: bool = False  # takes starttmp/endtmp on the business date (start_date applies)
     needs_range: bool = False  # Holded refuses the call without starttmp/endtmp
     item: str | None = None  # the route reading one listed record by `{id}`; None where Holded has none
-    paginated: bool = True  # False: Holded ignores `page` here and answers everything at once
+    pagination: str = "page"  # page (v1's ?page=N), cursor (v2's), none (Holded answers everything at once)
+    page_size: int | None = None  # records asked per page where Holded takes a size (v2's `limit`)
 
     def item_path(self, holded_id: str) -> str | None:
         """The route that reads the listed record `holded_id` (deletions are confirmed through it)."""
@@ -234,12 +235,12 @@ class NativeDef:
     needs_range: bool = False
     params: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     by_id: bool = True  # Holded reads one record at `<path>/{id}`
-    paginated: bool = True
+    pagination: str = "page"
 
     @property
     def listing(self) -> Listing:
         item = f"{self.path}/{{id}}" if self.by_id and self.primary_key == ("id",) else None
-        return Listing(self.path, self.params, self.dated, self.needs_range, item, self.paginated)
+        return Listing(self.path, self.params, self.dated, self.needs_range, item, self.pagination)
 
 
 NATIVE: tuple[NativeDef, ...] = (
@@ -266,7 +267,7 @@ NATIVE: tuple[NativeDef, ...] = (
     NativeDef("project_times", "/projects/v1/projects/times", by_id=False),
     NativeDef("employees", "/team/v1/employees"),
     # Holded ignores `page` on employee time tracking (shared/holded-api/README.md, reported quirks).
-    NativeDef("employee_times", "/team/v1/employees/times", paginated=False),
+    NativeDef("employee_times", "/team/v1/employees/times", pagination="none"),
     NativeDef("chart_of_accounts", "/accounting/v1/chartofaccounts", by_id=False),
     NativeDef("daily_ledger", "/accounting/v1/dailyledger", primary_key=("entryNumber", "line"), needs_range=True),
 )

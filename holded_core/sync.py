@@ -476,7 +476,10 @@ class SyncEngine:
         fatal: BaseException | None = None
         try:
             params = listing.query(self.options.start_date)
-            for page in self.client.iter_pages(listing.path, params, paginated=listing.paginated):
+            pages = self.client.iter_pages(
+                listing.path, params, pagination=listing.pagination, page_size=listing.page_size
+            )
+            for page in pages:
                 for listed in page.records:
                     if records_kinds:
                         self._kinds[str(listed.get("id"))] = is_person(listed)

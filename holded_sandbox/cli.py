@@ -11,11 +11,12 @@ from typing import Any
 from .faults import Faults
 from .oauth import OAuthSettings
 from .server import SandboxServer
+from .v2 import DEFAULT_TOKEN
 from .webhooks import WebhookError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="holded-sandbox", description="Local emulator of Holded's API v1.")
+    p = argparse.ArgumentParser(prog="holded-sandbox", description="Local emulator of Holded's API v1 and v2.")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8420, help="port (0 picks a free one)")
     p.add_argument("--seed", type=int, default=1, help="data seed (same seed, same data)")
@@ -24,11 +25,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--bearer-token", default="sandbox-bearer-token", help="a static accepted Bearer token ('' disables)"
     )
+    p.add_argument(
+        "--api-token", default=DEFAULT_TOKEN, help="the API v2 token (pat_...) holding every permission ('' disables)"
+    )
     f = p.add_argument_group("faults")
     f.add_argument("--latency-ms", type=float, default=0)
     f.add_argument("--latency-jitter-ms", type=float, default=0)
     f.add_argument("--rate-limit-rps", type=float, default=None, help="token bucket per credential; over it: 429")
     f.add_argument("--rate-limit-burst", type=int, default=1)
+    f.add_argument("--rate-limit-minute", type=int, default=0, help="account requests per minute, v1+v2 (0: off)")
+    f.add_argument("--rate-limit-month", type=int, default=100_000,
+                   help="account requests per calendar month, v1+v2 (0: off; default 100000)")  # fmt: skip
     f.add_argument("--retry-after-format", choices=["seconds", "http-date"], default="seconds")
     f.add_argument("--error-rate", type=float, default=0, help="share of requests answered 500/502/503/504")
     f.add_argument("--reset-rate", type=float, default=0, help="share of connections closed without answer")
@@ -74,6 +81,8 @@ def _faults(args: argparse.Namespace) -> Faults:
         denied_modules=list(args.deny_module),
         seed=args.fault_seed,
         series_overrides_number=args.series_overrides_number,
+        rate_limit_per_minute=args.rate_limit_minute or None,
+        rate_limit_per_month=args.rate_limit_month or None,
         webhook_duplicate_rate=args.webhook_duplicate_rate,
         webhook_shuffle=args.webhook_shuffle,
         webhook_shuffle_wait_ms=args.webhook_shuffle_wait_ms,
@@ -95,12 +104,23 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"holded-sandbox: {exc}", file=sys.stderr)
         return 2
+    if args.api_token and not args.api_token.startswith("pat_"):
+        print("holded-sandbox: --api-token must start with 'pat_' (Holded's v2 tokens do)", file=sys.stderr)
+        return 2
     oauth = OAuthSettings(
         args.client_id, args.client_secret, args.refresh_token, args.access_token_ttl, args.rotate_refresh_tokens
     )
     started = time.perf_counter()
     server = SandboxServer(
-        args.host, args.port, args.seed, args.scale, args.api_key, faults, oauth, args.bearer_token or None
+        args.host,
+        args.port,
+        args.seed,
+        args.scale,
+        args.api_key,
+        faults,
+        oauth,
+        args.bearer_token or None,
+        args.api_token or None,
     )
     seeded = time.perf_counter() - started
     try:
@@ -118,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  API key:     {server.api_key}   (header `key: ...`)")
     if server.bearer_token:
         print(f"  Bearer:      {server.bearer_token}")
+    if server.api_token:
+        print(f"  API v2:      {server.base_url}/v2   token {server.api_token}   (Authorization: Bearer ...)")
     print(f"  Token URL:   {server.token_url}   (client {oauth.client_id}, refresh token {oauth.refresh_token})")
-    print(f"  Control:     {server.control_url}/{{faults,stats,reset,fill,webhooks}}")
+    print(f"  Control:     {server.control_url}/{{faults,stats,reset,fill,tokens,usage,webhooks}}")
     for hook in hooks:
         print(f"  Webhook:     {hook.url}   (id {hook.id}, secret {hook.secret})")
     print(f"  Seed {args.seed}, scale {args.scale:g}: {sum(counts.values())} records in {seeded:.2f}s")

@@ -59,10 +59,24 @@ def handle(app: App, method: str, route: str, raw: bytes) -> Response:
             app.seeder().fill(collection, count)
             app.cache.clear()
         return json_response({"collection": collection, "count": len(app.store.coll(collection).records)})
+    if route == "tokens" and method == "POST":  # an API v2 token with just these permissions
+        permissions = body.get("permissions")
+        if not isinstance(permissions, list):
+            return _error("permissions must be a list such as ['contacts:contacts.read']")
+        try:
+            token = app.v2.tokens.mint(permissions)
+        except ValueError as exc:
+            return _error(str(exc))
+        return json_response({"token": token.value, "permissions": sorted(token.permissions)}, 201)
+    if route == "usage" and method == "GET":
+        return json_response(app.v2.quota.report(app.faults.rate_limit_per_month))
+    if route == "usage" and method == "DELETE":  # forget the account's minute and month counts
+        app.v2.quota.clear()
+        return json_response(app.v2.quota.report(app.faults.rate_limit_per_month))
     if route == "webhooks" or route.startswith("webhooks/"):
         return _webhooks(app, method, route.removeprefix("webhooks").strip("/"), body)
     if route == "" and method == "GET":
-        routes = ["faults", "stats", "reset", "fill", "webhooks"]
+        routes = ["faults", "stats", "reset", "fill", "tokens", "usage", "webhooks"]
         return json_response({"seed": app.seed, "scale": app.scale, "routes": routes})
     return json_response({"error": f"no control route {method} /__sandbox__/{route}"}, 404)
 

@@ -37,6 +37,10 @@ class Faults:
     # Quirk switch (not random): the numbering series overrides the `invoiceNum` sent on sales documents;
     # purchases keep the supplier's number (shared/holded-api/README.md, "what integrators report").
     series_overrides_number: bool = False
+    # The account's request windows, shared by API v1 and v2 (Holded counts every key and token together):
+    # requests per UTC minute and per UTC calendar month; None is off. Over one: 429 with X-RateLimit-*.
+    rate_limit_per_minute: int | None = None
+    rate_limit_per_month: int | None = 100_000
     # Webhook delivery (holded_sandbox/webhooks.py); these apply to outgoing deliveries, not to requests.
     webhook_duplicate_rate: float = 0  # share of delivered events sent a second time (same webhook id)
     webhook_shuffle: int = 0  # >= 2: each batch of up to this many queued events goes out in a shuffled order
@@ -76,6 +80,10 @@ class Faults:
             raise ValueError("webhook_timeout_s must be > 0")
         if self.rate_limit_rps is not None and self.rate_limit_rps <= 0:
             raise ValueError("rate_limit_rps must be > 0 (or null to disable)")
+        for name in ("rate_limit_per_minute", "rate_limit_per_month"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be an integer >= 1 (or null to disable)")
         for entry in self.script:
             if not isinstance(entry, dict) or ("status" not in entry and entry.get("kind") not in SCRIPT_KINDS):
                 raise ValueError(f"script entry needs 'status' or 'kind' in {SCRIPT_KINDS}: {entry!r}")

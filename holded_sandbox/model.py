@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .fakedata import money
-from .store import Record, content_hash
+from .store import Record, content_hash, object_id
 
 # Seeded data lives before this instant (2025-01-15 10:00 UTC); `now` is used only for API writes.
 SEED_NOW = 1_736_935_200
@@ -251,7 +252,14 @@ def line_from_item(item: dict[str, Any], products_by_sku: dict[str, Record], pur
         "costPrice": money(num(item.get("costPrice"), num((product or {}).get("cost")))),
         "sku": sku,
         "productId": str(item.get("productId") or (product or {}).get("id", "")),
+        "_lineId": object_id(),  # internal: v1 never shows it; API v2 serves it as `line_id`
     }
+
+
+def seeded_line_id(doc_id: str, index: int) -> str:
+    """A stable id for line `index` of a document (its `_lineId`, served by API v2 as `line_id`) that
+    does not draw from the seed's random stream: the document's creation second, then a hash."""
+    return doc_id[:8] + hashlib.md5(f"{doc_id}:{index}".encode()).hexdigest()[:16]
 
 
 def compute_totals(doc: Record) -> Record:

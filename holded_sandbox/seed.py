@@ -27,6 +27,7 @@ from .model import (
     format_number,
     intish,
     refresh_payments,
+    seeded_line_id,
     stamp,
 )
 from .store import Record, Store, content_hash, object_id
@@ -524,6 +525,8 @@ class Seeder:
                 "_docType": doc_type,
                 "_billed": int(doc_type in BILLABLE_TYPES and age > 60 * DAY and rng.random() < 0.6),
             }
+            for index, line in enumerate(lines):
+                line["_lineId"] = seeded_line_id(doc["id"], index)
             compute_totals(doc)
             if doc_type in PAYABLE_TYPES and not draft:
                 self._pay_seeded(doc, contact, age)

@@ -27,6 +27,7 @@ from .routes import build_router
 from .routing import Request, Response, fail, html_404, json_response
 from .seed import Seeder
 from .store import Store
+from .v2 import DEFAULT_TOKEN, V2Api, is_v2_path
 from .webhooks import WebhookHub, account_id_for
 
 MODULES = ("invoicing", "crm", "projects", "team", "accounting")
@@ -45,6 +46,7 @@ class App:
         faults: Faults,
         oauth: OAuthSettings,
         bearer_token: str | None,
+        api_token: str | None = DEFAULT_TOKEN,
     ) -> None:
         self.seed, self.scale = seed, scale
         self.api_key = api_key
@@ -54,6 +56,7 @@ class App:
         self.tokens = TokenIssuer(oauth)
         self.store = Store()
         self.router = build_router()
+        self.v2 = V2Api(api_token)  # API v2 over the same store: tokens, rate windows, its own routes
         self.cache: dict[str, Any] = {}  # derived views (e.g. the daily ledger), keyed by store.version
         self._stats_lock = threading.Lock()
         self._by_status: Counter[str] = Counter()
@@ -149,16 +152,25 @@ class App:
     def _api(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], raw: bytes) -> Response:
         faults = self.faults
         entry = faults.take_script(path, method)
-        credential, problem = self._credential(headers)
         if entry is not None and entry.get("kind") not in ("truncate", "lost_create"):
             self._fired("script")
             return _scripted(entry)
+        if is_v2_path(path):
+            return self._broken(entry, method, self.v2.handle(self, method, path, query, headers, raw))
+        rejected = self.v2.v1_rejects(headers)  # a v2 token (pat_...) on a v1 route
+        if rejected is not None:
+            return rejected
+        credential, problem = self._credential(headers)
         if credential is None:
             return json_response({"status": 0, "info": problem}, 401)
         delay = faults.latency()
         if delay:
             time.sleep(delay)
         module = path.split("/")[1] if path.count("/") >= 1 else ""
+        over_quota = self.v2.v1_quota(self)  # the account's minute / month windows, shared with v2
+        if over_quota is not None:
+            self._fired("rate_limit")
+            return over_quota
         retry_after = faults.throttle(credential)
         if retry_after is not None:
             self._fired("rate_limit")
@@ -185,13 +197,19 @@ class App:
         except Exception:  # a sandbox bug must not look like a network fault: answer 500 and say why
             traceback.print_exc(file=sys.stderr)
             return json_response({"status": 0, "info": "Sandbox internal error (see its stderr)"}, 500)
+        return self._broken(entry, method, resp)
+
+    def _broken(self, entry: dict[str, Any] | None, method: str, resp: Response) -> Response:
+        """After a request was handled: a scripted or random truncate / lost create breaks its answer."""
+        if resp.transport != "send":
+            return resp
         if entry is not None:  # scripted truncate / lost_create: applied, then the answer is broken
             self._fired("script")
             resp.transport = "truncate" if entry["kind"] == "truncate" else "reset"
-        elif resp.created and method == "POST" and faults.roll("lost_create_rate"):
+        elif resp.created and method == "POST" and self.faults.roll("lost_create_rate"):
             self._fired("lost_create")
             resp.transport = "reset"
-        elif faults.roll("truncate_rate"):
+        elif self.faults.roll("truncate_rate"):
             self._fired("truncate")
             resp.transport = "truncate"
         return resp
@@ -331,7 +349,11 @@ class _Server(ThreadingHTTPServer):
 
 
 class SandboxServer:
-    """A local Holded API v1 emulator. `with SandboxServer(port=0) as sb: requests.get(sb.base_url + ...)`."""
+    """A local Holded API v1 and v2 emulator. `with SandboxServer(port=0) as sb: requests.get(sb.base_url + ...)`.
+
+    v1 answers `<base_url>/<module>/v1/...` with the `key` header; v2 answers `<base_url>/v2/...` with
+    `Authorization: Bearer <api_token>` (or a token minted with `mint_token`), over the same records.
+    """
 
     def __init__(
         self,
@@ -343,12 +365,14 @@ class SandboxServer:
         faults: Faults | None = None,
         oauth: OAuthSettings | None = None,
         bearer_token: str | None = "sandbox-bearer-token",
+        api_token: str | None = DEFAULT_TOKEN,
     ) -> None:
         self.host = host
         self._port = port
         self.api_key = api_key
         self.bearer_token = bearer_token
-        self.app = App(seed, scale, api_key, faults or Faults(), oauth or OAuthSettings(), bearer_token)
+        self.api_token = api_token  # the API v2 token (pat_...) holding every permission
+        self.app = App(seed, scale, api_key, faults or Faults(), oauth or OAuthSettings(), bearer_token, api_token)
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -442,6 +466,10 @@ class SandboxServer:
 
     def stats(self) -> dict[str, Any]:
         return self.app.stats()
+
+    def mint_token(self, permissions: list[str]) -> str:
+        """A new v2 token holding exactly `permissions` (e.g. `["contacts:contacts.read"]`)."""
+        return self.app.v2.tokens.mint(permissions).value
 
     def reset(self, seed: int | None = None, scale: float | None = None) -> None:
         self.app.reseed(self.app.seed if seed is None else seed, self.app.scale if scale is None else scale)

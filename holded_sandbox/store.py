@@ -1,7 +1,8 @@
 """Thread-safe in-memory collections with ObjectId-like ids and a per-record JSON cache.
 
-Records are plain dicts. Keys starting with "_" are internal (never served). Each record's
-JSON bytes are cached on first read and dropped on write, so a page of 500 is a byte join.
+Records are plain dicts. Keys starting with "_" are internal (never served by v1), at the top level
+and in the objects of a list field (a document line's `_lineId`). Each record's JSON bytes are
+cached on first read and dropped on write, so a page of 500 is a byte join.
 
 Change observation: `Store.observer` (None unless a webhook is registered) is told of every
 `save` (with whether the id already existed) and every `delete` that removed a record, under the
@@ -26,21 +27,31 @@ from typing import Any, Protocol
 Record = dict[str, Any]
 
 _counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
+_PROCESS = int.from_bytes(os.urandom(5), "big")  # like MongoDB: random per process, so ids ascend as made
 
 
 def object_id(ts: int | None = None, rng: random.Random | None = None) -> str:
-    """24-hex MongoDB-style id: 4-byte timestamp + 8 random/counter bytes.
+    """24-hex MongoDB-style id: 4-byte timestamp + 5 bytes random per process + 3-byte counter.
 
-    With `rng` the id is a pure function of (ts, rng state): seeded data stays deterministic.
+    Ids made by one process ascend in creation order (API v2 pages in ascending id). With `rng` the id
+    is a pure function of (ts, rng state): seeded data stays deterministic.
     """
     ts = int(time.time()) if ts is None else ts
     if rng is not None:
         return f"{ts & 0xFFFFFFFF:08x}{rng.getrandbits(64):016x}"
-    return f"{ts & 0xFFFFFFFF:08x}{int.from_bytes(os.urandom(5), 'big'):010x}{next(_counter) & 0xFFFFFF:06x}"
+    return f"{ts & 0xFFFFFFFF:08x}{_PROCESS:010x}{next(_counter) & 0xFFFFFF:06x}"
 
 
 def public(record: Record) -> Record:
-    return {k: v for k, v in record.items() if not k.startswith("_")}
+    """The record as v1 serves it: internal keys ("_...") dropped, also inside the objects of a list field."""
+    out = {}
+    for key, value in record.items():
+        if key.startswith("_"):
+            continue
+        if isinstance(value, list) and value and isinstance(value[0], dict) and any(k[:1] == "_" for k in value[0]):
+            value = [{k: v for k, v in item.items() if not k.startswith("_")} for item in value]
+        out[key] = value
+    return out
 
 
 def dumps(obj: Any) -> bytes:

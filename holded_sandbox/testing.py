@@ -60,3 +60,23 @@ def sandbox_process(*args: str, api_key: str = "sandbox-api-key", timeout: float
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def connector_config(sandbox: Any, *, dialect: str = "v1", **overrides: Any) -> dict[str, Any]:
+    """The connector config that points at a sandbox: the one builder tests share.
+
+    Args:
+        sandbox: anything with `base_url` and `api_key` (a `SandboxServer`, a `SandboxProcess`), and
+            `api_token` for `dialect="v2"`.
+        dialect: `v1` (its API key) or `v2` (its API token, every permission).
+        overrides: settings to add or replace, e.g. `start_date="2024-01-01"`.
+
+    Returns:
+        `{"credentials", "base_url", "requests_per_second": 500, **overrides}`: 500 requests/s is more
+        than the sandbox serves unthrottled, so the rate budget never paces a test.
+    """
+    if dialect == "v2":
+        credentials = {"auth_type": "api_token", "token": sandbox.api_token}
+    else:
+        credentials = {"auth_type": "api_key", "api_key": sandbox.api_key}
+    return {"credentials": credentials, "base_url": sandbox.base_url, "requests_per_second": 500, **overrides}

@@ -94,7 +94,7 @@ def document_payload(obj: str, doc: Record) -> dict[str, Any]:
     return {
         "id": doc["id"],
         "type": obj,
-        "documentNumber": doc.get("docNumber", ""),
+        "documentNumber": doc.get("docNumber") or None,  # null until numbered (v2 drafts)
         "date": day(doc.get("date")),
         "dueDate": day(doc.get("dueDate")),
         "contactId": doc.get("contact", ""),

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from holded_sandbox.testing import running_sandbox
+from holded_sandbox.testing import connector_config, running_sandbox
 
 BIN = Path(sys.executable).parent
 
@@ -50,8 +50,7 @@ def sandbox() -> Iterator[Any]:
 @pytest.fixture
 def config_file(tmp_path: Path, sandbox: Any):
     def write(**overrides: Any) -> str:
-        config = {"credentials": {"auth_type": "api_key", "api_key": sandbox.api_key}, "base_url": sandbox.base_url}
-        config.update(overrides)
+        config = connector_config(sandbox, **overrides)
         path = tmp_path / "config.json"
         path.write_text(json.dumps(config))
         return str(path)

@@ -12,6 +12,7 @@ from typing import Any
 
 from holded_core import HoldedClient
 from holded_core.mappings import MAPPINGS
+from holded_sandbox.testing import connector_config
 from integration_tests.conftest import script
 
 UNIFIED = list(MAPPINGS)  # the ten unified streams
@@ -122,8 +123,7 @@ class SourceRunner:
 
 def sandbox_counts(sandbox: Any) -> dict[str, int]:
     """What the sandbox holds, per unified stream, read straight from its Holded routes."""
-    config = {"credentials": {"api_key": sandbox.api_key}, "base_url": sandbox.base_url, "requests_per_second": 500}
-    with HoldedClient(config) as client:
+    with HoldedClient(connector_config(sandbox)) as client:
         contacts = list(client.iter_records("/invoicing/v1/contacts"))
         funnels = list(client.iter_records("/crm/v1/funnels"))
         invoices = list(client.iter_records("/invoicing/v1/documents/invoice"))

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from holded_core.client import FIRST_CONTACT_RETRIES
+from holded_sandbox.testing import connector_config
 from integration_tests.conftest import airbyte_messages, run_script, script
 from integration_tests.source_helpers import SourceRunner
 from unit_tests.conftest import control
@@ -136,7 +137,7 @@ def test_tap_with_a_wrong_key_stops_before_any_message(sandbox, tmp_path):
 
 def test_target_with_a_base_url_answering_html_stops_before_reading_records(sandbox, tmp_path):
     root = sandbox.base_url.removesuffix("/api")
-    config = {"credentials": {"auth_type": "api_key", "api_key": sandbox.api_key}, "base_url": root}
+    config = connector_config(sandbox, base_url=root)
     record = {"type": "RECORD", "stream": "genericCompany", "record": {"id": "basics-2", "name": "Basics Dos SL"}}
     result = singer("target-holded", tmp_path, config, json.dumps(record) + "\n")
     one_line(result, f"target-holded: `base_url` {root} is not Holded's API")
@@ -181,7 +182,7 @@ def test_source_read_with_an_unreachable_host_is_one_config_error_naming_base_ur
 
 def test_source_read_with_a_key_refused_mid_run_is_one_config_error(sandbox, tmp_path, script_401s):
     script_401s("/crm", "/crm", "/team")
-    config = {"credentials": {"auth_type": "api_key", "api_key": sandbox.api_key}, "base_url": sandbox.base_url}
+    config = connector_config(sandbox)
     result = SourceRunner(tmp_path, config).read(STREAMS)
     assert [(e["failure_type"], e["message"].split(":")[0]) for e in result.errors] == [
         ("config_error", "`credentials.api_key`")

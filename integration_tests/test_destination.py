@@ -14,7 +14,7 @@ import pytest
 from holded_core import HoldedClient
 from holded_core.writes import Writer
 from holded_sandbox.oauth import OAuthSettings
-from holded_sandbox.testing import running_sandbox
+from holded_sandbox.testing import connector_config, running_sandbox
 from integration_tests.conftest import script
 from integration_tests.source_helpers import SourceRunner
 from unit_tests.conftest import control
@@ -26,7 +26,7 @@ WRITE_ORDER = [
 
 
 def _client(sb) -> HoldedClient:
-    return HoldedClient({"credentials": {"api_key": sb.api_key}, "base_url": sb.base_url, "requests_per_second": 500})
+    return HoldedClient(connector_config(sb))
 
 
 def _messages(records: list[tuple[str, dict[str, Any]]], state_every: int = 0) -> str:
@@ -56,8 +56,7 @@ def _catalog(tmp_path: Path, streams: list[str], mode: str = "append_dedup") -> 
 
 
 def _write(sb, tmp_path: Path, stdin: str, streams: list[str], mode: str = "append_dedup", **extra) -> dict[str, Any]:
-    config = {"credentials": {"api_key": sb.api_key}, "base_url": sb.base_url, "requests_per_second": 500}
-    config |= {"rejected_records_path": str(tmp_path / "rejected.jsonl"), **extra}
+    config = connector_config(sb, rejected_records_path=str(tmp_path / "rejected.jsonl"), **extra)
     config_path = tmp_path / "dest-config.json"
     config_path.write_text(json.dumps(config))
     args = [script("destination-holded"), "write", "--config", str(config_path)]
@@ -298,7 +297,7 @@ def test_round_trip_read_a_write_b_read_b(tmp_path):
 def test_sigkill_mid_write_then_rerun_loses_and_duplicates_nothing(sb, tmp_path):
     records = [("genericCompany", {"id": f"kill-{i}", "name": f"Interrumpida {i} SL"}) for i in range(30)]
     stdin = _messages(records, state_every=5)
-    config = {"credentials": {"api_key": sb.api_key}, "base_url": sb.base_url, "requests_per_second": 500}
+    config = connector_config(sb)
     (tmp_path / "kill-config.json").write_text(json.dumps(config))
     args = [script("destination-holded"), "write", "--config", str(tmp_path / "kill-config.json")]
     args += ["--catalog", str(_catalog(tmp_path, ["genericCompany"]))]

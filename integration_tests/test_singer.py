@@ -17,7 +17,7 @@ import requests
 
 from holded_core.settings import parse_settings
 from holded_sandbox import OAuthSettings
-from holded_sandbox.testing import running_sandbox
+from holded_sandbox.testing import connector_config, running_sandbox
 from integration_tests.conftest import run_script, script
 from integration_tests.source_helpers import UNIFIED, sandbox_counts
 from unit_tests.conftest import control
@@ -66,12 +66,7 @@ def target(tmp_path: Path, config: dict[str, Any], messages: list[dict[str, Any]
 
 
 def config_for(sb: Any, **extra: Any) -> dict[str, Any]:
-    return {
-        "credentials": {"auth_type": "api_key", "api_key": sb.api_key},
-        "base_url": sb.base_url,
-        "requests_per_second": 500,
-        **extra,
-    }
+    return connector_config(sb, **extra)
 
 
 def contacts(sb: Any) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import requests
 
 from holded_core.changes import fingerprint
 from holded_sandbox import OAuthSettings
-from holded_sandbox.testing import running_sandbox
+from holded_sandbox.testing import connector_config, running_sandbox
 from integration_tests.source_helpers import UNIFIED, SourceRunner, parse_output, sandbox_counts
 from unit_tests.conftest import control
 
@@ -20,12 +20,7 @@ EVENTS = "changeEvents"
 
 
 def _runner(sb, tmp_path, **extra) -> SourceRunner:
-    config = {
-        "credentials": {"auth_type": "api_key", "api_key": sb.api_key},
-        "base_url": sb.base_url,
-        "requests_per_second": 500,
-        **extra,
-    }
+    config = connector_config(sb, **extra)
     return SourceRunner(tmp_path, config)
 
 

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import requests
 
-from holded_sandbox.testing import running_sandbox
+from holded_sandbox.testing import connector_config, running_sandbox
 from integration_tests.source_helpers import UNIFIED, SourceRunner, sandbox_counts
 
 
@@ -22,16 +22,14 @@ def sb():
 
 @pytest.fixture(scope="module")
 def runner(sb, tmp_path_factory):
-    config = {
-        "credentials": {"auth_type": "api_key", "api_key": sb.api_key},
-        "base_url": sb.base_url,
-        "requests_per_second": 500,
-        "field_mappings": [
+    config = connector_config(
+        sb,
+        field_mappings=[
             {"stream": "genericCompany", "field": "sector", "holded_custom_field": "Sector"},
             {"stream": "genericCompany", "field": "iban", "holded_path": "iban"},
         ],
-        "custom_streams": [{"name": "my_products", "path": "/invoicing/v1/products", "primary_key": "id"}],
-    }
+        custom_streams=[{"name": "my_products", "path": "/invoicing/v1/products", "primary_key": "id"}],
+    )
     return SourceRunner(tmp_path_factory.mktemp("source"), config)
 
 
@@ -179,7 +177,7 @@ def test_start_date_limits_documents(sb, tmp_path):
     dates = sorted(i["date"] for i in invoices)
     cutoff = dates[len(dates) // 2]
     start = datetime.fromtimestamp(cutoff, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    config = {"credentials": {"api_key": sb.api_key}, "base_url": sb.base_url, "start_date": start}
+    config = connector_config(sb, start_date=start)
     result = SourceRunner(tmp_path, config).read(["accountingInvoice", "invoices"], mode="full_refresh")
     assert result.returncode == 0, result.stderr[-2000:]
     expected = {i["id"] for i in invoices if i["date"] >= cutoff}

@@ -313,7 +313,7 @@ def test_a_route_ignoring_page_through_the_switch_stops_instead_of_looping(sandb
 
 def test_employee_times_are_read_once_because_holded_ignores_page_there(sandbox):
     spec = next(s for s in native_streams() if s.name == "employee_times")
-    assert spec.listing is not None and not spec.listing.paginated
+    assert spec.listing is not None and spec.listing.pagination == "none"
     first = api(sandbox, "GET", "/team/v1/employees/times", params={"page": 1})
     assert api(sandbox, "GET", "/team/v1/employees/times", params={"page": 2}) == first  # the quirk
     before = requests_made(sandbox)

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from holded_core import HoldedClient
-from holded_sandbox.testing import running_sandbox
+from holded_sandbox.testing import connector_config, running_sandbox
 
 
 @pytest.fixture
@@ -26,13 +26,7 @@ def make_client(sandbox: Any) -> Iterator[Callable[..., HoldedClient]]:
     clients: list[HoldedClient] = []
 
     def factory(**overrides: Any) -> HoldedClient:
-        config: dict[str, Any] = {
-            "credentials": {"auth_type": "api_key", "api_key": sandbox.api_key},
-            "base_url": sandbox.base_url,
-            "requests_per_second": 200,
-            "max_retry_seconds": 30,
-        }
-        config.update(overrides)
+        config = connector_config(sandbox, **{"requests_per_second": 200, "max_retry_seconds": 30, **overrides})
         client = HoldedClient(config)
         clients.append(client)
         return client

@@ -87,7 +87,8 @@ def _contact_for(app: App, body: dict[str, Any], doc_type: str) -> Record | Resp
     return app.store.save("contacts", contact)
 
 
-def _next_number(app: App, doc_type: str, series_id: str, date: int) -> tuple[str, str]:
+def next_number(app: App, doc_type: str, series_id: str, date: int) -> tuple[str, str]:
+    """(the next number of the series `series_id`, or of the docType's default series; that series' id)."""
     series = app.store.get("numberingseries", series_id) if series_id else None
     if series is None:
         series = next((s for s in app.store.all("numberingseries") if s["type"] == doc_type), None)
@@ -98,7 +99,9 @@ def _next_number(app: App, doc_type: str, series_id: str, date: int) -> tuple[st
     return format_number(series["format"], series["last"], day_year(date)), series["id"]
 
 
-def create_document(app: App, req: Request) -> Record | Response:
+def create_document(app: App, req: Request, numbered: bool = True) -> Record | Response:
+    """A document from a v1 create body; `numbered=False` (API v2 drafts) leaves `docNumber` empty and
+    only remembers the series (`numSerieId`) for the number given at approval."""
     body = req.body if isinstance(req.body, dict) else {}
     doc_type = req.params["docType"]
     if not body.get("date"):
@@ -110,11 +113,12 @@ def create_document(app: App, req: Request) -> Record | Response:
     # With the quirk switch on, a sales document's numbering series overrides the number sent (purchases
     # keep the supplier's): shared/holded-api/README.md, "what integrators report".
     series_wins = app.faults.series_overrides_number and doc_type not in PURCHASE_TYPES
-    number, series_id = (
-        (text(body["invoiceNum"]), "")
-        if body.get("invoiceNum") and not series_wins
-        else _next_number(app, doc_type, text(body.get("numSerieId")), date)
-    )
+    if not numbered:
+        number, series_id = "", text(body.get("numSerieId"))
+    elif body.get("invoiceNum") and not series_wins:
+        number, series_id = text(body["invoiceNum"]), ""
+    else:
+        number, series_id = next_number(app, doc_type, text(body.get("numSerieId")), date)
     due_days = contact["defaults"].get("dueDays", 0) if contact else 0
     doc: Record = {
         "id": object_id(),

@@ -65,15 +65,14 @@ def test_given_a_wrong_key_when_checking_basics_then_one_call_names_the_api_key(
     assert client.stats.requests == 1
 
 
-def test_given_a_v2_token_on_v1_when_checking_basics_then_it_says_to_use_a_v1_key(sandbox, make_client):
-    client = make_client(credentials={"auth_type": "api_key", "api_key": "pat_0123456789abcdef"})
-    control(sandbox, "PATCH", "faults", script=[
-        {"status": 400, "body": {"status": 0, "info": "Invalid key"}, "match": BASICS_PATH},  # as Holded answers
-    ])  # fmt: skip
-    error = _basics_failure(client)
-    assert (error.field, error.status_code) == ("credentials.api_key", 400)
-    assert "HTTP 400: Invalid key" in str(error) and "API v2 token" in str(error)
-    assert "pat_0123456789abcdef" not in str(error)
+def test_given_a_v2_token_as_a_v1_key_then_the_config_says_to_use_api_token_before_any_request(sandbox, make_client):
+    from holded_core.errors import HoldedConfigError
+
+    before = control(sandbox, "GET", "stats")["requests"]["total"]
+    with pytest.raises(HoldedConfigError, match=r"API v2 token \(pat_\.\.\.\).*auth_type: api_token") as caught:
+        make_client(credentials={"auth_type": "api_key", "api_key": "pat_0123456789abcdef"})
+    assert "pat_0123456789abcdef" not in str(caught.value)
+    assert control(sandbox, "GET", "stats")["requests"]["total"] == before  # Holded was never asked
 
 
 def test_given_a_base_url_without_api_when_checking_basics_then_it_suggests_adding_it(sandbox, make_client):

@@ -43,8 +43,10 @@ def test_base_url_trailing_slash_is_dropped():
 @pytest.mark.parametrize(
     ("raw", "field", "fix"),
     [
-        ({}, "`credentials`", "auth_type: api_key"),
-        ({"credentials": {"auth_type": "password"}}, "`credentials.auth_type`", "api_key, oauth2, bearer"),
+        ({}, "`credentials`", "{auth_type: api_token, token} with Holded's pat_ token"),
+        ({"credentials": {"auth_type": "password"}}, "`credentials.auth_type`", "api_token (Holded API v2), api_key"),
+        ({"credentials": {"token": ""}}, "`credentials.token`", "paste the API token"),
+        ({"api_key": "k", "api_version": "v3"}, "`api_version`", "auto (the credential decides), v1 or v2"),
         ({"credentials": {"api_key": ""}}, "`credentials.api_key`", "paste the API key"),
         ({"api_key": "k", "base_url": "api.holded.com"}, "`base_url`", "https://api.holded.com/api"),
         ({"api_key": "k", "requests_per_second": 0}, "`requests_per_second`", "greater than 0"),

@@ -8,12 +8,11 @@ from holded_core import HoldedClient
 from holded_core.mappings import ACCOUNTING_INVOICE, to_unified
 from holded_core.push import Push, PushOptions
 from holded_core.settings import parse_settings
+from holded_sandbox.testing import connector_config
 
 
 def test_a_state_waits_for_the_invoices_held_before_it_and_only_those(sandbox):
-    settings = parse_settings(
-        {"credentials": {"api_key": sandbox.api_key}, "base_url": sandbox.base_url, "requests_per_second": 200}
-    )
+    settings = parse_settings(connector_config(sandbox))
     company = next(c for c in sandbox.store.all("contacts") if not c["isperson"])["id"]
     issued = next(to_unified(ACCOUNTING_INVOICE, sandbox.store.all("invoice")[0]))["issueDate"]
 

@@ -13,7 +13,14 @@ from holded_sandbox.cli import main
 
 def test_cli_serves_until_terminated():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "holded_sandbox", "--port", "0", "--scale", "0.02", "--api-key", "cli-key"],
+        [
+            sys.executable,
+            "-m",
+            "holded_sandbox",
+            *("--port", "0", "--scale", "0.02", "--api-key", "cli-key"),
+            "--api-token",
+            "pat_cli-token",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -24,8 +31,12 @@ def test_cli_serves_until_terminated():
         assert match, first + proc.stderr.read()
         resp = requests.get(match.group(1) + "/invoicing/v1/contacts", headers={"key": "cli-key"}, timeout=10)
         assert resp.status_code == 200 and resp.json()
-        rest = "".join(proc.stdout.readline() for _ in range(6))
+        rest = "".join(iter(proc.stdout.readline, "Press Ctrl-C to stop.\n"))
         assert "cli-key" in rest and "/oauth/token" in rest and "contacts 20" in rest
+        assert "token pat_cli-token" in rest  # the v2 token, printed like the v1 key
+        bearer = {"Authorization": "Bearer pat_cli-token"}
+        v2 = requests.get(match.group(1) + "/v2/contacts", headers=bearer, timeout=10)
+        assert v2.status_code == 200 and v2.json()["items"]
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
@@ -34,3 +45,7 @@ def test_cli_serves_until_terminated():
 def test_cli_rejects_bad_fault_settings(capsys):
     assert main(["--port", "0", "--error-rate", "3"]) == 2
     assert "error_rate" in capsys.readouterr().err
+    assert main(["--port", "0", "--api-token", "not-a-pat"]) == 2
+    assert "pat_" in capsys.readouterr().err
+    assert main(["--port", "0", "--rate-limit-minute", "-3"]) == 2
+    assert "rate_limit_per_minute" in capsys.readouterr().err

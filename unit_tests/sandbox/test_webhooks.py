@@ -331,3 +331,20 @@ def test_control_routes_list_show_and_delete_webhooks(api):
     resp = requests.delete(f"{api.sb.control_url}/webhooks/{hook['id']}", timeout=10)
     assert resp.status_code == 404 and api.control("GET", "webhooks")["webhooks"] == []
     assert "webhooks" in api.control("GET", "")["routes"]
+
+
+def test_given_a_webhook_when_v2_routes_write_then_the_same_events_arrive(v2):
+    contact_id = v2.get("/contacts", params={"limit": 1}).json()["items"][0]["id"]
+    with receiving() as rx:
+        register(v2.v1, rx.url, events=["invoice.create", "invoice.approve", "contact.update", "contact.delete"])
+        body = {"contact_id": contact_id, "date": "2024-01-01", "items": [{"name": "Soporte", "price": 100}]}
+        doc_id = v2.post("/invoices", json=body).json()["id"]
+        assert v2.post(f"/invoices/{doc_id}/approve").status_code == 200
+        assert v2.delete(f"/contacts/{contact_id}").status_code == 204
+        calls = rx.wait_for(3)
+        settle(v2.v1)
+    assert [c.event for c in calls] == ["invoice.create", "invoice.approve", "contact.delete"]
+    assert calls[0].json()["documentNumber"] is None and calls[0].json()["isDraft"] is True  # v2 drafts: no number
+    approved = calls[1].json()
+    assert approved["id"] == doc_id and approved["documentNumber"].startswith("F24") and approved["isDraft"] is False
+    assert calls[2].json()["id"] == contact_id and "deletedAt" in calls[2].json()

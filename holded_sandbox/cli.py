@@ -12,6 +12,7 @@ from .faults import Faults
 from .oauth import OAuthSettings
 from .server import SandboxServer
 from .v2 import DEFAULT_TOKEN
+from .webhooks import WebhookError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--fault-seed", type=int, default=0)
     f.add_argument("--series-overrides-number", action="store_true",
                    help="sales documents get their series' number, whatever invoiceNum says")  # fmt: skip
+    w = p.add_argument_group("webhooks")
+    w.add_argument("--webhook", action="append", default=[], metavar="URL",
+                   help="register a webhook for every event at start (127.0.0.1 / localhost / ::1 only)")  # fmt: skip
+    w.add_argument("--webhook-duplicate-rate", type=float, default=0, help="share of events delivered twice")
+    w.add_argument("--webhook-shuffle", type=int, default=0, metavar="N",
+                   help="deliver each batch of up to N events out of order (0: in order)")  # fmt: skip
+    w.add_argument("--webhook-shuffle-wait-ms", type=float, default=100)
+    w.add_argument("--webhook-retry-base-ms", type=float, default=50, help="first retry delay, doubled per failure")
+    w.add_argument("--webhook-retry-max-ms", type=float, default=1000)
+    w.add_argument("--webhook-max-attempts", type=int, default=8)
+    w.add_argument("--webhook-timeout", type=float, default=2, help="seconds per delivery attempt")
     o = p.add_argument_group("oauth")
     o.add_argument("--client-id", default="sandbox-client")
     o.add_argument("--client-secret", default="sandbox-secret")
@@ -71,6 +83,13 @@ def _faults(args: argparse.Namespace) -> Faults:
         series_overrides_number=args.series_overrides_number,
         rate_limit_per_minute=args.rate_limit_minute or None,
         rate_limit_per_month=args.rate_limit_month or None,
+        webhook_duplicate_rate=args.webhook_duplicate_rate,
+        webhook_shuffle=args.webhook_shuffle,
+        webhook_shuffle_wait_ms=args.webhook_shuffle_wait_ms,
+        webhook_retry_base_ms=args.webhook_retry_base_ms,
+        webhook_retry_max_ms=args.webhook_retry_max_ms,
+        webhook_max_attempts=args.webhook_max_attempts,
+        webhook_timeout_s=args.webhook_timeout,
     )
 
 
@@ -105,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     seeded = time.perf_counter() - started
     try:
+        hooks = [server.webhooks.register(url) for url in args.webhook]
+    except WebhookError as exc:
+        print(f"holded-sandbox: --webhook {exc}", file=sys.stderr)
+        return 2
+    try:
         server.start()
     except OSError as exc:
         print(f"holded-sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
@@ -117,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     if server.api_token:
         print(f"  API v2:      {server.base_url}/v2   token {server.api_token}   (Authorization: Bearer ...)")
     print(f"  Token URL:   {server.token_url}   (client {oauth.client_id}, refresh token {oauth.refresh_token})")
-    print(f"  Control:     {server.control_url}/{{faults,stats,reset,fill,tokens,usage}}")
+    print(f"  Control:     {server.control_url}/{{faults,stats,reset,fill,tokens,usage,webhooks}}")
+    for hook in hooks:
+        print(f"  Webhook:     {hook.url}   (id {hook.id}, secret {hook.secret})")
     print(f"  Seed {args.seed}, scale {args.scale:g}: {sum(counts.values())} records in {seeded:.2f}s")
     print("  " + ", ".join(f"{name} {count}" for name, count in sorted(counts.items())))
     print("Press Ctrl-C to stop.", flush=True)

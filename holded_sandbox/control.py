@@ -1,4 +1,7 @@
-"""Test-only control routes under /__sandbox__/ (no auth, no faults, not counted in stats)."""
+"""Test-only control routes under /__sandbox__/ (no auth, no faults, not counted in stats).
+
+Reset and fill rewrite data without webhook events; `webhooks` registers, lists and removes webhooks.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .routing import Response, json_response
 from .seed import FILLABLE
+from .webhooks import WebhookError
 
 if TYPE_CHECKING:
     from .server import App
@@ -51,7 +55,7 @@ def handle(app: App, method: str, route: str, raw: bytes) -> Response:
             return _error("count must be an integer")
         if collection not in FILLABLE or count < 0:
             return _error(f"collection must be one of {sorted(FILLABLE)} and count >= 0")
-        with app.store.lock:
+        with app.store.lock, app.store.unobserved():
             app.seeder().fill(collection, count)
             app.cache.clear()
         return json_response({"collection": collection, "count": len(app.store.coll(collection).records)})
@@ -69,10 +73,34 @@ def handle(app: App, method: str, route: str, raw: bytes) -> Response:
     if route == "usage" and method == "DELETE":  # forget the account's minute and month counts
         app.v2.quota.clear()
         return json_response(app.v2.quota.report(app.faults.rate_limit_per_month))
+    if route == "webhooks" or route.startswith("webhooks/"):
+        return _webhooks(app, method, route.removeprefix("webhooks").strip("/"), body)
     if route == "" and method == "GET":
-        routes = ["faults", "stats", "reset", "fill", "tokens", "usage"]
+        routes = ["faults", "stats", "reset", "fill", "tokens", "usage", "webhooks"]
         return json_response({"seed": app.seed, "scale": app.scale, "routes": routes})
     return json_response({"error": f"no control route {method} /__sandbox__/{route}"}, 404)
+
+
+def _webhooks(app: App, method: str, webhook_id: str, body: dict[str, Any]) -> Response:
+    """POST registers `{url, events?, version?, description?}`; GET lists (or shows one); DELETE removes one."""
+    hub = app.webhooks
+    if not webhook_id and method == "POST":
+        try:
+            hook = hub.register(body.get("url"), body.get("events"), body.get("version"), body.get("description"))
+        except WebhookError as exc:
+            return _error(str(exc))
+        return json_response(hook.as_dict(), 201)
+    if not webhook_id and method == "GET":
+        return json_response({"accountId": hub.account_id, "webhooks": hub.list()})
+    view = hub.describe(webhook_id) if webhook_id else None
+    if view is not None and method == "GET":
+        return json_response(view)
+    if view is not None and method == "DELETE":
+        hub.remove(webhook_id)
+        return json_response({"id": webhook_id, "deleted": True})
+    if webhook_id and method in ("GET", "DELETE"):
+        return json_response({"error": f"no webhook {webhook_id}"}, 404)
+    return json_response({"error": f"no control route {method} /__sandbox__/webhooks/{webhook_id}"}, 404)
 
 
 def _error(message: str) -> Response:

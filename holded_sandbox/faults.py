@@ -41,10 +41,19 @@ class Faults:
     # requests per UTC minute and per UTC calendar month; None is off. Over one: 429 with X-RateLimit-*.
     rate_limit_per_minute: int | None = None
     rate_limit_per_month: int | None = 100_000
+    # Webhook delivery (holded_sandbox/webhooks.py); these apply to outgoing deliveries, not to requests.
+    webhook_duplicate_rate: float = 0  # share of delivered events sent a second time (same webhook id)
+    webhook_shuffle: int = 0  # >= 2: each batch of up to this many queued events goes out in a shuffled order
+    webhook_shuffle_wait_ms: float = 100  # how long a batch waits to fill before it goes out anyway
+    webhook_retry_base_ms: float = 50  # first retry delay; doubles on each further failure
+    webhook_retry_max_ms: float = 1000  # cap of one retry delay
+    webhook_max_attempts: int = 8  # attempts per event before it is given up (counted as failed)
+    webhook_timeout_s: float = 2  # per-attempt connect + answer timeout
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
         self._rng = random.Random(self.seed)
+        self._webhook_rng = random.Random(self.seed)  # drawn only by the delivery worker: its own sequence
         self._buckets: dict[str, list[float]] = {}  # credential -> [tokens, last refill (monotonic)]
         self._validate()
 
@@ -56,6 +65,19 @@ class Faults:
                 raise ValueError(f"{name} must be between 0 and 1")
         if not isinstance(self.series_overrides_number, bool):
             raise ValueError("series_overrides_number must be true or false")
+        if isinstance(self.webhook_shuffle, bool):  # `true` from JSON or a CLI flag: a window of 4
+            self.webhook_shuffle = 4 if self.webhook_shuffle else 0
+        if not 0 <= float(self.webhook_duplicate_rate) <= 1:
+            raise ValueError("webhook_duplicate_rate must be between 0 and 1")
+        if not isinstance(self.webhook_shuffle, int) or self.webhook_shuffle < 0:
+            raise ValueError("webhook_shuffle must be an integer >= 0 (0 or 1: off; N: shuffle batches of N)")
+        for name in ("webhook_shuffle_wait_ms", "webhook_retry_base_ms", "webhook_retry_max_ms"):
+            if float(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be >= 0")
+        if not isinstance(self.webhook_max_attempts, int) or self.webhook_max_attempts < 1:
+            raise ValueError("webhook_max_attempts must be an integer >= 1")
+        if float(self.webhook_timeout_s) <= 0:
+            raise ValueError("webhook_timeout_s must be > 0")
         if self.rate_limit_rps is not None and self.rate_limit_rps <= 0:
             raise ValueError("rate_limit_rps must be > 0 (or null to disable)")
         for name in ("rate_limit_per_minute", "rate_limit_per_month"):
@@ -83,6 +105,7 @@ class Faults:
                 raise
             if "seed" in changes:
                 self._rng = random.Random(self.seed)
+                self._webhook_rng = random.Random(self.seed)
             if "rate_limit_rps" in changes or "rate_limit_burst" in changes:
                 self._buckets.clear()
         return self
@@ -98,6 +121,21 @@ class Faults:
         with self._lock:
             rate = float(getattr(self, name))
             return rate > 0 and self._rng.random() < rate
+
+    def webhook_duplicate(self) -> bool:
+        """True with probability `webhook_duplicate_rate` (the delivery worker's own RNG sequence)."""
+        with self._lock:
+            rate = float(self.webhook_duplicate_rate)
+            return rate > 0 and self._webhook_rng.random() < rate
+
+    def webhook_order(self, count: int) -> list[int]:
+        """A shuffled order of `count` queued events, never the queue order itself when count >= 2."""
+        with self._lock:
+            order = list(range(count))
+            self._webhook_rng.shuffle(order)
+        if count >= 2 and order == sorted(order):
+            order = order[1:] + order[:1]
+        return order
 
     def choice(self, options: list[int]) -> int:
         with self._lock:

@@ -1,4 +1,7 @@
-"""The HTTP server: keep-alive HTTP/1.1, auth, fault injection, dispatch, stats."""
+"""The HTTP server: keep-alive HTTP/1.1, auth, fault injection, dispatch, stats.
+
+`SandboxServer.start()` starts the HTTP thread and the webhook delivery thread; `stop()` stops both.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from .routing import Request, Response, fail, html_404, json_response
 from .seed import Seeder
 from .store import Store
 from .v2 import DEFAULT_TOKEN, V2Api, is_v2_path
+from .webhooks import WebhookHub, account_id_for
 
 MODULES = ("invoicing", "crm", "projects", "team", "accounting")
 SERVER_ERRORS = [500, 502, 503, 504]
@@ -59,10 +63,12 @@ class App:
         self._faults_fired: Counter[str] = Counter()
         self._total = 0
         self._creates = 0
+        self.webhooks = WebhookHub(self.store, faults, account_id_for(seed))
         self.reseed(seed, scale)
 
     def reseed(self, seed: int, scale: float) -> None:
-        with self.store.lock:
+        """Regenerate all data; webhooks stay registered and get no events for it."""
+        with self.store.lock, self.store.unobserved():
             self.seed, self.scale = seed, scale
             Seeder(self.store, seed, scale).run()
             self.cache.clear()
@@ -382,17 +388,19 @@ class SandboxServer:
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.name = f"holded-sandbox-{self._port}"
         self._thread.start()
+        self.app.webhooks.start()
         return self
 
     def stop(self) -> None:
+        """Stop serving, then stop delivering webhooks (idempotent; queued deliveries are dropped)."""
         httpd, self._httpd = self._httpd, None
-        if httpd is None:
-            return
-        httpd.shutdown()
-        httpd.server_close()
-        httpd.close_connections()  # idle keep-alive handlers would otherwise linger until their timeout
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+            httpd.close_connections()  # idle keep-alive handlers would otherwise linger until their timeout
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+        self.app.webhooks.stop()
 
     def serve_forever(self) -> None:
         """Blocking variant for the CLI."""
@@ -438,6 +446,11 @@ class SandboxServer:
     @property
     def store(self) -> Store:
         return self.app.store
+
+    @property
+    def webhooks(self) -> WebhookHub:
+        """The registered webhooks and their delivery worker (see webhooks.py)."""
+        return self.app.webhooks
 
     @property
     def oauth(self) -> OAuthSettings:

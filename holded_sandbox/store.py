@@ -3,6 +3,12 @@
 Records are plain dicts. Keys starting with "_" are internal (never served by v1), at the top level
 and in the objects of a list field (a document line's `_lineId`). Each record's JSON bytes are
 cached on first read and dropped on write, so a page of 500 is a byte join.
+
+Change observation: `Store.observer` (None unless a webhook is registered) is told of every
+`save` (with whether the id already existed) and every `delete` that removed a record, under the
+store lock and after the change. With no observer the cost is one attribute read per write. Bulk
+rewrites (`replace_all`, `clear`) and anything inside `unobserved()` are not reported; the observer
+is re-synchronised (`resync`) when `unobserved()` ends.
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
 
 Record = dict[str, Any]
 
@@ -57,6 +64,19 @@ def content_hash(record: Record) -> str:
     return hashlib.md5(dumps(body)).hexdigest()
 
 
+class ChangeObserver(Protocol):
+    """Told of each record write; runs under the store lock, so it must be quick and never block."""
+
+    def saved(self, name: str, record: Record, existed: bool) -> None:
+        """`record` was saved in collection `name`; `existed`: its id was already there (an update)."""
+
+    def deleted(self, name: str, record: Record) -> None:
+        """`record` (as it was) was removed from collection `name`."""
+
+    def resync(self, store: Store) -> None:
+        """The data changed without being reported (reseed, fill): rebuild any state kept about it."""
+
+
 class Collection:
     __slots__ = ("_cache", "name", "records")
 
@@ -73,6 +93,7 @@ class Store:
         self.lock = threading.RLock()
         self._colls: dict[str, Collection] = {}
         self.version = 0  # bumped on every write; derived views (ledger) cache on it
+        self.observer: ChangeObserver | None = None  # set only while a webhook is registered
 
     def coll(self, name: str) -> Collection:
         with self.lock:
@@ -95,9 +116,13 @@ class Store:
         """Insert or replace (after an in-place change) and drop its cached bytes."""
         with self.lock:
             coll = self.coll(name)
+            observer = self.observer
+            existed = observer is not None and record["id"] in coll.records
             coll.records[record["id"]] = record
             coll._cache.pop(record["id"], None)
             self.version += 1
+            if observer is not None:
+                observer.saved(name, record, existed)
             return record
 
     def delete(self, name: str, rid: str) -> Record | None:
@@ -105,7 +130,22 @@ class Store:
             coll = self.coll(name)
             coll._cache.pop(rid, None)
             self.version += 1
-            return coll.records.pop(rid, None)
+            removed = coll.records.pop(rid, None)
+            if removed is not None and self.observer is not None:
+                self.observer.deleted(name, removed)
+            return removed
+
+    @contextmanager
+    def unobserved(self) -> Iterator[None]:
+        """Writes inside the block are not reported (seeding, fills); the observer resyncs after it."""
+        with self.lock:
+            observer, self.observer = self.observer, None
+            try:
+                yield
+            finally:
+                self.observer = observer
+                if observer is not None:
+                    observer.resync(self)
 
     def replace_all(self, name: str, records: Iterable[Record]) -> None:
         with self.lock:

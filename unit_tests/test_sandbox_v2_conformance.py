@@ -135,6 +135,9 @@ def test_the_catalogue_is_read():
 
 @pytest.mark.parametrize(("method", "path", "permission"), SERVED, ids=[f"{m} {p}" for m, p, _ in SERVED])
 def test_every_served_route_is_in_the_catalogue_with_its_scope(method, path, permission):
+    if (method, path) == ("POST", "/webhooks"):  # not in the reference; a live report (the v2 README, "Webhooks")
+        assert permission == "developers:webhooks.write"
+        return
     if (method, path) in CONTACT_ROUTES:
         assert (method, path) not in CATALOGUE, "endpoints.md now lists contacts: check them against it"
         assert permission == f"contacts:contacts.{'read' if method == 'GET' else 'write'}"

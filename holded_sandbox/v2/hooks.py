@@ -1,9 +1,10 @@
-"""`/v2/webhooks`: registering Holded's signed webhooks through API v2 (`developers:webhooks.write`).
+"""`POST /v2/webhooks`: registering Holded's signed webhooks through API v2 (`developers:webhooks.write`).
 
-Holded's catalogue has only the create (shared/holded-api/v2/README.md, "Webhooks": `POST
-/api/v2/webhooks {url, events[], version, description}` answers the signing secret once); the list and
-the delete are the sandbox's, so a rehearsal can clean up. The registrations are `app.webhooks`'s, the
-same hub `POST /__sandbox__/webhooks` feeds, so deliveries follow the store whichever route registered.
+Holded's reference does not list it; one live report does (shared/holded-api/v2/README.md, "Webhooks":
+`POST /api/v2/webhooks {url, events[], version, description}` answers the signing secret once). Nothing
+reports a list or a delete, so v2 serves neither: a rehearsal lists and removes registrations through
+the control routes (`/__sandbox__/webhooks`). Both feed the same hub (`app.webhooks`), so deliveries
+follow the store whichever route registered.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..routing import Request, Response
-from ..webhooks import WebhookError, v2_create, v2_delete, v2_list
+from ..webhooks import WebhookError, v2_create
 from .problems import Problem
-from .resource import Extra, V2Resource, json_answer, no_content
+from .resource import Extra, V2Resource, json_answer
 
 if TYPE_CHECKING:
     from ..server import App
@@ -27,16 +28,6 @@ def create(app: App, req: Request, res: V2Resource) -> Response:
         raise Problem(422, str(exc)) from None
 
 
-def listing(app: App, req: Request, res: V2Resource) -> Response:
-    return json_answer({"items": v2_list(app.webhooks), "cursor": None, "has_more": False})
-
-
-def delete(app: App, req: Request, res: V2Resource) -> Response:
-    if not v2_delete(app.webhooks, req.params["id"]):
-        raise Problem(404, f"Webhook {req.params['id']} not found.")
-    return no_content()
-
-
 WEBHOOKS = V2Resource(
     path="/webhooks",
     collection="",
@@ -44,10 +35,6 @@ WEBHOOKS = V2Resource(
     name="Webhook",
     view=lambda app, record: record,
     ops="",
-    extra=(
-        Extra("POST", "", "create", create),
-        Extra("GET", "", "list", listing),
-        Extra("DELETE", "/{id}", "delete", delete),
-    ),
+    extra=(Extra("POST", "", "create", create),),
 )
 RESOURCES = (WEBHOOKS,)

@@ -20,6 +20,9 @@ from holded_sandbox.spec_deviations import KNOWN_SPEC_DEVIATIONS
 from holded_sandbox.testing import running_sandbox
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "holded-api" / "openapi-v1"
+if not SPEC_DIR.is_dir():  # a clone without ../shared beside it (CI lays it there and checks it is)
+    pytest.skip(f"Holded's v1 OpenAPI files are missing: expected {SPEC_DIR} (the shared/ folder)",
+                allow_module_level=True)  # fmt: skip
 MODULE_OF_FILE = {
     "invoice.json": "invoicing",
     "crm.json": "crm",

@@ -3,7 +3,8 @@
 `endpoints.md` lists every v2 operation (method, path, query parameters, body fields, permission
 scope); `README.md` lists the fields of the main objects. Checked here: every route the sandbox
 serves exists in the catalogue (contacts excepted: the catalogue has no contacts section, so they
-follow the README's contact fields and the contacts spec it cites), with the catalogue's permission
+follow the README's contact fields and the contacts spec it cites; webhook registration too: the README
+has it, the list and delete are the sandbox's), with the catalogue's permission
 scope where one is known; every list filter the sandbox honours is a catalogue query parameter;
 every catalogue body field is accepted on create and update; every answer has the v2 shapes (cursor
 envelope, ids, days, instants, string amounts) and the README's fields; v1 and v2 list the same ids.
@@ -65,6 +66,9 @@ CONTACT_ROUTES = {
 CONTACT_QUERY = {"phone", "mobile", "email", "custom_id", "code", "name"}
 CONTACT_BODY = {"name", "code", "vat_number", "trade_name", "is_person", "email", "phone", "mobile", "website",
                 "type", "bill_address", "custom_fields", "defaults", "contact_persons"}  # fmt: skip
+# Webhook registration is not in endpoints.md: README.md ("Webhooks") has `POST /api/v2/webhooks` with
+# `developers:webhooks.write` [SHOP]; the list and the delete are the sandbox's own (its README says so).
+WEBHOOK_ROUTES = {("POST", "/webhooks"), ("GET", "/webhooks"), ("DELETE", "/webhooks/{}")}
 # Fields the v2 README lists per object (shared/holded-api/v2/README.md, "Shapes").
 README_FIELDS = {
     "/contacts": "id custom_id name code vat_number trade_name is_person email mobile phone type iban swift group_id "
@@ -141,6 +145,10 @@ def test_every_served_route_is_in_the_catalogue_with_its_scope(method, path, per
     if (method, path) in CONTACT_ROUTES:
         assert (method, path) not in CATALOGUE, "endpoints.md now lists contacts: check them against it"
         assert permission == f"contacts:contacts.{'read' if method == 'GET' else 'write'}"
+        return
+    if (method, path) in WEBHOOK_ROUTES:
+        assert (method, path) not in CATALOGUE, "endpoints.md now lists webhooks: check them against it"
+        assert permission == f"developers:webhooks.{'read' if method == 'GET' else 'write'}"
         return
     assert (method, path) in CATALOGUE, f"{method} /api/v2{path} is not a Holded v2 operation"
     scopes = CATALOGUE[(method, path)]["scopes"]

@@ -7,7 +7,9 @@ Invariants:
   `banking_account_id`.
 - Treasury accounts live under `/treasury/accounts` (`accounting:banks`); `bic` is v1 `swift`.
 - Numbering series are listed and created per `{type}` (a v1 docType such as `invoice`, or the v2
-  path name such as `invoices`); `format` uses v1's placeholders (`F[YY]%%%%`).
+  path name such as `invoices`); `format` uses v1's placeholders (`F[YY]%%%%`). The documented body
+  fields `refund_numbering_series_id` (an existing series, or null) and `verifactu_excluded` are kept
+  on create and PUT (as `_refundSeriesId`, `_verifactuExcluded`, which v1 never shows) and read back.
 """
 
 from __future__ import annotations
@@ -196,7 +198,29 @@ def _series_type(req: Request) -> str:
 
 def series_view(app: App, s: Record) -> dict[str, Any]:
     """A numbering series as v2 reads it."""
-    return {"id": s["id"], "name": s["name"], "format": s["format"], "last": s["last"], "type": s["type"]}
+    return {
+        "id": s["id"],
+        "name": s["name"],
+        "format": s["format"],
+        "last": s["last"],
+        "type": s["type"],
+        "refund_numbering_series_id": s.get("_refundSeriesId") or None,
+        "verifactu_excluded": bool(s.get("_verifactuExcluded", False)),
+    }
+
+
+def _series_options(app: App, body: dict[str, Any], record: Record) -> None:
+    """The v2-only body fields of a series, where sent: the refund series (must exist) and the flag.
+    Both are checked before either is written (a 422 changes nothing)."""
+    changes: dict[str, Any] = {}
+    if "refund_numbering_series_id" in body:
+        refund = body["refund_numbering_series_id"] or ""
+        if refund and (not isinstance(refund, str) or app.store.get("numberingseries", refund) is None):
+            raise invalid(f"refund_numbering_series_id: numbering series {refund} not found.")
+        changes["_refundSeriesId"] = refund
+    if body.get("verifactu_excluded") is not None:
+        changes["_verifactuExcluded"] = as_bool(body["verifactu_excluded"], "verifactu_excluded")
+    record.update(changes)
 
 
 def list_series(app: App, req: Request, res: V2Resource) -> Response:
@@ -206,11 +230,12 @@ def list_series(app: App, req: Request, res: V2Resource) -> Response:
 
 
 def create_series_v2(app: App, req: Request, res: V2Resource) -> Response:
-    """`POST /numbering-series/{type} {name, format, last}`: 201 {"id"}."""
+    """`POST /numbering-series/{type} {name, format, last, refund_numbering_series_id, verifactu_excluded}`."""
     body = body_object(req.body)
     require(body, "name")
     v1_body = {k: body[k] for k in ("name", "format", "last") if body.get(k) is not None}
     record = run_v1(create_series, app, v1_body, type=_series_type(req))
+    _series_options(app, body, record)
     app.store.save(res.collection, record)
     return created(record["id"])
 
@@ -225,13 +250,13 @@ def _series(app: App, req: Request, res: V2Resource) -> Record:
 def update_series(app: App, req: Request, res: V2Resource) -> Response:
     """`PUT /numbering-series/{type}/{id}`: what is sent changes."""
     record, body = _series(app, req, res), body_object(req.body)
+    last = None if body.get("last") is None else int(as_number(body["last"], "last"))
+    _series_options(app, body, record)
     for name in ("name", "format"):
         if body.get(name) is not None:
             record[name] = str(body[name])
-    if body.get("last") is not None:
-        record["last"] = int(as_number(body["last"], "last"))
-    if body.get("verifactu_excluded") is not None:
-        record["_verifactuExcluded"] = as_bool(body["verifactu_excluded"], "verifactu_excluded")
+    if last is not None:
+        record["last"] = last
     app.store.save(res.collection, record)
     return json_answer({"id": record["id"]})
 

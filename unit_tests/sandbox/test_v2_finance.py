@@ -65,6 +65,26 @@ def test_numbering_series_per_type(v2):
     assert v2.get("/numbering-series/nonsense").status_code == 404
 
 
+def test_numbering_series_keep_their_documented_refund_series_and_verifactu_flag(v2):
+    # endpoints.md: POST and PUT /numbering-series/{type} take refund_numbering_series_id and
+    # verifactu_excluded; what is written is read back (a third-party v2 client reads both).
+    (refunds,) = v2.get("/numbering-series/creditnote").json()["items"]
+    body = {"name": "Tienda", "format": "T[YY]%%%", "refund_numbering_series_id": refunds["id"]}
+    rid = v2.post("/numbering-series/invoice", json={**body, "verifactu_excluded": True}).json()["id"]
+    series = {s["id"]: s for s in v2.get("/numbering-series/invoice").json()["items"]}
+    assert series[rid]["refund_numbering_series_id"] == refunds["id"] and series[rid]["verifactu_excluded"] is True
+    default = next(s for s in series.values() if s["id"] != rid)
+    assert default["refund_numbering_series_id"] is None and default["verifactu_excluded"] is False
+    unknown = v2.put(f"/numbering-series/invoice/{rid}", json={"refund_numbering_series_id": "0" * 24, "last": 5})
+    assert unknown.status_code == 422 and "refund_numbering_series_id" in unknown.json()["detail"]
+    assert v2.put(f"/numbering-series/invoice/{rid}", json={"refund_numbering_series_id": None}).status_code == 200
+    (after,) = [s for s in v2.get("/numbering-series/invoice").json()["items"] if s["id"] == rid]
+    assert after["refund_numbering_series_id"] is None and after["verifactu_excluded"] is True
+    assert after["last"] == 0  # the refused PUT changed nothing
+    v1 = v2.v1.get("/invoicing/v1/numberingseries/invoice").json()
+    assert all(not key.startswith("_") and "verifactu" not in key for s in v1 for key in s)
+
+
 def test_ledger_entries_need_dates_and_read_ddmmyyyy(v2):
     assert v2.get("/ledger-entries", params={"start_date": "2024-01-01"}).json()["detail"] == "end_date is required."
     body = {"date": "2024-03-31", "notes": "Ajuste",

@@ -9,7 +9,6 @@ applied or rejected and recorded (so it waits while an invoice asked to be appro
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -27,18 +26,18 @@ from airbyte_cdk.models import (
     DestinationSyncMode,
     FailureType,
     Level,
-    Status,
     Type,
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_holded.spec import SPEC
-from holded_core import HoldedClient, HoldedError
+from holded_core import HoldedClient
+from holded_core.adapter import TokenHandBack, check
 from holded_core.basics import check_basics
 from holded_core.errors import HoldedConfigError
-from holded_core.modules import probe_modules
 from holded_core.push import Outcome, Push, PushOptions
 from holded_core.settings import parse_settings
+from source_holded.airbyte import config_error, connection_status
 
 MODE_OPS = {
     DestinationSyncMode.append: "create",
@@ -50,25 +49,13 @@ MODE_OPS = {
 LEVELS = {"INFO": Level.INFO, "WARN": Level.WARN}
 
 
-def _config_error(exc: Exception) -> AirbyteTracedException:
-    return AirbyteTracedException(message=str(exc), internal_message=str(exc), failure_type=FailureType.config_error)
-
-
 class DestinationHolded(Destination):
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
         return ConnectorSpecificationSerializer.load(SPEC)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
-        try:
-            settings = parse_settings({"max_retries": 2, "max_retry_seconds": 15, **config})
-            with HoldedClient(settings.client) as client:
-                denied = [name for name, error in probe_modules(client).items() if error is not None]
-        except HoldedError as exc:
-            return AirbyteConnectionStatus(status=Status.FAILED, message=str(exc))
-        if denied:
-            message = f"connected; writes to these modules will be refused (plan or permissions): {', '.join(denied)}"
-            return AirbyteConnectionStatus(status=Status.SUCCEEDED, message=message)
-        return AirbyteConnectionStatus(status=Status.SUCCEEDED)
+        result = check(config)
+        return connection_status(result, result.write_note)
 
     def write(
         self,
@@ -80,22 +67,21 @@ class DestinationHolded(Destination):
             settings = parse_settings(config)
             options = PushOptions.from_config(config)
         except HoldedConfigError as exc:
-            raise _config_error(exc) from None
+            raise config_error(exc) from None
         modes = {c.stream.name: MODE_OPS.get(c.destination_sync_mode, "upsert") for c in configured_catalog.streams}
         since_state = 0
-        controls: list[AirbyteMessage] = []
-        rotated = copy.deepcopy(dict(config))
+        tokens = TokenHandBack(config)  # a rotated OAuth refresh token goes back to Airbyte as a CONTROL message
 
-        def on_refresh_token(token: str) -> None:  # a rotated OAuth refresh token goes back to Airbyte
-            rotated.setdefault("credentials", {})["refresh_token"] = token
-            controls.append(create_connector_config_control_message(copy.deepcopy(rotated)))
+        def controls() -> Iterator[AirbyteMessage]:
+            for rotated in tokens.drain():
+                yield create_connector_config_control_message(rotated)
 
-        client = HoldedClient(settings.client, on_refresh_token=on_refresh_token)
+        client = HoldedClient(settings.client, on_refresh_token=tokens)
         with client, Push(client, settings, options) as push:
             try:  # a refused key, a wrong base_url or host: one config error before any record is read
                 check_basics(client)
             except HoldedConfigError as exc:
-                raise _config_error(exc) from None
+                raise config_error(exc) from None
 
             def report(outcomes: Iterable[Outcome]) -> Iterator[AirbyteMessage]:
                 for outcome in outcomes:
@@ -104,8 +90,7 @@ class DestinationHolded(Destination):
                         yield _log(LEVELS[line[0]], line[1])
 
             for message in input_messages:
-                while controls:
-                    yield controls.pop(0)
+                yield from controls()
                 if message.type == Type.STATE:
                     # Echoed only once every record before it is applied or rejected and recorded (an
                     # invoice held for its lines holds the states after it: see holded_core.push).
@@ -122,7 +107,7 @@ class DestinationHolded(Destination):
                 yield from report(push.finished())
             yield from report(push.drain())
             yield from push.released()
-            yield from controls
+            yield from controls()
         yield _log(Level.INFO, f"write finished: {push.summary()}")
         failure = push.failure()
         if failure:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,26 @@ class LoadedConfig:
         os.replace(tmp, self.path)
         self.values["credentials"]["refresh_token"] = token
         return True
+
+    def token_writer(self, warn: Callable[[str], None], *, always: bool = False) -> Callable[[str], None]:
+        """A `holded_core.adapter.TokenHandBack` saver: writes each rotated refresh token back to the file.
+
+        Args:
+            warn: prints a warning line.
+            always: warn even when the token was written (under Meltano the config file is a temporary
+                copy: the setting itself must be updated); otherwise only when it could not be.
+
+        Returns:
+            The saver, to be called with the new token (from the client's thread).
+        """
+
+        def save(token: str) -> None:
+            saved = self.save_refresh_token(token)
+            if always or not saved:
+                where = f"written back to {self.path}" if saved else "not saved"
+                warn(f"Holded rotated the OAuth refresh token ({where}); update `credentials.refresh_token`")
+
+        return save
 
 
 def read_file(path: Path) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from rich.table import Table
 
 from holded_cli.progress import Progress, summary_table
 from holded_cli.store import Store
-from holded_cli.sync_job import SyncJob, SyncResult, select_streams
+from holded_cli.sync_job import SyncJob, SyncResult
+from holded_core.adapter import select_streams
 from holded_core.settings import parse_settings
 from holded_sandbox.testing import sandbox_process
 
@@ -81,11 +82,11 @@ def run_demo(db: Path, scale: float, console: Console, live: bool | None) -> int
         settings = parse_settings(
             {"credentials": {"auth_type": "api_key", "api_key": DEMO_KEY}, "base_url": sandbox.base_url}
         )
-        streams, events = select_streams(settings, None)
+        selection = select_streams(settings, None)  # the ten unified streams and changeEvents
 
         def sync(title: str) -> SyncResult:
             with Store(db) as store:
-                result = SyncJob(settings, store, streams, events=events, progress=Progress(live=live)).run()
+                result = SyncJob(settings, store, selection, progress=Progress(live=live)).run()
             console.print(summary_table(result.view, result.totals, f"{title}: {result.seconds:.1f}s, "
                                         f"{result.view.stats.requests} requests"))  # fmt: skip
             return result

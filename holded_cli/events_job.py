@@ -25,6 +25,7 @@ from holded_cli.progress import Progress
 from holded_cli.store import Store
 from holded_cli.sync_job import SyncJob, SyncResult
 from holded_cli.webhooks import DeliveryReport, Webhook, body_of
+from holded_core.adapter import select_streams
 from holded_core.errors import HoldedAuthError, HoldedConfigError, HoldedError
 from holded_core.settings import Settings
 from holded_core.streams import EVENTS_STREAM
@@ -84,8 +85,9 @@ def run_once(
     """
     had_baseline = store.has_events_state()
     before = _max_seq(store) if EVENTS_STREAM in store.table_names() else 0
+    events_only = select_streams(settings, [EVENTS_STREAM])
     detection = SyncJob(
-        settings, store, [], events=True, progress=progress, on_refresh_token=on_refresh_token, preflight=preflight
+        settings, store, events_only, progress=progress, on_refresh_token=on_refresh_token, preflight=preflight
     ).run()
     after = _max_seq(store)
     delivery = None

@@ -1,5 +1,7 @@
 """`holded`: the local runner. Parses the command line and hands each command to its module:
-sync (sync_job), push (push_job), events (events_job, webhooks), demo, proxy, query, streams, sandbox.
+sync (sync_job), push (push_job), events (events_job, webhooks), check, demo, proxy, query, streams,
+sandbox. What every adapter shares (stream selection, the read loop, check, the rotated-token hand-back,
+exit codes) is `holded_core.adapter`.
 
 Every mistake ends as one line on stderr naming what to fix; exit codes: 0 done, 1 the run failed
 (Holded refused, records refused past the threshold, events still queued), 2 a usage or config mistake.
@@ -16,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from holded_core.errors import HoldedConfigError, HoldedError
+from holded_core.adapter import EXIT_FAILED, EXIT_USAGE, TokenHandBack, run_command
+from holded_core.errors import HoldedConfigError
 from holded_core.secrets import redact, register_secret
 
 ENV_DB = "HOLDED_DB"
@@ -60,12 +63,10 @@ def _db(args: argparse.Namespace) -> Path:
     return Path(args.db or os.environ.get(ENV_DB) or DEFAULT_DB)
 
 
-def _token_saver(loaded: Any, log: Any) -> Any:
-    def save(token: str) -> None:
-        if not loaded.save_refresh_token(token):
-            log("WARN", "Holded rotated the OAuth refresh token; save the new one from --config to keep access")
-
-    return save
+def _tokens(loaded: Any, log: Any) -> TokenHandBack:
+    """The client's `on_refresh_token`: a rotated refresh token is written back to --config (`log`: a
+    warning when it cannot be)."""
+    return TokenHandBack(loaded.values, save=loaded.token_writer(lambda message: log("WARN", message)))
 
 
 # ----------------------------------------------------------------------------------- commands
@@ -74,26 +75,20 @@ def _token_saver(loaded: Any, log: Any) -> Any:
 def cmd_sync(args: argparse.Namespace) -> int:
     from holded_cli.progress import Progress, summary_table
     from holded_cli.store import Store
-    from holded_cli.sync_job import SyncJob, select_streams
+    from holded_cli.sync_job import SyncJob, streams_of
+    from holded_core.streams import EVENTS_STREAM
 
     loaded, settings = _settings(args)
-    streams, events = select_streams(settings, _names(args.streams))
+    selection = streams_of(settings, _names(args.streams))
     if args.no_events:
-        events = False
+        selection = selection.without(EVENTS_STREAM)
     progress = Progress(live=False if args.no_progress else None)
     _setup_logging(args.verbose, progress.console if progress.live_mode else None)
     started = time.time()
     with Store(_db(args)) as store:
         if args.full_refresh:
             store.forget_state()
-        job = SyncJob(
-            settings,
-            store,
-            streams,
-            events=events,
-            progress=progress,
-            on_refresh_token=_token_saver(loaded, progress.log),
-        )
+        job = SyncJob(settings, store, selection, progress=progress, on_refresh_token=_tokens(loaded, progress.log))
         result = job.run()
         status = "interrupted" if result.interrupted else "failed" if result.failed else "complete"
         summary = result.as_json()
@@ -140,7 +135,7 @@ def cmd_push(args: argparse.Namespace) -> int:
         )
     started = time.monotonic()
     console = make_console(sys.stderr if args.json else sys.stdout)
-    saver = _token_saver(loaded, lambda level, message: console.print(f"{level}: {message}", markup=False))
+    saver = _tokens(loaded, lambda level, message: console.print(f"{level}: {message}", markup=False))
     report = run_push(
         settings, options, offered[stream_name], source, args.op, keep=max(args.show, 1000), on_refresh_token=saver,
         lines=lines, lines_stream=lines_stream,
@@ -217,6 +212,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    tokens = _tokens(loaded, progress.log)
     with Store(_db(args)) as store:
         webhook = None
         if args.webhook:
@@ -230,7 +226,7 @@ def cmd_events(args: argparse.Namespace) -> int:
                 webhook,
                 include_existing=args.include_existing,
                 progress=progress,
-                on_refresh_token=_token_saver(loaded, progress.log),
+                on_refresh_token=tokens,
                 preflight="run" not in last,  # the basics are checked once, before the first run
             )
             last["run"] = run
@@ -242,6 +238,25 @@ def cmd_events(args: argparse.Namespace) -> int:
     run = last["run"]
     if run.detection.failed or (run.delivery is not None and run.delivery.pending):
         return 1
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from holded_cli.config import load_config
+    from holded_core.adapter import check
+
+    values = load_config(args.config, args.base_url).values
+    _setup_logging(args.verbose)
+    result = check(values)
+    if args.json:
+        json.dump({"ok": result.ok, "error": result.error, "denied": list(result.denied),
+                   "affected_streams": list(result.affected)}, sys.stdout)  # fmt: skip
+        sys.stdout.write("\n")
+    if not result.ok:
+        print(f"holded check: {redact(str(result.error))}", file=sys.stderr)
+        return EXIT_USAGE if result.config_error else EXIT_FAILED
+    if not args.json:
+        print(f"holded check: {result.read_note or 'connected; every module is available to this credential'}")
     return 0
 
 
@@ -323,6 +338,7 @@ COMMANDS = {
     "sync": cmd_sync,
     "push": cmd_push,
     "events": cmd_events,
+    "check": cmd_check,
     "demo": cmd_demo,
     "query": cmd_query,
     "streams": cmd_streams,
@@ -384,6 +400,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--attempts", type=int, default=4, help="tries per event per run (default 4)")
     e.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds, doubled each time")
 
+    c = command("check", "check the config: Holded reachable, the credential accepted, which modules it may use",
+                db=False)  # fmt: skip
+    c.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+
     d = sub.add_parser("demo", help="sandbox -> fresh DuckDB file -> summary and example queries (no account)")
     d.add_argument("--db", default="holded-demo.duckdb", help="the DuckDB file to (re)create")
     d.add_argument("--scale", type=float, default=1.0, help="sandbox size (1 ~ 1,000 contacts, 2,000 invoices)")
@@ -413,27 +433,18 @@ def main(argv: list[str] | None = None) -> int:
 
         return sandbox_main(argv[1:])
     args = build_parser().parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except (UsageError, HoldedConfigError) as exc:
-        print(f"holded {args.command}: {redact(str(exc))}", file=sys.stderr)
-        return 2
-    except HoldedError as exc:
-        print(f"holded {args.command}: {redact(str(exc))}", file=sys.stderr)
-        return 1
-    except (ValueError, OSError) as exc:
-        print(f"holded {args.command}: {redact(str(exc))}", file=sys.stderr)
-        return 2 if isinstance(exc, ValueError) else 1
-    except KeyboardInterrupt:
-        print(f"holded {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # a bug or an environment failure (disk full...): one redacted line, no traceback
+    prog = f"holded {args.command}"
+
+    def bug(exc: Exception) -> int:  # a bug or an environment failure (disk full...): one redacted line
         if getattr(args, "verbose", False):
-            raise
-        message = redact(str(exc).splitlines()[0] if str(exc) else "")
-        print(f"holded {args.command}: unexpected {type(exc).__name__}: {message} (-v shows the traceback)",
-              file=sys.stderr)  # fmt: skip
-        return 1
+            raise exc
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"{prog}: unexpected {type(exc).__name__}: {redact(first)} (-v shows the traceback)", file=sys.stderr)
+        return EXIT_FAILED
+
+    return run_command(
+        prog, lambda: COMMANDS[args.command](args), usage=(UsageError, ValueError), failed=(OSError,), on_bug=bug
+    )
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ latest state checkpoints, every `flush_rows` rows or `flush_seconds` seconds, wh
 completes, and at the end; an interrupted run keeps what it committed and the next run resumes from
 there.
 
-The basics check (`holded_core.basics`) runs first: a refused key, a base URL that is not Holded's API
-or an unreachable host stop the run with one `HoldedBasicsError`. So does a credential refused mid-run:
-its per-stream failures are not shown one by one.
+The read is the core's `ReadRun` (`holded_core.adapter`), with the job as its output handler. The
+basics check runs first: a refused key, a base URL that is not Holded's API or an unreachable host stop
+the run with one `HoldedBasicsError`. So does a credential refused mid-run: its per-stream failures are
+not shown one by one.
 """
 
 from __future__ import annotations
@@ -21,12 +22,11 @@ from typing import Any
 from holded_cli.progress import Progress, RunView
 from holded_cli.store import MergeCounts, Store
 from holded_cli.tables import quote, table_for
-from holded_core.basics import check_basics, credential_refused
+from holded_core.adapter import Handler, ReadRun, StreamSelection, select_streams
 from holded_core.client import HoldedClient
 from holded_core.errors import HoldedAuthError
 from holded_core.settings import Settings
-from holded_core.streams import EVENTS_STREAM, StreamSpec, events_stream
-from holded_core.sync import LogOut, RecordOut, Selected, StateOut, StatusOut, StreamReport, SyncEngine
+from holded_core.sync import LogOut, RecordOut, StateOut, StatusOut, StreamReport, SyncEngine
 
 
 @dataclass
@@ -66,37 +66,34 @@ class SyncResult:
         }
 
 
-class SyncJob:
+class SyncJob(Handler[None]):
     def __init__(
         self,
         settings: Settings,
         store: Store,
-        streams: Sequence[StreamSpec],
+        selection: StreamSelection,
         *,
-        events: bool = True,
         progress: Progress | None = None,
         on_refresh_token: Callable[[str], None] | None = None,
         flush_rows: int = 25_000,
         flush_seconds: float = 2.0,
         preflight: bool = True,
     ) -> None:
-        """A sync of `streams` (and the change events when `events`) into `store`.
+        """A sync of `selection` (its streams, and the change events into `changeEvents` when selected) into `store`.
 
         Args:
             settings: the connector settings (client config, sync options).
             store: the DuckDB store (tables and saved state).
-            streams: the streams to sync.
-            events: also detect change events into `changeEvents`.
+            selection: the streams to sync (`streams_of`, or `holded_core.adapter.select_streams`).
             progress: the display; plain lines by default.
-            on_refresh_token: called with a rotated OAuth refresh token.
+            on_refresh_token: called with a rotated OAuth refresh token (a `TokenHandBack`).
             flush_rows: commit once this many rows are buffered.
             flush_seconds: commit state at least this often.
             preflight: run the basics check first (`holded events --every` does it on its first run only).
         """
         self.settings = settings
         self.store = store
-        self.streams = list(streams)
-        self.events = events
+        self.selection = selection
         self.progress = progress or Progress(live=False)
         self.on_refresh_token = on_refresh_token
         self.flush_rows = flush_rows
@@ -107,6 +104,7 @@ class SyncJob:
         self._last_flush = time.monotonic()
         self.merged: dict[str, MergeCounts] = {}
         self.preflight = preflight
+        self.result: SyncResult | None = None
 
     def run(self) -> SyncResult:
         """Sync the streams into the store; what arrived before a failure or an interruption is kept.
@@ -117,60 +115,70 @@ class SyncJob:
         Raises:
             HoldedBasicsError: the basics check failed, or Holded refused the credential mid-run.
             HoldedError: another failure that stops the whole sync.
+            KeyboardInterrupt: interrupted before the sync started (during the basics check).
         """
-        tables = [table_for(spec) for spec in self.streams] + ([table_for(events_stream())] if self.events else [])
+        tables = [table_for(spec) for spec in self.selection.specs]
         for table in tables:
             self.store.ensure_table(table)
-        states = self.store.states()
-        selected = [Selected(spec, incremental=True) for spec in self.streams]
+        read = ReadRun(
+            self.settings,
+            self.selection,
+            self,
+            saved=self.store.states(),
+            tokens=self.on_refresh_token,
+            preflight=self.preflight,
+        )
         started = time.monotonic()
-        with HoldedClient(self.settings.client, on_refresh_token=self.on_refresh_token) as client:
-            if self.preflight:
-                check_basics(client)
-            engine = SyncEngine(
-                client,
-                selected,
-                states,
-                self.settings.options,
-                events_models=self.settings.unified() if self.events else None,
-            )
-            view = RunView(engine.reports, client.stats)
-            result = SyncResult(view)
-            self.progress.start(view)
-            try:
-                for out in engine.run():
-                    self._take(out)
-                    self.progress.tick()
-            except KeyboardInterrupt:
-                result.interrupted = True
-            except HoldedAuthError as exc:
-                raise credential_refused(exc, self.settings.client) or exc from None
-            finally:
-                self.progress.stop()
-                self._flush()  # what arrived is consistent with the states received: keep it
+        interrupted = False
+        try:
+            read.drive()
+        except KeyboardInterrupt:
+            if self.result is None:
+                raise
+            interrupted = True
+        finally:
+            self.progress.stop()
+            self._flush()  # what arrived is consistent with the states received: keep it
+        assert self.result is not None  # on_start ran: the engine was built
+        result = self.result
+        result.interrupted = interrupted
         result.merged = self.merged
         result.seconds = time.monotonic() - started
         result.totals = self._totals([t.name for t in tables])
         return result
 
-    def _take(self, out: Any) -> None:
-        if isinstance(out, RecordOut):
-            self._buffers.setdefault(out.stream, []).append(out.data)
-            self._buffered += 1
-            if self._buffered >= self.flush_rows:
-                self._flush()
-        elif isinstance(out, StateOut):
-            self._states[out.stream] = out.state
-            if time.monotonic() - self._last_flush >= self.flush_seconds:
-                self._flush()
-        elif isinstance(out, StatusOut):
-            if out.status == "complete":
-                self._flush()  # a stream shown complete is on disk
-            # A refused credential: the engine raises it once every listing ended, and run() says it once.
-            if not isinstance(out.error, HoldedAuthError):
-                self.progress.stream_status(out.stream, out.status, out.error)
-        elif isinstance(out, LogOut) and out.level != "INFO" and not isinstance(out.error, HoldedAuthError):
+    # --- the output handler (holded_core.adapter.OutputHandler) --------------------------------
+
+    def on_start(self, engine: SyncEngine, client: HoldedClient) -> None:
+        view = RunView(engine.reports, client.stats)
+        self.result = SyncResult(view)
+        self.progress.start(view)
+
+    def on_record(self, out: RecordOut) -> None:
+        self._buffers.setdefault(out.stream, []).append(out.data)
+        self._buffered += 1
+        if self._buffered >= self.flush_rows:
+            self._flush()
+        self.progress.tick()
+
+    def on_state(self, out: StateOut) -> None:
+        self._states[out.stream] = out.state
+        if time.monotonic() - self._last_flush >= self.flush_seconds:
+            self._flush()
+        self.progress.tick()
+
+    def on_status(self, out: StatusOut) -> None:
+        if out.status == "complete":
+            self._flush()  # a stream shown complete is on disk
+        # A refused credential: the engine raises it once every listing ended, and run() says it once.
+        if not isinstance(out.error, HoldedAuthError):
+            self.progress.stream_status(out.stream, out.status, out.error)
+        self.progress.tick()
+
+    def on_log(self, out: LogOut) -> None:
+        if out.level != "INFO" and not isinstance(out.error, HoldedAuthError):
             self.progress.log(out.level, out.message)  # (INFO is the engine's own summary)
+        self.progress.tick()
 
     def _flush(self) -> None:
         if self._buffered or self._states:
@@ -190,16 +198,16 @@ class SyncJob:
         return totals
 
 
-def select_streams(settings: Settings, names: Sequence[str] | None) -> tuple[list[StreamSpec], bool]:
-    """The streams a sync covers (default: the ten unified ones) and whether change events are on."""
-    offered = {spec.name: spec for spec in settings.streams()}
-    if not names:
-        return settings.unified(), True
+def streams_of(settings: Settings, names: Sequence[str] | None) -> StreamSelection:
+    """The streams `holded sync --streams` names (default: the ten unified ones and changeEvents; `all`:
+    every stream offered).
+
+    Raises:
+        UnknownStreams: a name this config does not offer (exit 2, naming the ones it does).
+    """
+    offered = [spec.name for spec in settings.streams()]
     if names == ["all"]:
-        return [s for s in offered.values() if s.name != EVENTS_STREAM], True
-    unknown = [n for n in names if n not in offered]
-    if unknown:
-        raise ValueError(
-            f"unknown stream {', '.join(unknown)}: pick from {', '.join(offered)} (or `all`); see `holded streams`"
-        )
-    return [offered[n] for n in names if n != EVENTS_STREAM], EVENTS_STREAM in names
+        names = offered
+    selection = select_streams(settings, names, fix=f"pick from {', '.join(offered)} (or `all`); see `holded streams`")
+    selection.refuse_unknown()
+    return selection

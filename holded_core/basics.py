@@ -107,7 +107,7 @@ def basics_error(error: HoldedError, config: ClientConfig) -> HoldedBasicsError 
             "check the URL and that the server is up",
             field="credentials.token_url",
         )
-    base = _shown(config.base_url)
+    base = shown_url(config.base_url)
     if isinstance(error, HoldedUnreachableError):
         host = urlsplit(base).netloc
         return HoldedBasicsError(
@@ -184,7 +184,7 @@ def _token_endpoint(error: HoldedError, config: ClientConfig) -> bool:
     return isinstance(credentials, OAuth2Credentials) and error.path == credentials.token_url
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
     """A URL as it may be printed: scheme, host, port and path (no user info, no query)."""
     parts = urlsplit(url)
     host = parts.hostname or ""

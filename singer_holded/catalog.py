@@ -1,5 +1,5 @@
 """The Singer catalog of tap-holded: what discovery prints, and which streams and fields a given
-catalog selects.
+catalog requests (as `holded_core.adapter.StreamRequest`s; the core resolves them).
 
 Every stream is INCREMENTAL (forced): Holded v1 has no "updated since" filter, so the core's engine
 lists everything and emits what changed since the state it is given; an empty state emits all. The
@@ -12,35 +12,22 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from holded_core.adapter import StreamRequest, selected_by_default
 from holded_core.errors import HoldedConfigError
 from holded_core.streams import DELETED_AT, StreamSpec
 
 SDC_DELETED_AT = "_sdc_deleted_at"
-DEFAULT_KINDS = ("unified", "events")  # selected by default: the ten unified streams + changeEvents
+UNKNOWN_FIX = "run discovery again (`tap-holded --discover`) or deselect them"
 
 
-@dataclass(frozen=True)
-class Selection:
-    spec: StreamSpec
-    dropped: frozenset[str] = frozenset()  # fields deselected in the catalog, left out of records and schema
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    def schema(self) -> dict[str, Any]:
-        schema = singer_schema(self.spec)
-        for name in self.dropped:
-            schema["properties"].pop(name, None)
-        return schema
-
-
-def singer_schema(spec: StreamSpec) -> dict[str, Any]:
+def singer_schema(spec: StreamSpec, dropped: Iterable[str] = ()) -> dict[str, Any]:
+    """The stream's JSON schema with `_sdc_deleted_at`, without the fields deselected in the catalog."""
     schema = copy.deepcopy(spec.json_schema)
     schema.setdefault("properties", {})[SDC_DELETED_AT] = {"type": ["null", "string"], "format": "date-time"}
+    for name in dropped:
+        schema["properties"].pop(name, None)
     return schema
 
 
@@ -56,7 +43,7 @@ def catalog_entry(spec: StreamSpec) -> dict[str, Any]:
         "table-key-properties": list(spec.primary_key),
         "forced-replication-method": "INCREMENTAL",
         "inclusion": "available",
-        "selected-by-default": spec.kind in DEFAULT_KINDS,
+        "selected-by-default": selected_by_default(spec),
     }
     metadata: list[dict[str, Any]] = [{"breadcrumb": [], "metadata": root}]
     for name in schema["properties"]:
@@ -76,10 +63,6 @@ def discover(specs: Iterable[StreamSpec]) -> dict[str, Any]:
     return {"streams": [catalog_entry(spec) for spec in specs]}
 
 
-def default_selection(specs: Iterable[StreamSpec]) -> list[Selection]:
-    return [Selection(spec) for spec in specs if spec.kind in DEFAULT_KINDS]
-
-
 def _is_selected(metadata: Mapping[str, Any], legacy: Any, default: bool) -> bool:
     """Singer's rule: `selected` wins, then the older `schema.selected`, then `selected-by-default`."""
     if "selected" in metadata:
@@ -89,14 +72,18 @@ def _is_selected(metadata: Mapping[str, Any], legacy: Any, default: bool) -> boo
     return bool(metadata.get("selected-by-default", default))
 
 
-def selection(catalog: Mapping[str, Any], specs: Iterable[StreamSpec]) -> list[Selection]:
-    """The streams (and fields) a catalog given with --catalog / --properties selects."""
+def requests(catalog: Mapping[str, Any], specs: Iterable[StreamSpec]) -> list[StreamRequest]:
+    """The streams (and fields) a catalog given with --catalog / --properties selects, every one
+    incremental; a selected name this config does not offer is kept for the core to refuse.
+
+    Raises:
+        HoldedConfigError: the catalog has no `streams` list.
+    """
     offered = {spec.name: spec for spec in specs}
     entries = catalog.get("streams")
     if not isinstance(entries, list):
         raise HoldedConfigError("the catalog has no `streams` list: pass the output of `tap-holded --discover`")
-    chosen: list[Selection] = []
-    unknown: list[str] = []
+    chosen: list[StreamRequest] = []
     for entry in entries:
         if not isinstance(entry, Mapping):
             continue
@@ -110,11 +97,11 @@ def selection(catalog: Mapping[str, Any], specs: Iterable[StreamSpec]) -> list[S
         schema = entry.get("schema")
         if not isinstance(schema, Mapping):
             schema = {}
-        default = spec is not None and spec.kind in DEFAULT_KINDS
+        default = spec is not None and selected_by_default(spec)
         if not _is_selected(breadcrumbs.get((), {}), schema.get("selected"), default):
             continue
         if spec is None:
-            unknown.append(name)
+            chosen.append(StreamRequest(name))
             continue
         automatic = _automatic(spec)
         dropped = {
@@ -123,10 +110,5 @@ def selection(catalog: Mapping[str, Any], specs: Iterable[StreamSpec]) -> list[S
             if len(crumb) == 2 and crumb[0] == "properties" and crumb[1] not in automatic
             and meta.get("selected") is False
         }  # fmt: skip
-        chosen.append(Selection(spec, frozenset(dropped)))
-    if unknown:
-        raise HoldedConfigError(
-            f"the catalog selects streams tap-holded does not offer with this config: {', '.join(unknown)}; "
-            "run discovery again (`tap-holded --discover`) or deselect them"
-        )
+        chosen.append(StreamRequest(name, incremental=True, dropped=frozenset(dropped)))
     return chosen

@@ -9,7 +9,6 @@ that goes through the redacting log filter too.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Callable, Mapping
 from importlib import metadata
@@ -19,8 +18,9 @@ from typing import IO, Any
 import orjson
 
 from holded_cli.config import LoadedConfig, load_config
-from holded_core.errors import HoldedConfigError, HoldedError
-from holded_core.secrets import get_logger, install_log_redaction, redact, register_secret
+from holded_core.adapter import EXIT_FAILED, TokenHandBack, run_command
+from holded_core.errors import HoldedConfigError
+from holded_core.secrets import get_logger, install_log_redaction, register_secret
 
 log = get_logger("singer_holded")
 
@@ -79,16 +79,10 @@ def read_json(path: str, what: str) -> dict[str, Any]:
     return data
 
 
-def token_saver(loaded: LoadedConfig) -> Callable[[str], None]:
-    """Called when the OAuth token endpoint rotates the refresh token (from a worker thread)."""
-
-    def save(token: str) -> None:
-        register_secret(token)
-        where = f"written back to {loaded.path}" if loaded.save_refresh_token(token) else "not saved"
-        # Under Meltano the config file is a temporary copy: the setting itself must be updated.
-        log.warning("Holded rotated the OAuth refresh token (%s); update `credentials.refresh_token`", where)
-
-    return save
+def token_hand_back(loaded: LoadedConfig) -> TokenHandBack:
+    """The client's `on_refresh_token`: a rotated OAuth refresh token is written back to the config file,
+    and said on stderr (under Meltano the config file is a temporary copy: the setting must be updated)."""
+    return TokenHandBack(loaded.values, save=loaded.token_writer(log.warning, always=True))
 
 
 class Lines:
@@ -118,33 +112,40 @@ def about(name: str, description: str, capabilities: list[str], settings: Mappin
     }
 
 
+def command(
+    prog: str, show_about: bool, about_text: Callable[[], Mapping[str, Any]], work: Callable[[Lines], None]
+) -> int:
+    """Both Singer commands' shape: stderr logging, then `--about` or the work on stdout, every failure one line.
+
+    Args:
+        prog: the command's name (`tap-holded`, `target-holded`).
+        show_about: `--about` was given: print `about_text()` instead of working.
+        about_text: what `--about` prints (see `about`).
+        work: the command proper, writing Singer messages on the `Lines` it is given.
+
+    Returns:
+        The exit code (see `run`).
+    """
+    setup_logging()
+
+    def body() -> int:
+        out = Lines()
+        if show_about:
+            out.write(about_text(), flush=True)
+        else:
+            work(out)
+        out.flush()
+        return 0
+
+    return run(prog, body)
+
+
 def run(prog: str, body: Callable[[], int]) -> int:
-    """Runs a command body, turning every failure into one stderr line and an exit code."""
-    try:
-        return body()
-    except HoldedConfigError as exc:
-        print(f"{prog}: {redact(str(exc))}", file=sys.stderr)
-        return 2
-    except (HoldedError, RunFailed) as exc:
-        print(f"{prog}: {redact(str(exc))}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:
-        # The process reading our stdout (the target, or Meltano) went away: nothing more can be said there.
-        _silence_stdout()
-        print(f"{prog}: stdout was closed by the reader; stopping", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    except Exception:
+    """Runs a command body, turning every failure into one stderr line and an exit code (see
+    `holded_core.adapter.run_command`); a bug also logs its traceback, through the redacting filter."""
+
+    def bug(exc: Exception) -> int:
         log.exception("%s: unexpected error (a bug: please report it with the lines above)", prog)
-        return 1
+        return EXIT_FAILED
 
-
-def _silence_stdout() -> None:
-    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush does not fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except OSError:
-        pass
+    return run_command(prog, body, failed=(RunFailed,), on_bug=bug)

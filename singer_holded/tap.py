@@ -18,18 +18,19 @@ import argparse
 import sys
 import time
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from holded_cli.config import LoadedConfig
-from holded_core.basics import check_basics
+from holded_core.adapter import Handler, ReadRun, StreamSelection, select_streams
 from holded_core.changes import UnreadableState
 from holded_core.client import HoldedClient
 from holded_core.errors import HoldedConfigError
 from holded_core.settings import Settings, parse_settings
-from holded_core.streams import DELETED_AT, EVENTS_STREAM
-from holded_core.sync import LogOut, RecordOut, Selected, StateOut, StatusOut, SyncEngine, now_iso
-from singer_holded.catalog import SDC_DELETED_AT, Selection, default_selection, discover, selection
-from singer_holded.common import Lines, RunFailed, about, load, log, read_json, run, setup_logging, token_saver
+from holded_core.streams import DELETED_AT
+from holded_core.sync import LogOut, RecordOut, StateOut, StatusOut, SyncEngine, now_iso
+from singer_holded.catalog import SDC_DELETED_AT, UNKNOWN_FIX, discover, requests, singer_schema
+from singer_holded.common import Lines, about, command, load, log, read_json, token_hand_back
 from source_holded.spec import SPEC  # plain data, no Airbyte import
 
 CAPABILITIES = ["catalog", "properties", "discover", "state", "about"]
@@ -96,76 +97,86 @@ class States:
         self.written_at = time.monotonic()
 
 
+class SingerMessages(Handler[None]):
+    """The core's read outputs as Singer messages on stdout (and log lines on stderr)."""
+
+    def __init__(self, selection: StreamSelection, bookmarks: dict[str, Any], out: Lines) -> None:
+        self.selection = selection
+        self.out = out
+        self.states = States(bookmarks, out)
+
+    def on_start(self, engine: SyncEngine, client: HoldedClient) -> None:
+        for chosen in self.selection.chosen:  # once the basics passed and every bookmark was read
+            schema = singer_schema(chosen.spec, chosen.dropped)
+            self.out.write({"type": "SCHEMA", "stream": chosen.name, "schema": schema,
+                            "key_properties": list(chosen.spec.primary_key)})  # fmt: skip
+
+    def on_record(self, out: RecordOut) -> None:
+        record = out.data
+        if record.get(DELETED_AT):
+            record = {**record, SDC_DELETED_AT: record[DELETED_AT]}
+        self.out.write({"type": "RECORD", "stream": out.stream, "record": record, "time_extracted": now_iso()})
+
+    def on_state(self, out: StateOut) -> None:
+        self.states.update(out.stream, out.state)
+
+    def on_status(self, out: StatusOut) -> None:
+        if out.status in ("complete", "incomplete"):
+            self.states.stream_ended()
+        if out.status == "incomplete":
+            log.error("%s: did not complete: %s", out.stream, out.error)
+
+    def on_log(self, out: LogOut) -> None:
+        log.log(LEVELS.get(out.level, 20), "%s", out.message)
+
+    def on_end(self) -> None:
+        self.states.write()  # last, so the final message is a state whatever order the listings finished in
+
+
 def sync(
-    settings: Settings, chosen: list[Selection], bookmarks: dict[str, Any], out: Lines, loaded: LoadedConfig
+    settings: Settings, selection: StreamSelection, bookmarks: dict[str, Any], out: Lines, loaded: LoadedConfig
 ) -> None:
-    dropped = {s.name: s.dropped for s in chosen if s.dropped}
-    selected = [Selected(s.spec, incremental=True) for s in chosen if s.name != EVENTS_STREAM]
-    events = any(s.name == EVENTS_STREAM for s in chosen)
-    states = {s.name: bookmarks.get(s.name) or {} for s in chosen}
-    incomplete: dict[str, str] = {}
-    state = States(bookmarks, out)
-    with HoldedClient(settings.client, on_refresh_token=token_saver(loaded)) as client:
-        check_basics(client)  # a refused key, a wrong base_url or host: one line, exit 2, nothing written
-        try:  # a bookmark the engine cannot read fails here, before anything is written
-            engine = SyncEngine(
-                client, selected, states, settings.options, events_models=settings.unified() if events else None
-            )
-        except UnreadableState as exc:
-            raise HoldedConfigError(f"{exc}; under Meltano: `meltano run --full-refresh ...`") from None
-        for s in chosen:
-            schema_message = {"type": "SCHEMA", "stream": s.name, "schema": s.schema()}
-            out.write({**schema_message, "key_properties": list(s.spec.primary_key)})
-        for item in engine.run():
-            if isinstance(item, RecordOut):
-                record = item.data
-                if item.stream in dropped:
-                    record = {k: v for k, v in record.items() if k not in dropped[item.stream]}
-                if record.get(DELETED_AT):
-                    record = {**record, SDC_DELETED_AT: record[DELETED_AT]}
-                out.write({"type": "RECORD", "stream": item.stream, "record": record, "time_extracted": now_iso()})
-            elif isinstance(item, StateOut):
-                state.update(item.stream, item.state)
-            elif isinstance(item, StatusOut):
-                if item.status in ("complete", "incomplete"):
-                    state.stream_ended()
-                if item.status == "incomplete":
-                    incomplete[item.stream] = str(item.error or "did not complete")
-                    log.error("%s: did not complete: %s", item.stream, item.error)
-            elif isinstance(item, LogOut):
-                log.log(LEVELS.get(item.level, 20), "%s", item.message)
-    state.write()  # last, so the final message is a state whatever order the listings finished in
-    if incomplete:
-        names = ", ".join(sorted(incomplete))
-        raise RunFailed(f"these streams did not complete: {names} (see the errors above); the others did")
+    """Sync `selection` from `bookmarks`, writing Singer messages on `out`.
+
+    Raises:
+        HoldedBasicsError: the basics are wrong (one line, exit 2, nothing written).
+        HoldedConfigError: a bookmark cannot be read (before anything is written).
+        IncompleteStreams: some streams did not complete (exit 1); the others' records and states stand.
+    """
+    handler = SingerMessages(selection, bookmarks, out)
+    run = ReadRun(settings, selection, handler, saved=bookmarks, tokens=token_hand_back(loaded))
+    try:
+        run.drive()
+    except UnreadableState as exc:  # raised as the engine is built, before any message is written
+        raise HoldedConfigError(f"{exc}; under Meltano: `meltano run --full-refresh ...`") from None
+    incomplete = run.incomplete()
+    if incomplete is not None:
+        raise incomplete
+
+
+def tap(args: argparse.Namespace, out: Lines) -> None:
+    """Discovery (`--discover`) or a sync of the catalog's streams (the default ones without `--catalog`)."""
+    loaded = load(args.config)
+    settings = parse_settings(loaded.values)
+    specs = settings.streams()
+    if args.discover:
+        out.write(discover(specs), flush=True)
+        return
+    catalog_path = args.catalog or args.properties
+    asked = requests(read_json(catalog_path, "catalog"), specs) if catalog_path else None
+    selection = select_streams(settings, asked, fix=UNKNOWN_FIX)
+    selection.refuse_unknown()
+    bookmarks = bookmarks_of(read_json(args.state, "state")) if args.state else {}
+    if not selection.chosen:
+        log.warning("the catalog selects no stream: nothing to sync")
+    sync(settings, selection, bookmarks, out, loaded)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    setup_logging()
-
-    def body() -> int:
-        out = Lines()
-        if args.about:
-            description = "Singer tap for Holded: ten unified models, Holded-native streams, change events"
-            out.write(about("tap-holded", description, CAPABILITIES, SPEC["connectionSpecification"]), flush=True)
-            return 0
-        loaded = load(args.config)
-        settings = parse_settings(loaded.values)
-        specs = settings.streams()
-        if args.discover:
-            out.write(discover(specs), flush=True)
-            return 0
-        catalog_path = args.catalog or args.properties
-        chosen = selection(read_json(catalog_path, "catalog"), specs) if catalog_path else default_selection(specs)
-        bookmarks = bookmarks_of(read_json(args.state, "state")) if args.state else {}
-        if not chosen:
-            log.warning("the catalog selects no stream: nothing to sync")
-        sync(settings, chosen, bookmarks, out, loaded)
-        out.flush()
-        return 0
-
-    return run("tap-holded", body)
+    description = "Singer tap for Holded: ten unified models, Holded-native streams, change events"
+    about_text = partial(about, "tap-holded", description, CAPABILITIES, SPEC["connectionSpecification"])
+    return command("tap-holded", args.about, about_text, partial(tap, args))
 
 
 if __name__ == "__main__":

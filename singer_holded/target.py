@@ -18,6 +18,7 @@ import argparse
 import copy
 import sys
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import IO, Any
 
 import orjson
@@ -32,7 +33,7 @@ from holded_core.settings import parse_settings
 from holded_core.streams import DELETED_AT, StreamSpec
 from holded_core.writes import OPS
 from singer_holded.catalog import SDC_DELETED_AT
-from singer_holded.common import Lines, RunFailed, about, load, log, run, setup_logging, token_saver
+from singer_holded.common import Lines, RunFailed, about, command, load, log, token_hand_back
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -104,7 +105,7 @@ def write(loaded: LoadedConfig, source: IO[bytes], out: Lines) -> None:
     op = default_operation(config)
     unified = {spec.name: spec for spec in settings.unified()}
     warned: set[str] = set()
-    client = HoldedClient(settings.client, on_refresh_token=token_saver(loaded))
+    client = HoldedClient(settings.client, on_refresh_token=token_hand_back(loaded))
     with client, Push(client, settings, options) as push:
         check_basics(client)  # a refused key, a wrong base_url or host: one line, exit 2, before reading stdin
         writer = Writer(push, options.dry_run)
@@ -148,19 +149,9 @@ def write(loaded: LoadedConfig, source: IO[bytes], out: Lines) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    setup_logging()
-
-    def body() -> int:
-        out = Lines()
-        if args.about:
-            description = "Singer target for Holded: create, update, upsert, delete the ten unified models"
-            out.write(about("target-holded", description, ["about"], settings_schema()), flush=True)
-            return 0
-        write(load(args.config), sys.stdin.buffer, out)
-        out.flush()
-        return 0
-
-    return run("target-holded", body)
+    description = "Singer target for Holded: create, update, upsert, delete the ten unified models"
+    about_text = partial(about, "target-holded", description, ["about"], settings_schema())
+    return command("target-holded", args.about, about_text, lambda out: write(load(args.config), sys.stdin.buffer, out))
 
 
 if __name__ == "__main__":

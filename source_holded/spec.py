@@ -12,7 +12,7 @@ CREDENTIALS: dict[str, Any] = {
     "order": 0,
     "oneOf": [
         {
-            "title": "API key",
+            "title": "API key (Holded API v1)",
             "type": "object",
             "required": ["api_key"],
             "properties": {
@@ -21,7 +21,29 @@ CREDENTIALS: dict[str, Any] = {
                     "title": "API key",
                     "type": "string",
                     "airbyte_secret": True,
-                    "description": "Holded API key (Settings > Developers > API). Sent as the `key` header.",
+                    "description": (
+                        "A key of Holded's API v1 (deprecated; 32 hex characters; Settings > Developers > "
+                        "'Go to Api Keys v1'). Sent as the `key` header."
+                    ),
+                },
+            },
+        },
+        {
+            "title": "API token (Holded API v2)",
+            "type": "object",
+            "required": ["auth_type", "token"],
+            "properties": {
+                "auth_type": {"type": "string", "const": "api_token", "default": "api_token"},
+                "token": {
+                    "title": "API token",
+                    "type": "string",
+                    "airbyte_secret": True,
+                    "pattern": "^pat_",
+                    "description": (
+                        "A token of Holded's API v2, pat_... (Settings > Developers > Credentials). This "
+                        "release reads and writes through API v1: `check` says so for a v2 token; the v2 "
+                        "streams come next."
+                    ),
                 },
             },
         },
@@ -87,6 +109,14 @@ SPEC: dict[str, Any] = {
         "additionalProperties": True,
         "properties": {
             "credentials": CREDENTIALS,
+            "api_version": {
+                "title": "API version",
+                "type": "string",
+                "enum": ["auto", "v1", "v2"],
+                "default": "auto",
+                "order": 12,
+                "description": "auto: the credential decides (an API token is v2, an API key v1).",
+            },
             "base_url": {
                 "title": "Base URL",
                 "type": "string",

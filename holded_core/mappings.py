@@ -566,12 +566,6 @@ def event_duration(body: dict[str, Any], record: Mapping[str, Any], _creating: b
         body["duration"] = max(0, end - start)
 
 
-def lead_stage(body: dict[str, Any], record: Mapping[str, Any], _creating: bool) -> None:
-    """A lead's stage (a crmStage id `<funnelId>:<stageId>`) is written as its `stageId`."""
-    if record.get("stage"):
-        body["stageId"] = stage_from_ref(record["stage"])
-
-
 def invoice_contact(body: dict[str, Any], record: Mapping[str, Any], creating: bool) -> None:
     """An invoice's `customer` (a person) or `company` is one Holded `contactId`, set by the create
     (openapi-v1/invoice.json: "Create Document" takes `contactId`, "Update Document" does not).
@@ -1015,7 +1009,7 @@ CRM_OPPORTUNITY = ModelMapping(
         f("amount", "value", number),
         f("currency", None, opportunity_currency, None),
         f("pipeline", "funnelId", ref),
-        f("stage", None, stage_ref, None),
+        Field(("stage",), "stageId", stage_ref, stage_from_ref),  # read as a crmStage id; moves: `update_routes`
         f("contact", "contactId", ref),
         f("company", None, const(None), None),
         f("owner", "userId", ref, None),
@@ -1031,7 +1025,6 @@ CRM_OPPORTUNITY = ModelMapping(
         create_only=("funnelId", "contactId", "name", "value", "potential", "dueDate", "stageId", "customFields"),
         update_drops=("funnelId", "contactId"),
         update_routes={"stageId": "stages"},
-        shape=(lead_stage,),
     ),
 )
 

@@ -18,7 +18,7 @@ become `YYYY-MM-DD` in the account's time zone (`day_field`; see `holded_core.da
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -854,19 +854,14 @@ CONTACT_PERSON_FIELDS = (
 CONTACT_STREAMS = ("genericCompany", "genericContact")
 
 
-def contact_writes(person: bool) -> WriteRules:
-    """Persons and companies are both Holded contacts, written alike but for their kind."""
-    return WriteRules(
-        noun="contact",
-        required=("firstName",) if person else ("name",),
-        key_fields=("customId",),
-        custom_id="customId",
-        create_values={"isperson": person},
-        single_key_custom_fields=("create", "update"),
-        refuse=contact_person if person else None,
-        matches=contact_kind(person),
-        shape=(website_at_create,),
-    )
+# Persons and companies are both Holded contacts, written alike but for their kind (`replace`d below).
+CONTACT_WRITES = WriteRules(
+    noun="contact",
+    key_fields=("customId",),
+    custom_id="customId",
+    single_key_custom_fields=("create", "update"),
+    shape=(website_at_create,),
+)
 
 
 GENERIC_CONTACT = ModelMapping(
@@ -877,7 +872,13 @@ GENERIC_CONTACT = ModelMapping(
     select=is_person,
     cursor="updatedAt",
     description="People: Holded contacts with isperson=1",
-    write=contact_writes(person=True),
+    write=replace(
+        CONTACT_WRITES,
+        required=("firstName",),
+        create_values={"isperson": True},
+        refuse=contact_person,
+        matches=contact_kind(person=True),
+    ),
 )
 
 # Contact persons embedded in companies; part of the genericContact stream when enabled.
@@ -914,7 +915,9 @@ GENERIC_COMPANY = ModelMapping(
     select=lambda r: not is_person(r),
     cursor="updatedAt",
     description="Companies: Holded contacts with isperson=0",
-    write=contact_writes(person=False),
+    write=replace(
+        CONTACT_WRITES, required=("name",), create_values={"isperson": False}, matches=contact_kind(person=False)
+    ),
 )
 
 GENERIC_USER = ModelMapping(

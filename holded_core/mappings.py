@@ -5,7 +5,10 @@ A `Field` is declared once: the unified field name(s), the Holded path, and its 
 A `ModelMapping` says which Holded resource feeds the model (named as in `holded_core.dialects`, so a
 model is declared once for every API version), which of its records belong to it
 (`select`), whether the model's records are embedded children of the listed ones (`children`), and
-its fields. The source reads through `to_unified`; the destination writes through `to_holded`.
+its fields, and how the model is written (`WriteRules`: required fields, natural key, references,
+children, guards and the few body hooks Holded's quirks call for). The source reads through
+`to_unified`; the destination writes through `to_holded` and the model's `WriteRules`
+(`holded_core.writes` runs them, with no branch of its own per model).
 
 Holded's timestamps are of two kinds: instants (`createdAt`, an event's start) become ISO 8601 UTC
 date-times (`ts`), and calendar days (an invoice's `date`, a lead's `dueDate`, a project's `date`)
@@ -14,14 +17,15 @@ become `YYYY-MM-DD` in the account's time zone (`day_field`; see `holded_core.da
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from holded_core import models
 from holded_core.dates import DEFAULT_TIMEZONE, account_zone, day_of, midnight, parse_day
+from holded_core.identity import identity
 
 # ----------------------------------------------------------------------------------- context
 
@@ -54,10 +58,18 @@ class Field:
     write: Writer | None = _same  # unified value(s) -> Holded value; None: read-only
     custom_field: str | None = None  # set when the value is a Holded custom field (field mappings)
     zoned: bool = False  # a calendar day: `write` also takes the account's zone (see `day_field`)
+    # Where Holded's write body takes the value when it is not `path` (a contact's `CustomId`, a line's
+    # `subtotal`, a document's `invoiceNum`: the names Holded's creates take for what reads return at `path`).
+    write_path: str | None = None
 
     @property
     def name(self) -> str:
         return self.names[0]
+
+    @property
+    def sent_as(self) -> str | None:
+        """The Holded path a write sends the value to."""
+        return self.write_path or self.path
 
 
 def f(name: str, path: str | None, read: Reader = _same, write: Writer | None = _same) -> Field:
@@ -241,7 +253,8 @@ def stage_ref(_value: Any, ctx: ReadContext) -> str | None:
 
 
 def stage_from_ref(value: str | None) -> str | None:
-    return value.split(":", 1)[1] if value and ":" in value else value
+    """A crmStage id `<funnelId>:<stageId>` -> the `stageId` a lead is written with (a bare id as it is)."""
+    return value.split(":", 1)[1] if value and ":" in value else (value or None)
 
 
 def contact_as(kind: str) -> Reader:
@@ -334,20 +347,295 @@ def is_person(record: Mapping[str, Any]) -> bool:
     return str(record.get("isperson", "0")) in ("1", "True", "true")
 
 
+# -------------------------------------------------------------------------------- write rules
+
+
+class Rejected(Exception):
+    """The record cannot be written as it is; the message says why and what to change.
+
+    Raised by the writer (`holded_core.writes`) and by the write hooks declared with the models below."""
+
+
+Shaper = Callable[[dict[str, Any], Mapping[str, Any], bool], None]  # (body, unified record, creating) -> None
+Guard = Callable[[Mapping[str, Any]], str | None]  # a record -> why it cannot be written, or None
+NaturalKey = Callable[[Mapping[str, Any]], str | None]  # a unified record -> its natural key, or None
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A document Holded approves only as it creates it, with its lines (a write rule of its model).
+
+    Holded's API v1 takes `approveDoc: true` on a document create and has no approve route, and its
+    update takes no approval flag (shared/holded-api/openapi-v1/invoice.json, "Create Document" and
+    "Update Document"); an approved document cannot be edited (shared/holded-api/README.md, "Writes"),
+    so its lines must be in the create. Documents created without it are drafts that Holded's UI hides
+    from the sales lists (README "what integrators report", iamsamuelfraga/mcp-holded issue 51).
+
+    Attributes:
+        field: the unified boolean field; False asks for approval (a record that is not a draft).
+        flag: the create body's approval flag.
+        lines: the child stream whose records are the document's lines (written `Embedded` in it; the
+            create body takes them in that child's list, `Embedded.write_as`).
+        declared: the unified field listing the record's own line ids, when the record carries it.
+    """
+
+    field: str
+    flag: str
+    lines: str
+    declared: str
+
+    def asked(self, record: Mapping[str, Any]) -> bool:
+        """Whether `record` asks to be approved (its `field` is false; absent or null asks nothing)."""
+        value = record.get(self.field)
+        return value is not None and value in (False, 0)
+
+    def missing(self, record: Mapping[str, Any], lines: Sequence[Mapping[str, Any]] | None) -> str | None:
+        """Why the document cannot be approved as it is created with `lines`, or None when it can.
+
+        Args:
+            record: the document's unified record; `lines`: its line records from the same push (None
+                when it came alone).
+
+        Returns:
+            None when every line the record declares came with it, or (declaring none: an empty list is
+            taken as not filled in) at least one came; else the reason, naming the missing lines. A
+            document with no line at all is not approved: lines pushed later could not be added to it.
+        """
+        declared = record.get(self.declared)
+        arrived = {identity(line.get("id")) for line in lines or ()}
+        if isinstance(declared, list) and declared:
+            absent = [str(d) for d in declared if identity(d) not in arrived]
+            return f"its {self.lines} {', '.join(absent)} were not in this push" if absent else None
+        return None if lines else f"none of its lines ({self.lines} records) were in this push"
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """A model Holded keeps inside another's records and writes only by rewriting the parent's list.
+
+    Funnels embed their stages and there is no stage endpoint: stages change by updating the funnel;
+    a document's lines live in its `products[]`, written back as `items[]`, with no stable line id
+    (shared/holded-api/README.md, "Writes"; openapi-v1/invoice.json "Update Document" for `items`).
+    The list read is the model's `ModelMapping.children`.
+
+    Attributes:
+        parent: the parent's stream (written first; a child waits for it).
+        field: the child's unified field holding its parent's key (else the head of its id
+            `<parent>:<child>`); it also names the parent in messages.
+        own_id: the Holded key of an item's own id in the list (a stage's `stageId`); None when Holded
+            keeps none, and an item is its position (the record's `position`, else its id's tail).
+        write_as: the parent's write-body key for the list, when not the list read (`items`).
+        listed: an item as listed, turned into the write form the parent's update takes back (the
+            siblings of the item written are sent again as they are).
+    """
+
+    parent: str
+    field: str
+    own_id: str | None = None
+    write_as: str | None = None
+    listed: Callable[[Mapping[str, Any]], dict[str, Any]] = dict
+
+
+@dataclass(frozen=True)
+class WriteRules:
+    """How a unified model is written to Holded: the write half of its `ModelMapping`.
+
+    The writer (`holded_core.writes.Writer`) runs the same steps for every model; every difference
+    between models is one of these attributes. Fields named "unified" are the model's; "Holded" ones
+    are keys of the write body (`to_holded`).
+
+    Attributes:
+        noun: how messages name one record (`the invoice is approved`, `no such line`).
+        required: unified fields a create needs (Holded's own create requirements, e.g. an employee's
+            `name, lastName, email` and a lead's funnel and contact: README "Writes").
+        natural_key: the unified record -> a key matched by value before a create (an identity:
+            trimmed, NFC, case-folded), for models Holded gives no external id of ours.
+        key_fields: unified fields that are the record's identity in Holded (a contact's `customId`):
+            compared as identities, so a change of case, spaces or Unicode form in them is no change.
+            Other fields (an e-mail, a name) are compared as values: a case change is written.
+        custom_id: the unified field that is Holded's `customId` (contacts: README "Records", its one
+            native external reference, filterable on list). Set by the create (from the record's key
+            when empty) under the field's `write_path`, matched on, and refused on update: it is the
+            matching key.
+        references: unified field -> the streams it may point at; resolved to this account's Holded
+            ids before anything is compared or sent (a reference to an `Embedded` model resolves its
+            parent, then the item in it).
+        computed: unified fields Holded derives itself (an invoice's status and totals: README
+            "Writes"): never written; a difference is noted in the result.
+        set_once: unified fields written only by the create: Holded's update does not take them, and
+            Holded may keep another value (a numbering series replaces a sales document's number:
+            README "what integrators report"; nubiia-dev/mcp-holded src/tools/documents.ts). Read back
+            after the create and reported; a later difference is noted, never written again.
+        create_only: Holded fields the create request takes; the rest of the body follows in an update
+            of the new record (openapi-v1: `POST /funnels` takes `name` only, `POST /leads` its list).
+        update_drops: Holded fields an update never sends: set by the create only (a lead's
+            `funnelId` and `contactId`: openapi-v1 crm.json, `PUT /leads/{leadId}` takes neither).
+        update_routes: Holded field -> the sub-route an update sends it to, alone, with
+            `PUT <path>/{id}/<route>` (a lead's stage moves through `PUT /leads/{id}/stages`: README
+            "Writes").
+        create_values: Holded fields every create sends (a contact is a person or a company by
+            `isperson`: README "Records").
+        single_key_custom_fields: the operations (`create`, `update`) on which custom fields are sent
+            as one single-key object per field, `[{"<name>": "<value>"}]`: Holded corrupts the
+            documented `[{field, value}]` list on contact create and update and on document create
+            (README "Writes"). Elsewhere the documented form is sent.
+        approval: approved only as it is created, with its lines (see `Approval`).
+        embedded: written through its parent's list (see `Embedded`).
+        refuse: record -> why it cannot be written at all (before anything is read), or None.
+        matches: Holded's matched record -> why this record must not be written over it, or None
+            (persons and companies share Holded's contacts).
+        locked: Holded's current record -> the state in which Holded refuses to change it
+            (`approved`: an approved document cannot be edited or deleted, nor its lines; README
+            "Writes"), or None.
+        shape: body hooks, run in order on every body after the generic steps: `(body, record,
+            creating)`, for what a field declaration cannot say (an event's `duration`).
+        create_notes: record -> what a create cannot reproduce, said in the result rather than
+            dropped silently (an invoice said to be paid), or None.
+    """
+
+    noun: str = "record"
+    required: tuple[str, ...] = ()
+    natural_key: NaturalKey | None = None
+    key_fields: tuple[str, ...] = ()
+    custom_id: str | None = None
+    references: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    computed: tuple[str, ...] = ()
+    set_once: tuple[str, ...] = ()
+    create_only: tuple[str, ...] = ()
+    update_drops: tuple[str, ...] = ()
+    update_routes: Mapping[str, str] = field(default_factory=dict, hash=False)
+    create_values: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    single_key_custom_fields: tuple[str, ...] = ()
+    approval: Approval | None = None
+    embedded: Embedded | None = None
+    refuse: Guard | None = None
+    matches: Guard | None = None
+    locked: Guard | None = None
+    shape: tuple[Shaper, ...] = ()
+    create_notes: tuple[Guard, ...] = ()
+
+
+def by_field(name: str) -> NaturalKey:
+    """A natural key: one unified field, compared as an identity (trimmed, NFC, case-folded)."""
+    return lambda unified: identity(unified.get(name))
+
+
+def event_key(unified: Mapping[str, Any]) -> str | None:
+    """A CRM event's natural key: its title (as an identity) and start; None without a title."""
+    title = identity(unified.get("title"))
+    return f"{title}|{unified.get('startTime')}" if title else None
+
+
+def contact_person(record: Mapping[str, Any]) -> str | None:
+    """A company's contact person (id `<companyId>:<personId>`, read from `contactPersons[]`) has no
+    write route in Holded's API v1 (openapi-v1/invoice.json has none under contacts)."""
+    if ":" in str(record.get("id") or ""):
+        return "a company's contact persons cannot be written through Holded's API v1"
+    return None
+
+
+def contact_kind(person: bool) -> Guard:
+    """Persons and companies share Holded's contacts (`isperson` tells them apart: README "Records"): a
+    company record must never match (and rewrite) a person, nor the other way round, whatever key
+    matched them."""
+
+    def guard(found: Mapping[str, Any]) -> str | None:
+        if is_person(found) == person:
+            return None
+        kinds = ("person", "company") if person else ("company", "person")
+        return (
+            f"it matches Holded contact {found.get('id')} (customId {found.get('customId')!r}), which is a "
+            f"{kinds[1]} in Holded while this record is a {kinds[0]}: give it another id or customId"
+        )
+
+    return guard
+
+
+def website_at_create(body: dict[str, Any], record: Mapping[str, Any], creating: bool) -> None:
+    """A contact's website is sent by the create only: Holded ignores `socialNetworks` on update
+    (README "Writes", silent no-ops), so the field is declared read-only and written here."""
+    if creating and record.get("website"):
+        body["socialNetworks"] = {"website": record["website"]}
+
+
+def event_duration(body: dict[str, Any], record: Mapping[str, Any], _creating: bool) -> None:
+    """Holded's event write body takes a `duration` (seconds) where reads return `endDate` (README
+    "Writes", CRM events)."""
+    start, end = from_ts(record.get("startTime")), from_ts(record.get("endTime"))
+    if start is not None and end is not None:
+        body["duration"] = max(0, end - start)
+
+
+def invoice_contact(body: dict[str, Any], record: Mapping[str, Any], creating: bool) -> None:
+    """An invoice's `customer` (a person) or `company` is one Holded `contactId`, set by the create
+    (openapi-v1/invoice.json: "Create Document" takes `contactId`, "Update Document" does not).
+
+    Raises:
+        Rejected: a create with neither.
+    """
+    if creating:
+        contact = record.get("customer") or record.get("company")
+        if not contact:
+            raise Rejected("an invoice needs its customer (a person) or company")
+        body["contactId"] = contact
+
+
+def approved(document: Mapping[str, Any]) -> str | None:
+    """`approved` when Holded's document is not a draft: it cannot be edited or deleted (README "Writes")."""
+    return "approved" if document.get("draft") in (0, False) else None
+
+
+def paid_status(record: Mapping[str, Any]) -> str | None:
+    """Holded derives a document's `status` from its payments and ignores it on write (README "Writes")."""
+    if record.get("status") in ("paid", "partially_paid"):
+        return f"status {record['status']!r} is not written: Holded derives it from payments"
+    return None
+
+
+def line_as_item(line: Mapping[str, Any]) -> dict[str, Any]:
+    """A line as read (`products[]`) turned back into the write form (`items[]`, the unit price as
+    `subtotal`: openapi-v1/invoice.json, "Update Document")."""
+    item = {k: line.get(k) for k in ("name", "desc", "units", "tax", "taxes", "discount", "retention", "sku")}
+    item["subtotal"] = line.get("price")
+    return {k: v for k, v in item.items() if v is not None}
+
+
 # ----------------------------------------------------------------------------------- mapping
 
 
 @dataclass(frozen=True)
 class ModelMapping:
+    """One unified model over one Holded resource, both directions: the whole declaration of a model.
+
+    Attributes:
+        stream: the unified stream (`genericContact`...).
+        model: its pydantic model (`holded_core.models`).
+        resource: the Holded resource its records come from and are written to, named as in
+            `holded_core.dialects` (`contacts`, `leads`...), so one declaration serves every API version.
+        fields: its fields, each with its Holded path and its two conversions (`Field`).
+        select: which listed records are this model's (persons and companies share `contacts`:
+            `isperson`, README "Records").
+        children: the records are the listed records' embedded list at this path (funnel `stages`,
+            document `products`: README "Records"); None for top-level records.
+        custom_fields: Holded path of the custom-field list, if the object keeps one (contacts, leads,
+            documents, funnels: README "Writes"); the writer keeps its external id there.
+        cursor: unified field Holded maintains as a modification time (contacts and leads: README
+            "Records").
+        description: one line for the catalog.
+        write: how the model is written (`WriteRules`); None for a model the writer does not write
+            (a company's contact persons).
+    """
+
     stream: str
     model: type[models.UnifiedRecord]
-    resource: str  # the Holded resource the records come from (`holded_core.dialects`: `contacts`, `leads`...)
+    resource: str
     fields: tuple[Field, ...]
     select: Callable[[Mapping[str, Any]], bool] = lambda _r: True
-    children: str | None = None  # the records are the listed records' embedded `children` list
-    custom_fields: str | None = "customFields"  # Holded path of the custom-field list, if any
-    cursor: str | None = None  # unified field Holded maintains as a modification time
+    children: str | None = None
+    custom_fields: str | None = "customFields"
+    cursor: str | None = None
     description: str = ""
+    write: WriteRules | None = None
 
     def fields_by_name(self) -> dict[str, Field]:
         return {name: fld for fld in self.fields for name in fld.names}
@@ -485,7 +773,7 @@ def to_holded(
     zone = account_zone(timezone)
     body: dict[str, Any] = {}
     for fld in _with_overrides(mapping.fields, extra_fields):
-        if fld.write is None or fld.path is None or not all(name in record for name in fld.names):
+        if fld.write is None or fld.sent_as is None or not all(name in record for name in fld.names):
             continue
         values = [record[name] for name in fld.names]
         if all(v is None for v in values):
@@ -494,7 +782,7 @@ def to_holded(
         if value is None:
             continue
         node = body
-        *parents, leaf = fld.path.split(".")
+        *parents, leaf = fld.sent_as.split(".")
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
@@ -526,6 +814,8 @@ def _with_overrides(fields: tuple[Field, ...], extra: tuple[Field, ...]) -> tupl
 
 # --------------------------------------------------------------------------- the ten models
 
+# Contact create takes `CustomId` (capital C); reads return `customId` (README "Records").
+CUSTOM_ID = Field(("customId",), "customId", text, write_path="CustomId")
 CREATED_UPDATED = (f("createdAt", "createdAt", ts, None), f("updatedAt", "updatedAt", ts, None))
 NO_TIMES = (f("createdAt", None, const(None), None), f("updatedAt", None, const(None), None))
 
@@ -539,7 +829,7 @@ PERSON_FIELDS = (
     f("company", None, const(None), None),
     f("jobTitle", None, const(None), None),
     f("taxId", "code", text),
-    f("customId", "customId", text),
+    CUSTOM_ID,
     f("role", "type", text),
     f("tags", "tags", strings),
     f("address", "billAddress", address, address_to_holded),
@@ -561,6 +851,19 @@ CONTACT_PERSON_FIELDS = (
     f("address", None, const(None), None),
 )
 
+CONTACT_STREAMS = ("genericCompany", "genericContact")
+
+
+# Persons and companies are both Holded contacts, written alike but for their kind (`replace`d below).
+CONTACT_WRITES = WriteRules(
+    noun="contact",
+    key_fields=("customId",),
+    custom_id="customId",
+    single_key_custom_fields=("create", "update"),
+    shape=(website_at_create,),
+)
+
+
 GENERIC_CONTACT = ModelMapping(
     "genericContact",
     models.GenericContact,
@@ -569,6 +872,13 @@ GENERIC_CONTACT = ModelMapping(
     select=is_person,
     cursor="updatedAt",
     description="People: Holded contacts with isperson=1",
+    write=replace(
+        CONTACT_WRITES,
+        required=("firstName",),
+        create_values={"isperson": True},
+        refuse=contact_person,
+        matches=contact_kind(person=True),
+    ),
 )
 
 # Contact persons embedded in companies; part of the genericContact stream when enabled.
@@ -597,7 +907,7 @@ GENERIC_COMPANY = ModelMapping(
         f("mobile", "mobile", text),
         f("website", "socialNetworks.website", text, None),  # Holded ignores socialNetworks on update
         f("taxId", "code", text),
-        f("customId", "customId", text),
+        CUSTOM_ID,
         f("role", "type", text),
         f("tags", "tags", strings),
         f("address", "billAddress", address, address_to_holded),
@@ -605,6 +915,9 @@ GENERIC_COMPANY = ModelMapping(
     select=lambda r: not is_person(r),
     cursor="updatedAt",
     description="Companies: Holded contacts with isperson=0",
+    write=replace(
+        CONTACT_WRITES, required=("name",), create_values={"isperson": False}, matches=contact_kind(person=False)
+    ),
 )
 
 GENERIC_USER = ModelMapping(
@@ -622,6 +935,11 @@ GENERIC_USER = ModelMapping(
     ),
     custom_fields=None,
     description="Team employees",
+    write=WriteRules(
+        required=("firstName", "lastName", "email"),
+        natural_key=by_field("email"),
+        create_only=("name", "lastName", "email"),
+    ),
 )
 
 GENERIC_WORKSPACE = ModelMapping(
@@ -641,6 +959,7 @@ GENERIC_WORKSPACE = ModelMapping(
     ),
     custom_fields=None,
     description="Projects",
+    write=WriteRules(required=("name",), natural_key=by_field("name"), create_only=("name",)),
 )
 
 CRM_PIPELINE = ModelMapping(
@@ -654,6 +973,7 @@ CRM_PIPELINE = ModelMapping(
         f("stages", "stages", stage_ids, None),
     ),
     description="CRM funnels",
+    write=WriteRules(required=("name",), natural_key=by_field("name"), create_only=("name",)),
 )
 
 CRM_STAGE = ModelMapping(
@@ -673,6 +993,12 @@ CRM_STAGE = ModelMapping(
     children="stages",
     custom_fields=None,
     description="Funnel stages (`stages[]`), id `<funnelId>:<stageId>`",
+    write=WriteRules(
+        noun="stage",
+        required=("name",),
+        natural_key=by_field("name"),
+        embedded=Embedded("crmPipeline", "pipeline", own_id="stageId"),
+    ),
 )
 
 CRM_OPPORTUNITY = ModelMapping(
@@ -686,7 +1012,7 @@ CRM_OPPORTUNITY = ModelMapping(
         f("amount", "value", number),
         f("currency", None, opportunity_currency, None),
         f("pipeline", "funnelId", ref),
-        f("stage", None, stage_ref, None),
+        Field(("stage",), "stageId", stage_ref, stage_from_ref),  # read as a crmStage id; moves: `update_routes`
         f("contact", "contactId", ref),
         f("company", None, const(None), None),
         f("owner", "userId", ref, None),
@@ -696,6 +1022,13 @@ CRM_OPPORTUNITY = ModelMapping(
     ),
     cursor="updatedAt",
     description="CRM leads",
+    write=WriteRules(
+        required=("name", "pipeline", "contact"),
+        references={"pipeline": ("crmPipeline",), "contact": CONTACT_STREAMS, "stage": ("crmStage",)},
+        create_only=("funnelId", "contactId", "name", "value", "potential", "dueDate", "stageId", "customFields"),
+        update_drops=("funnelId", "contactId"),
+        update_routes={"stageId": "stages"},
+    ),
 )
 
 CRM_ENGAGEMENT = ModelMapping(
@@ -719,6 +1052,12 @@ CRM_ENGAGEMENT = ModelMapping(
     ),
     custom_fields=None,
     description="CRM events",
+    write=WriteRules(
+        required=("title",),
+        natural_key=event_key,
+        references={"contact": CONTACT_STREAMS, "opportunity": ("crmOpportunity",)},
+        shape=(event_duration,),
+    ),
 )
 
 INVOICES = "invoices"
@@ -730,7 +1069,7 @@ ACCOUNTING_INVOICE = ModelMapping(
     (
         f("id", "id", text, None),
         *NO_TIMES,
-        f("number", "docNumber", text),
+        Field(("number",), "docNumber", text, write_path="invoiceNum"),  # the create's name (set once)
         f("customer", "contact", contact_as("person"), None),
         f("company", "contact", contact_as("company"), None),
         day_field("issueDate", "date"),
@@ -748,6 +1087,18 @@ ACCOUNTING_INVOICE = ModelMapping(
         f("lines", "products", line_ids, None),
     ),
     description="Invoices (documents of type invoice)",
+    write=WriteRules(
+        noun="invoice",
+        required=("issueDate",),
+        references={"customer": ("genericContact",), "company": ("genericCompany",)},
+        computed=("status", "draft", "subtotal", "taxAmount", "total", "paidAmount", "pendingAmount"),
+        set_once=("number",),
+        single_key_custom_fields=("create",),
+        approval=Approval("draft", "approveDoc", "accountingInvoiceItem", "lines"),
+        locked=approved,
+        shape=(invoice_contact,),
+        create_notes=(paid_status,),
+    ),
 )
 
 ACCOUNTING_INVOICE_ITEM = ModelMapping(
@@ -761,17 +1112,21 @@ ACCOUNTING_INVOICE_ITEM = ModelMapping(
         f("position", None, position, None),
         f("description", "name", text),
         f("quantity", "units", number),
-        f("unitPrice", "price", number),
+        Field(("unitPrice",), "price", number, write_path="subtotal"),  # `items[]` call the unit price `subtotal`
         f("discount", "discount", number),
         f("amount", None, line_amount, None),
         f("taxRate", "tax", number),
         f("taxAmount", None, line_tax, None),
-        f("product", "productId", ref),
+        f("product", "productId", ref, None),  # not written: products are no written model to resolve it in
         f("sku", "sku", text),
     ),
     children="products",
     custom_fields=None,
     description="Invoice lines (`products[]`, no stable line id in Holded), id `<invoiceId>:<position>`",
+    write=WriteRules(
+        noun="line",
+        embedded=Embedded("accountingInvoice", "invoice", write_as="items", listed=line_as_item),
+    ),
 )
 
 MAPPINGS: dict[str, tuple[ModelMapping, ...]] = {

@@ -170,7 +170,7 @@ class _Held:
 
     def complete(self) -> bool:
         """Every line the document declares (its approval rule's `declared` field) has arrived."""
-        rule = TARGETS[self.stream].approval
+        rule = TARGETS[self.stream].rules.approval
         declared = self.record.get(rule.declared) if rule is not None else None
         if not isinstance(declared, list) or not declared:  # none declared: held until the input ends
             return False
@@ -233,12 +233,12 @@ class Push:
                 self._release((parent[0], identity(parent[1])))
             return True
         target = TARGETS.get(stream)
-        if target is None or target.approval is None:
+        if target is None or target.rules.approval is None:
             return False
         key = (stream, identity(record.get("id")))
         if key in self._held:
             self._release(key)
-        if op == "delete" or not target.approval.asked(record):
+        if op == "delete" or not target.rules.approval.asked(record):
             return False
         self._seq += 1
         self._held[key] = _Held(stream, record, op, self._seq)

@@ -17,6 +17,11 @@ Approval (`Approval`, declared per target): Holded's API v1 approves a document 
 (`draft: false`) is created in one request with the lines that came with it in the same push
 (`Writer.apply_group`, fed by `holded_core.push`). One that cannot be approved that way is created as a
 draft and reported `not approved` with the reason; it is never silently left a draft.
+
+Models (`holded_core.mappings`): what differs between models (required fields, natural key, references,
+computed and set-once fields, children written through their parent, guards, Holded's body quirks) is
+declared once in each model's `ModelMapping.write` (`WriteRules`). This module runs the same steps for
+every model and has no branch of its own per model.
 """
 
 from __future__ import annotations
@@ -39,10 +44,12 @@ from holded_core.identity import identity, nfc, same_value
 from holded_core.mappings import (
     EXTERNAL_ID,
     MAPPINGS,
+    Field,
     ModelMapping,
-    from_ts,
+    Rejected,
+    WriteRules,
+    get_path,
     is_person,
-    stage_from_ref,
     to_holded,
     to_unified,
 )
@@ -52,10 +59,6 @@ from holded_core.secrets import get_logger
 logger = get_logger(__name__)
 
 OPS = ("create", "update", "upsert", "delete")
-
-
-class Rejected(Exception):
-    """The record cannot be written as it is; the message says why and what to change."""
 
 
 @dataclass
@@ -70,69 +73,19 @@ class WriteResult:
 
 
 @dataclass(frozen=True)
-class Approval:
-    """A document Holded approves only as it creates it, with its lines (a write rule of its target).
-
-    Holded's API v1 takes `approveDoc: true` on a document create and has no approve route, and its
-    update takes no approval flag (shared/holded-api/openapi-v1/invoice.json, "Create Document" and
-    "Update Document"); an approved document cannot be edited (shared/holded-api/README.md, "Writes"),
-    so its lines must be in the create. Documents created without it are drafts that Holded's UI hides
-    from the sales lists (README "what integrators report", iamsamuelfraga/mcp-holded issue 51).
-    """
-
-    field: str  # unified boolean field; False asks for approval (a record that is not a draft)
-    flag: str  # the create body's approval flag
-    lines: str  # the child stream whose records are the document's lines
-    lines_body: str  # the create body's list of lines
-    declared: str  # unified field listing the record's own line ids, when the record carries it
-
-    def asked(self, record: Mapping[str, Any]) -> bool:
-        """Whether `record` asks to be approved (its `field` is false; absent or null asks nothing)."""
-        value = record.get(self.field)
-        return value is not None and value in (False, 0)
-
-    def missing(self, record: Mapping[str, Any], lines: Sequence[Mapping[str, Any]] | None) -> str | None:
-        """Why the document cannot be approved as it is created with `lines`, or None when it can.
-
-        Args:
-            record: the document's unified record; `lines`: its line records from the same push (None
-                when it came alone).
-
-        Returns:
-            None when every line the record declares came with it, or (declaring none: an empty list is
-            taken as not filled in) at least one came; else the reason, naming the missing lines. A
-            document with no line at all is not approved: lines pushed later could not be added to it.
-        """
-        declared = record.get(self.declared)
-        arrived = {identity(line.get("id")) for line in lines or ()}
-        if isinstance(declared, list) and declared:
-            absent = [str(d) for d in declared if identity(d) not in arrived]
-            return f"its {self.lines} {', '.join(absent)} were not in this push" if absent else None
-        return None if lines else f"none of its lines ({self.lines} records) were in this push"
-
-
-@dataclass(frozen=True)
 class Target:
-    stream: str
-    required: tuple[str, ...] = ()  # unified fields a create needs
-    natural_key: Callable[[Mapping[str, Any]], str | None] | None = None  # on the unified form: match by value
-    custom_fields: bool = False  # Holded keeps custom fields on this object (external id possible)
-    create_only: tuple[str, ...] = ()  # Holded fields its create takes; the rest follow in an update
-    computed: tuple[str, ...] = ()  # unified fields Holded derives itself: never written, a difference is noted
-    # Unified fields written only by the create: Holded's update does not take them, and Holded may keep
-    # another value (a numbering series replaces the number of a sales document: shared/holded-api/README.md,
-    # "what integrators report"; nubiia-dev/mcp-holded src/tools/documents.ts). Re-read after the create and
-    # reported; a later difference is noted, never written again.
-    set_once: tuple[str, ...] = ()
-    approval: Approval | None = None  # approved only at create, with its lines (see Approval)
-    # Unified fields that are the record's identity in Holded (a contact's `customId`, the key it is matched
-    # on): compared as identities (`holded_core.identity`), so a difference of case, spaces or Unicode form
-    # in them is no change. Other fields (an e-mail, a name) are compared as values: a case change is written.
-    key_fields: tuple[str, ...] = ()
+    """A model the writer writes: its mapping, whose `write` rules drive every step, and its route."""
+
+    mapping: ModelMapping
 
     @property
-    def mapping(self) -> ModelMapping:
-        return MAPPINGS[self.stream][0]
+    def stream(self) -> str:
+        return self.mapping.stream
+
+    @property
+    def rules(self) -> WriteRules:
+        assert self.mapping.write is not None  # TARGETS holds written models only
+        return self.mapping.write
 
     @property
     def path(self) -> str:
@@ -140,47 +93,23 @@ class Target:
         deletes go to `<path>/{id}`), in Holded API v1: the writer speaks v1 until it speaks v2 too."""
         return V1.resource(self.mapping.resource).path
 
+    @property
+    def custom_id(self) -> Field | None:
+        """The field that is Holded's `customId` (`WriteRules.custom_id`), if the model has one."""
+        name = self.rules.custom_id
+        return self.mapping.fields_by_name()[name] if name else None
 
-def _named(field_name: str) -> Callable[[Mapping[str, Any]], str | None]:
-    """A natural key: one unified field, compared as an identity (trimmed, NFC, case-folded)."""
-    return lambda unified: identity(unified.get(field_name))
+    @property
+    def items(self) -> str:
+        """For an `Embedded` model: the parent's write-body key of its list (`stages`, `items`)."""
+        embedded = self.rules.embedded
+        assert embedded is not None and self.mapping.children is not None
+        return embedded.write_as or self.mapping.children
 
 
-def _event_key(unified: Mapping[str, Any]) -> str | None:
-    title = identity(unified.get("title"))
-    return f"{title}|{unified.get('startTime')}" if title else None
-
-
+# Every model whose mapping declares how it is written (the first mapping of a stream is the one written).
 TARGETS: dict[str, Target] = {
-    t.stream: t
-    for t in (
-        Target("genericContact", ("firstName",), custom_fields=True,
-               key_fields=("customId",)),
-        Target("genericCompany", ("name",), custom_fields=True, key_fields=("customId",)),
-        Target("genericUser", ("firstName", "lastName", "email"),
-               natural_key=_named("email"), create_only=("name", "lastName", "email")),
-        Target("genericWorkspace", ("name",), natural_key=_named("name"),
-               create_only=("name",)),
-        Target("crmPipeline", ("name",), natural_key=_named("name"),
-               custom_fields=True, create_only=("name",)),
-        Target("crmOpportunity", ("name", "pipeline", "contact"), custom_fields=True,
-               create_only=("funnelId", "contactId", "name", "value", "potential", "dueDate", "stageId",
-                            "customFields")),
-        Target("crmEngagement", ("title",), natural_key=_event_key),
-        Target("accountingInvoice", ("issueDate",), custom_fields=True,
-               computed=("status", "draft", "subtotal", "taxAmount", "total", "paidAmount", "pendingAmount"),
-               set_once=("number",),
-               approval=Approval("draft", "approveDoc", "accountingInvoiceItem", "items", "lines")),
-    )
-}  # fmt: skip
-CHILDREN = {"crmStage": "crmPipeline", "accountingInvoiceItem": "accountingInvoice"}
-PARENT_FIELDS = {"crmStage": "pipeline", "accountingInvoiceItem": "invoice"}  # a child's reference to its parent
-CONTACTS = ("genericCompany", "genericContact")
-# Reference fields, resolved to the target account's ids before anything is compared or sent.
-REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
-    "crmOpportunity": {"pipeline": ("crmPipeline",), "contact": CONTACTS, "stage": ("crmStage",)},
-    "crmEngagement": {"contact": CONTACTS, "opportunity": ("crmOpportunity",)},
-    "accountingInvoice": {"customer": ("genericContact",), "company": ("genericCompany",)},
+    stream: Target(mappings[0]) for stream, mappings in MAPPINGS.items() if mappings[0].write is not None
 }
 
 
@@ -217,7 +146,8 @@ def identity_keys(
     keys += [f"ext:{ext}" for ext in map(identity, external_ids) if ext is not None]
     if target is None:
         return keys
-    natural = target.natural_key(unified) if target.natural_key is not None else None
+    natural_key = target.rules.natural_key
+    natural = natural_key(unified) if natural_key is not None else None
     if natural:
         keys.append(f"nat:{target.stream}:{natural}")
     if matching_key and (match := identity(unified.get(matching_key))) is not None:
@@ -262,7 +192,7 @@ class Index:
         ]
         keys = identity_keys(None, {}, custom_id=record.get("customId"), external_ids=external)
         for target, matching_key in self.targets:
-            if target.natural_key is None and not matching_key:
+            if target.rules.natural_key is None and not matching_key:
                 continue
             unified = next(iter(to_unified(target.mapping, record, timezone=self.timezone)), None)
             if unified is not None:  # the record is this target's kind (a person, a company...)
@@ -327,20 +257,19 @@ class Writer:
         try:
             if op not in OPS:
                 raise Rejected(f"unknown operation {op!r}: use one of {', '.join(OPS)}")
-            if stream in CHILDREN:
-                if op != "delete":
-                    _check_types(stream, record)
-                return self._child(stream, record, op, key)
-            if stream not in TARGETS:
+            target = TARGETS.get(stream)
+            if target is None:
                 raise Rejected(f"{stream!r} is not a unified stream this destination writes")
-            if stream == "genericContact" and ":" in key:
-                raise Rejected("a company's contact persons cannot be written through Holded's API v1")
+            _check(target.rules.refuse, record)
             if op != "delete":
                 _check_types(stream, record)
-                record = _as_days(TARGETS[stream].mapping, record, self.zone)
-                record = _trimmed(record, (*TARGETS[stream].key_fields, "email", self.matching_keys.get(stream)))
-                record = self._resolve_refs(stream, record)
-            return self._apply(TARGETS[stream], record, op, key)
+            if target.rules.embedded is not None:
+                return self._child(target, record, op, key)
+            if op != "delete":
+                record = _as_days(target.mapping, record, self.zone)
+                record = _trimmed(record, (*target.rules.key_fields, "email", self.matching_keys.get(stream)))
+                record = self._resolve_refs(target, record)
+            return self._apply(target, record, op, key)
         except Rejected as exc:
             return WriteResult(stream, key, op, "rejected", reason=str(exc))
         except HoldedError as exc:
@@ -367,27 +296,30 @@ class Writer:
         """
         key = str(record.get("id") or "")
         target = TARGETS[stream]
-        rule = target.approval
+        rule = target.rules.approval
         results: list[WriteResult] = []
         try:
             if rule is None or op not in ("create", "upsert") or not rule.asked(record):
                 raise _OneByOne
             _check_types(stream, record)
-            resolved = self._resolve_refs(stream, record)
+            resolved = self._resolve_refs(target, record)
+            lines_of = TARGETS[rule.lines].rules
             if self.find(target, resolved, key) is not None:
                 raise _OneByOne
             kept: list[tuple[str, Mapping[str, Any], str]] = []
             for line_stream, line, line_op in lines:
                 if line_op == "delete":
-                    results.append(WriteResult(line_stream, str(line.get("id") or ""), line_op, "unchanged",
-                                               reason="no such line: its invoice is new"))  # fmt: skip
+                    new = f"no such {lines_of.noun}: its {target.rules.noun} is new"
+                    results.append(
+                        WriteResult(line_stream, str(line.get("id") or ""), line_op, "unchanged", reason=new)
+                    )
                     continue
                 try:
                     _check_types(line_stream, line)
                 except Rejected as exc:
                     raise Rejected(
-                        f"its line {line.get('id')!r} {exc}: nothing written, since an approved {stream} cannot "
-                        "get lines later; fix the line and push again"
+                        f"its {lines_of.noun} {line.get('id')!r} {exc}: nothing written, since an approved {stream} "
+                        f"cannot get {lines_of.noun}s later; fix the {lines_of.noun} and push again"
                     ) from None
                 kept.append((line_stream, line, line_op))
             kept.sort(key=lambda entry: _sort_position(entry[1]))  # stable: arrival order among equals
@@ -436,7 +368,8 @@ class Writer:
     def index(self, target: Target) -> Index:
         with self._lock:
             if target.path not in self._indexes:
-                shared = [t.stream for t in TARGETS.values() if t.path == target.path]  # persons and companies
+                # persons and companies share one listing; children are indexed as their parent
+                shared = [t.stream for t in TARGETS.values() if t.path == target.path and not t.rules.embedded]
                 matching = {stream: self.matching_keys.get(stream) for stream in shared}
                 self._indexes[target.path] = Index(self.client, target.path, matching, self.zone.key)
             return self._indexes[target.path]
@@ -444,7 +377,8 @@ class Writer:
     def _identity_keys(self, target: Target, record: Mapping[str, Any], key: str) -> list[str]:
         """The index keys `record` is looked up by (`identity_keys`), its own key standing for a contact's
         `customId` and for the external id."""
-        custom = (record.get("customId") or key) if target.stream in CONTACTS else None
+        name = target.rules.custom_id
+        custom = (record.get(name) or key) if name else None
         matching = self.matching_keys.get(target.stream)
         return identity_keys(target, record, custom_id=custom, external_ids=[key], matching_key=matching)
 
@@ -471,35 +405,45 @@ class Writer:
         if record is not None:
             index.register(rid, self._identity_keys(target, record, key))
 
-    def _resolve_refs(self, stream: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    def _resolve_refs(self, target: Target, record: Mapping[str, Any]) -> dict[str, Any]:
+        """`record` with its references (`WriteRules.references`) as this account's Holded ids.
+
+        Raises:
+            Rejected: a reference that does not exist in Holded (naming it).
+        """
         out = dict(record)
-        for name, streams in REFERENCES.get(stream, {}).items():
+        for name, streams in target.rules.references.items():
             if out.get(name):
-                resolve = self.resolve_stage if streams == ("crmStage",) else self.resolve
-                out[name] = resolve(streams, out[name], name)
+                out[name] = self.resolve(streams, out[name], name)
         return out
 
-    def resolve_stage(self, _streams: tuple[str, ...], key: str, what: str) -> str:
-        """A stage reference `<funnelId>:<stageId>` in the target account."""
-        mapped = self.resolved.get(f"crmStage:{key}")
-        if mapped:
-            return mapped
-        funnel_key, _, stage_id = key.partition(":")
-        funnel = self.resolve(("crmPipeline",), funnel_key, f"{what}'s pipeline")
-        stages = self.index(TARGETS["crmPipeline"]).by_id[funnel].get("stages") or []
-        if any(s.get("stageId") == stage_id for s in stages):
-            return f"{funnel}:{stage_id}"
-        raise Rejected(f"{what} {key!r} does not exist in Holded (write the crmStage first)")
-
     def resolve(self, streams: tuple[str, ...], key: str | None, what: str) -> str:
-        """A reference (pipeline, contact, invoice...) as the target account's Holded id."""
+        """A reference (pipeline, contact, invoice...) as the target account's Holded id; a reference to
+        an `Embedded` model (a stage) as `<parent's Holded id>:<its own id>`."""
         if not key:
             raise Rejected(f"{what} is required")
         for stream in streams:
-            found = self.find(TARGETS[stream], {"id": key}, key)
+            target = TARGETS[stream]
+            if target.rules.embedded is not None:
+                return self._resolve_embedded(target, key, what)
+            found = self.find(target, {"id": key}, key)
             if found is not None:
                 return str(found["id"])
         raise Rejected(f"{what} {key!r} does not exist in Holded (write it first, or check the id)")
+
+    def _resolve_embedded(self, target: Target, key: str, what: str) -> str:
+        """A reference `<parentKey>:<ownId>` to an item of a parent's list (a stage of a funnel)."""
+        mapped = self.resolved.get(f"{target.stream}:{key}")
+        if mapped:
+            return mapped
+        embedded = target.rules.embedded
+        assert embedded is not None
+        parent_key, _, own = key.partition(":")
+        parent = self.resolve((embedded.parent,), parent_key, f"{what}'s {embedded.field}")
+        listed = self.index(TARGETS[embedded.parent]).by_id[parent]
+        if any(child["id"] == f"{parent}:{own}" for child in to_unified(target.mapping, listed)):
+            return f"{parent}:{own}"
+        raise Rejected(f"{what} {key!r} does not exist in Holded (write the {target.stream} first)")
 
     def _send(self, method: str, path: str, body: Mapping[str, Any]) -> Any:
         """A write request; every text in the body in Unicode's composed form (NFC, see holded_core.identity)."""
@@ -510,7 +454,7 @@ class Writer:
     def _apply(self, target: Target, record: Mapping[str, Any], op: str, key: str) -> WriteResult:
         current = self.find(target, record, key)
         if current is not None:
-            _same_kind(target, current)  # a reference may point at either kind; the record itself may not
+            _check(target.rules.matches, current)  # a reference may point at either kind; the record itself may not
         stream = target.stream
         if op == "delete":
             if current is None:
@@ -535,16 +479,16 @@ class Writer:
 
         A record asking to be approved is created approved with its lines when `Approval.missing` finds
         nothing missing, else as a draft with the lines there are, and reported `not approved` with why.
-        Fields the target sets once (`Target.set_once`, an invoice's number) are read back from Holded and
-        a value Holded replaced is reported."""
-        missing = [name for name in target.required if record.get(name) in (None, "")]
-        if missing:
-            raise Rejected(f"missing required field(s) for a create: {', '.join(missing)}")
+        Fields the model sets once (`WriteRules.set_once`, an invoice's number) are read back from Holded
+        and a value Holded replaced is reported."""
+        rules = target.rules
+        _require(rules, record)
         body = self._body(target, record, creating=True)
-        notes = self._not_written(record)
-        rule, not_approved = target.approval, None
+        notes = [note for said in rules.create_notes if (note := said(record))]  # what a create cannot reproduce
+        rule, not_approved = rules.approval, None
         if rule is not None:
-            body[rule.lines_body] = [_item_from_line(line) for line in lines or ()]
+            line_target = TARGETS[rule.lines]  # the lines in the create, in their write form
+            body[line_target.items] = [to_holded(line_target.mapping, ln, timezone=self.zone) for ln in lines or ()]
             if rule.asked(record):
                 not_approved = rule.missing(record, lines)
                 if not_approved is None:
@@ -554,7 +498,7 @@ class Writer:
                                     f"document only as it creates it, with its lines ({rule.flag}): push it "
                                     f"with its {rule.lines} records in one run (holded push --lines), or approve it "
                                     "in Holded")  # fmt: skip
-        first = {k: v for k, v in body.items() if k in target.create_only} if target.create_only else body
+        first = {k: v for k, v in body.items() if k in rules.create_only} if rules.create_only else body
         rest = {k: v for k, v in body.items() if k not in first}
         status = "not approved" if not_approved else "created"
         if self.dry_run:
@@ -581,13 +525,13 @@ class Writer:
         return WriteResult(target.stream, key, "create", status, holded_id=rid, reason="; ".join(notes) or None)
 
     def _read_back(self, target: Target, record: Mapping[str, Any], rid: str) -> list[str]:
-        """After a create that sent fields Holded may replace (`Target.set_once`): Holded's copy, read once
+        """After a create that sent fields Holded may replace (`WriteRules.set_once`): Holded's copy, read once
         (and indexed, so it is not read again), and a note for each value Holded did not keep.
 
         A numbering series overrides the number sent on a sales document (shared/holded-api/README.md,
         "what integrators report"): the invoice keeps Holded's number, is still matched by its external id
         on the next run, and the difference is not written again (`_diff`)."""
-        sent = [name for name in target.set_once if record.get(name) not in (None, "")]
+        sent = [name for name in target.rules.set_once if record.get(name) not in (None, "")]
         if not sent:
             return []
         fresh = self.client.get(f"{target.path}/{rid}")
@@ -603,9 +547,11 @@ class Writer:
     def _look_again(
         self, target: Target, record: Mapping[str, Any], key: str, body: Mapping[str, Any]
     ) -> dict[str, Any] | None:
-        """After a lost answer: contacts through Holded's customId filter, the rest by a fresh index."""
-        if "CustomId" in body:
-            matches = self.client.get(target.path, {"customId": nfc(body["CustomId"])})
+        """After a lost answer: a model with a `customId` through Holded's filter on it (README "Lists and
+        pagination"), the rest by a fresh index."""
+        custom = target.custom_id
+        if custom is not None and custom.sent_as in body:
+            matches = self.client.get(target.path, {custom.path: nfc(body[custom.sent_as])})
             if matches:
                 self.index(target).add(matches[0])
                 return matches[0]
@@ -613,14 +559,6 @@ class Writer:
         with self._lock:
             self._indexes.pop(target.path, None)
         return self.find(target, record, key)
-
-    @staticmethod
-    def _not_written(record: Mapping[str, Any]) -> list[str]:
-        """What a create cannot reproduce, said rather than dropped silently."""
-        notes = []
-        if record.get("status") in ("paid", "partially_paid"):
-            notes.append(f"status {record['status']!r} is not written: Holded derives it from payments")
-        return notes
 
     def _update(
         self, target: Target, record: Mapping[str, Any], key: str, current: dict[str, Any], op: str
@@ -634,7 +572,7 @@ class Writer:
         notes = [f"not written, Holded computes them: {', '.join(sorted(read_only))}"] if read_only else []
         if once:
             notes.append(f"not written, set only when created: {', '.join(sorted(once))} (Holded keeps its own)")
-        rule = target.approval
+        rule = target.rules.approval
         draft = rule is not None and rule.asked(record) and now.get(rule.field) is True
         if draft:
             notes.insert(0, f"it is a draft in Holded, and Holded's API v1 cannot approve an existing "
@@ -648,11 +586,12 @@ class Writer:
         body = self._body(target, changed_record, creating=False)
         if self.dry_run:
             return WriteResult(target.stream, key, op, "planned", current["id"], note, changes)
-        stage = body.pop("stageId", None)
+        routes = target.rules.update_routes  # fields Holded moves through a sub-route (a lead's stage)
+        routed = {name: body.pop(name) for name in routes if name in body}
         if body:
             self._send("PUT", f"{target.path}/{current['id']}", body)
-        if stage is not None:
-            self._send("PUT", f"{target.path}/{current['id']}/stages", {"stageId": stage})
+        for name, value in routed.items():
+            self._send("PUT", f"{target.path}/{current['id']}/{routes[name]}", {name: value})
         self._written(target, str(current["id"]))
         return WriteResult(target.stream, key, op, "not approved" if draft else "updated", current["id"], note, changes)
 
@@ -672,14 +611,15 @@ class Writer:
             The writable fields that differ (name -> [Holded's value, the new value]); the read-only
             fields that differ (Holded computes them); the set-once fields that differ (written only at
             create). A difference of Unicode form only (`same_value`) is no difference; one of case is,
-            except in the target's `key_fields`, compared as identities.
+            except in the model's `key_fields`, compared as identities.
         """
+        rules = target.rules
         fields = (*target.mapping.fields, *self._extras[target.stream])
-        writable = {n for fld in fields if fld.write is not None for n in fld.names} - set(target.set_once)
+        writable = {n for fld in fields if fld.write is not None for n in fld.names} - set(rules.set_once)
         writable |= {"customFields"} if target.mapping.custom_fields else set()
-        read_only = set(target.computed)
-        if target.approval is not None and target.approval.asked(record):
-            read_only.discard(target.approval.field)  # said by the approval rule (`not approved`)
+        read_only = set(rules.computed)
+        if rules.approval is not None and rules.approval.asked(record):
+            read_only.discard(rules.approval.field)  # said by the approval rule (`not approved`)
         changes = {}
         for name in writable & set(record):
             new, old = record[name], now.get(name)
@@ -688,7 +628,7 @@ class Writer:
                 if new:
                     changes[name] = [old, {**(old or {}), **new}]
                 continue
-            if name in target.key_fields and identity(new) == identity(old):
+            if name in rules.key_fields and identity(new) == identity(old):
                 continue
             if new is not None and not same_value(new, old):
                 changes[name] = [old, new]
@@ -696,11 +636,13 @@ class Writer:
         def differ(names: set[str]) -> set[str]:
             return {n for n in names & set(record) if record[n] is not None and not same_value(record[n], now.get(n))}
 
-        return changes, differ(read_only), differ(set(target.set_once))
+        return changes, differ(read_only), differ(set(rules.set_once))
 
     def _guard(self, target: Target, current: Mapping[str, Any], action: str) -> None:
-        if target.stream == "accountingInvoice" and current.get("draft") in (0, False):
-            raise Rejected(f"the invoice is approved: Holded does not allow it to be {action}d")
+        """Refuse a change Holded refuses in the current record's state (`WriteRules.locked`)."""
+        locked = target.rules.locked
+        if locked is not None and (state := locked(current)):
+            raise Rejected(f"the {target.rules.noun} is {state}: Holded does not allow it to be {action}d")
 
     def _is_person(self, contact_id: str) -> bool | None:
         record = self.index(TARGETS["genericContact"]).by_id.get(contact_id)
@@ -709,165 +651,165 @@ class Writer:
     # ----------------------------------------------------------------------------- bodies
 
     def _body(self, target: Target, record: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+        """Holded's write body for `record` (a create's, or an update's of the changed fields): the
+        mapping's write half (`to_holded`), then the model's `WriteRules` in this order: its `customId`,
+        the values every create sends, the fields an update drops, the external id and the custom
+        fields' wire form, then its body hooks (`shape`).
+
+        Raises:
+            Rejected: a rule refuses the record (a `customId` changed on update, a hook's refusal).
+        """
+        rules = target.rules
         body = to_holded(target.mapping, record, self._extras[target.stream], timezone=self.zone)
         custom = body.pop("customFields", None) or {}
-        stream, key = target.stream, str(record.get("id") or "")
-        if stream in ("genericContact", "genericCompany"):
-            body.pop("customId", None)
+        key = str(record.get("id") or "")
+        custom_id = target.custom_id
+        if custom_id is not None and custom_id.sent_as:
+            body.pop(custom_id.sent_as, None)
             if creating:
-                body["isperson"] = stream == "genericContact"
-                body["CustomId"] = record.get("customId") or key  # the matching key
-                if record.get("website"):
-                    body["socialNetworks"] = {"website": record["website"]}
-            elif "customId" in record and record.get("customId"):
-                raise Rejected("customId can only be set when the contact is created (it is the matching key)")
-        if target.custom_fields and creating:
-            custom.setdefault(EXTERNAL_ID, key)
+                body[custom_id.sent_as] = record.get(custom_id.name) or key  # the matching key
+            elif record.get(custom_id.name):
+                raise Rejected(
+                    f"{custom_id.name} can only be set when the {rules.noun} is created (it is the matching key)"
+                )
+        if creating:
+            body.update(rules.create_values)
+            if target.mapping.custom_fields:
+                custom.setdefault(EXTERNAL_ID, key)
+        else:
+            for name in rules.update_drops:
+                body.pop(name, None)
         if custom:
-            # Contacts and document creates corrupt the documented [{field, value}] list: one
-            # single-key object per field is what Holded stores correctly.
-            single_key = stream in ("genericContact", "genericCompany") or (stream == "accountingInvoice" and creating)
+            # Where Holded corrupts the documented [{field, value}] list, one single-key object per field
+            # is what it stores correctly (`WriteRules.single_key_custom_fields`).
+            single_key = ("create" if creating else "update") in rules.single_key_custom_fields
             body["customFields"] = (
                 [{name: value} for name, value in custom.items()]
                 if single_key
                 else [{"field": name, "value": value} for name, value in custom.items()]
             )
-        if stream == "crmOpportunity":
-            self._lead_refs(body, record, creating)
-        if stream == "crmEngagement":
-            self._event_refs(body, record)
-        if stream == "accountingInvoice":
-            self._invoice_refs(body, record, creating)
+        for shape in rules.shape:  # references arrive resolved to this account's ids (`_resolve_refs`)
+            shape(body, record, creating)
         return body
-
-    # References arrive resolved to this account's ids (`_resolve_refs`); these put them where Holded wants.
-
-    def _lead_refs(self, body: dict[str, Any], record: Mapping[str, Any], creating: bool) -> None:
-        body.pop("funnelId", None)
-        body.pop("contactId", None)
-        if creating:  # a lead's funnel and contact are set once, at create
-            body["funnelId"], body["contactId"] = record.get("pipeline"), record.get("contact")
-        if record.get("stage"):
-            body["stageId"] = stage_from_ref(record["stage"])
-
-    def _event_refs(self, body: dict[str, Any], record: Mapping[str, Any]) -> None:
-        if record.get("contact"):
-            body["contactId"] = record["contact"]
-        if record.get("opportunity"):
-            body["leadId"] = record["opportunity"]
-        start, end = from_ts(record.get("startTime")), from_ts(record.get("endTime"))
-        if start is not None and end is not None:
-            body["duration"] = max(0, end - start)  # Holded takes a duration, reads back an end date
-
-    def _invoice_refs(self, body: dict[str, Any], record: Mapping[str, Any], creating: bool) -> None:
-        if creating:
-            contact = record.get("customer") or record.get("company")
-            if not contact:
-                raise Rejected("an invoice needs its customer (a person) or company")
-            body["contactId"] = contact  # lines: from the target's Approval rule (`_create`)
-            if body.get("docNumber"):
-                body["invoiceNum"] = body.pop("docNumber")  # the create's name for the number
 
     # --------------------------------------------------------------------------- children
 
-    def _child(self, stream: str, record: Mapping[str, Any], op: str, key: str) -> WriteResult:
-        parent_stream = CHILDREN[stream]
-        parent_field = PARENT_FIELDS[stream]
-        parent_key = (parent_of(stream, record) or (parent_stream, ""))[1] or None
-        target = TARGETS[parent_stream]
-        parent = self.find(target, {"id": parent_key}, str(parent_key)) if parent_key else None
+    def _child(self, target: Target, record: Mapping[str, Any], op: str, key: str) -> WriteResult:
+        """Write an `Embedded` record (a stage, an invoice line) by rewriting its parent's list.
+
+        The parent is read fresh (siblings may have changed); the item is found by its own id, by the id
+        written for its key in this sync, then by the model's natural key, or (no own id in Holded) by
+        its position. The parent's `locked` state refuses any change to its items but an identical one.
+        """
+        rules, stream = target.rules, target.stream
+        embedded = rules.embedded
+        assert embedded is not None
+        parent_target = TARGETS[embedded.parent]
+        parent_key = (parent_of(stream, record) or ("", ""))[1] or None
+        parent = self.find(parent_target, {"id": parent_key}, str(parent_key)) if parent_key else None
         if parent is None:
-            raise Rejected(f"its {parent_field} {parent_key!r} does not exist in Holded (write it first)")
-        parent = self.client.get(f"{target.path}/{parent['id']}")  # fresh: siblings may have changed
-        if stream == "crmStage":
-            return self._stage(record, op, key, parent, target)
-        return self._line(record, op, key, parent, target)
+            raise Rejected(f"its {embedded.field} {parent_key!r} does not exist in Holded (write it first)")
+        parent = self.client.get(f"{parent_target.path}/{parent['id']}")  # fresh: siblings may have changed
+        pid = str(parent["id"])
+        listed = [item for item in get_path(parent, target.mapping.children or "") or [] if isinstance(item, dict)]
+        items = [embedded.listed(item) for item in listed]
+        before = [dict(item) for item in items]
+        at = self._locate(target, record, key, parent, listed)
+        wanted = to_holded(target.mapping, record, timezone=self.zone)
+        unchanged = at is not None and all(same_value(v, items[at].get(k)) for k, v in wanted.items())
+        locked = parent_target.rules.locked
+        state = locked(parent) if locked is not None else None
+        if state and not (unchanged and op != "delete"):  # an identical item is fine: nothing to write
+            raise Rejected(
+                f"the {parent_target.rules.noun} is {state}: Holded does not allow its {rules.noun}s to be changed"
+            )
 
-    def _stage(self, record: Mapping[str, Any], op: str, key: str, funnel: dict, target: Target) -> WriteResult:
-        stages = [dict(s) for s in funnel.get("stages") or []]
-        own = key.split(":", 1)[1] if ":" in key else None
-        mapped = (self.resolved.get(f"crmStage:{key}") or "").rpartition(":")[2] or None
-        match = next((s for s in stages if s.get("stageId") in (own, mapped)), None)
-        name = identity(record.get("name"))
-        match = match or next((s for s in stages if name and identity(s.get("name")) == name), None)
-        wanted = {"name": record.get("name"), "key": record.get("key"), "desc": record.get("description")}
-        wanted = {k: v for k, v in wanted.items() if v is not None}
-        if op == "delete":
-            if match is None:
-                return WriteResult("crmStage", key, op, "unchanged", reason="not in Holded (already deleted)")
-            stages.remove(match)
-            status = "deleted"
-        elif match is None:
-            if op == "update":
-                raise Rejected("not found in Holded: an update needs an existing stage (use upsert to create)")
-            if not record.get("name"):
-                raise Rejected("missing required field(s) for a create: name")
-            stages.append(wanted)
-            status = "created"
-        else:
-            self.resolved[f"crmStage:{key}"] = f"{funnel['id']}:{match['stageId']}"
-            if all(same_value(v, match.get(k)) for k, v in wanted.items()):
-                return WriteResult("crmStage", key, op, "unchanged", holded_id=f"{funnel['id']}:{match['stageId']}")
-            match.update(wanted)
-            status = "updated"
-        if self.dry_run:
-            return WriteResult("crmStage", key, op, "planned", changes={"stages": [funnel.get("stages"), stages]})
-        self._send("PUT", f"{target.path}/{funnel['id']}", {"stages": stages})
-        fresh = self.client.get(f"{target.path}/{funnel['id']}")
-        self.index(target).add(fresh)
-        if status == "created":
-            created = next((s for s in reversed(fresh["stages"]) if identity(s.get("name")) == name), None)
-            if created:
-                self.resolved[f"crmStage:{key}"] = f"{funnel['id']}:{created['stageId']}"
-                return WriteResult("crmStage", key, op, status, holded_id=self.resolved[f"crmStage:{key}"])
-        return WriteResult("crmStage", key, op, status, holded_id=funnel["id"])
+        def child_id(index: int) -> str:
+            return f"{pid}:{items[index].get(embedded.own_id) if embedded.own_id else index}"
 
-    def _line(self, record: Mapping[str, Any], op: str, key: str, invoice: dict, target: Target) -> WriteResult:
-        approved = invoice.get("draft") in (0, False)
-        lines = [_item_of(line) for line in invoice.get("products") or []]
-        position = _line_position(record)
-        wanted = _item_from_line(record)
-        exists = position is not None and 0 <= int(position) < len(lines)
-        unchanged = exists and all(same_value(v, lines[int(position)].get(k)) for k, v in wanted.items())
-        if approved and not (unchanged and op != "delete"):  # an identical line is fine: nothing to write
-            raise Rejected("the invoice is approved: Holded does not allow its lines to be changed")
+        by_position = embedded.own_id is None
         if op == "delete":
-            if not exists:
-                return WriteResult("accountingInvoiceItem", key, op, "unchanged", reason="no such line")
-            del lines[int(position)]
+            if at is None:
+                gone = f"no such {rules.noun}" if by_position else "not in Holded (already deleted)"
+                return WriteResult(stream, key, op, "unchanged", reason=gone)
+            holded_id = child_id(at)
+            del items[at]
             status = "deleted"
-        elif exists:
-            line = lines[int(position)]
+        elif at is not None:
+            holded_id = child_id(at)
+            if not by_position:
+                self.resolved[f"{stream}:{key}"] = holded_id
             if unchanged:
-                return WriteResult(
-                    "accountingInvoiceItem", key, op, "unchanged", holded_id=f"{invoice['id']}:{position}"
-                )
-            line.update(wanted)
+                return WriteResult(stream, key, op, "unchanged", holded_id=holded_id)
+            items[at].update(wanted)
             status = "updated"
         else:
             if op == "update":
-                raise Rejected("not found in Holded: no line at that position (use upsert to create)")
-            lines.append(wanted)
-            position, status = len(lines) - 1, "created"
+                where = (
+                    f"no {rules.noun} at that position" if by_position else f"an update needs an existing {rules.noun}"
+                )
+                raise Rejected(f"not found in Holded: {where} (use upsert to create)")
+            _require(rules, record)
+            items.append(wanted)
+            holded_id, status = child_id(len(items) - 1) if by_position else pid, "created"
         if self.dry_run:
-            return WriteResult("accountingInvoiceItem", key, op, "planned", changes={"items": [None, lines]})
-        self._send("PUT", f"{target.path}/{invoice['id']}", {"items": lines})
-        self._written(target, str(invoice["id"]))
-        return WriteResult("accountingInvoiceItem", key, op, status, holded_id=f"{invoice['id']}:{position}")
+            return WriteResult(stream, key, op, "planned", changes={target.items: [before, items]})
+        self._send("PUT", f"{parent_target.path}/{pid}", {target.items: items})
+        if status == "created" and not by_position:  # Holded gave the new item its id: read it
+            fresh = self.client.get(f"{parent_target.path}/{pid}")
+            self.index(parent_target).add(fresh)
+            created = self._created(target, record, fresh)
+            if created is not None:
+                self.resolved[f"{stream}:{key}"] = holded_id = created
+        else:
+            self._written(parent_target, pid)
+        return WriteResult(stream, key, op, status, holded_id=holded_id)
+
+    def _locate(
+        self,
+        target: Target,
+        record: Mapping[str, Any],
+        key: str,
+        parent: Mapping[str, Any],
+        listed: Sequence[Mapping[str, Any]],
+    ) -> int | None:
+        """The index of `record`'s item in its parent's `listed` items, or None."""
+        embedded = target.rules.embedded
+        assert embedded is not None
+        if embedded.own_id is None:  # no stable id in Holded: the item is its position
+            position = _position(record)
+            return position if position is not None and 0 <= position < len(listed) else None
+        own = key.split(":", 1)[1] if ":" in key else None
+        mapped = (self.resolved.get(f"{target.stream}:{key}") or "").rpartition(":")[2] or None
+        ids = {own, mapped} - {None}
+        found = next((i for i, item in enumerate(listed) if item.get(embedded.own_id) in ids), None)
+        natural_key = target.rules.natural_key
+        if found is None and natural_key is not None and (wanted := natural_key(record)):
+            children = to_unified(target.mapping, parent, timezone=self.zone)
+            found = next((i for i, child in enumerate(children) if natural_key(child) == wanted), None)
+        return found
+
+    def _created(self, target: Target, record: Mapping[str, Any], parent: Mapping[str, Any]) -> str | None:
+        """The id Holded gave the item just created in `parent`: the last one with `record`'s natural key
+        (the last one, for a model without one)."""
+        natural_key = target.rules.natural_key
+        wanted = natural_key(record) if natural_key is not None else None
+        children = reversed(list(to_unified(target.mapping, parent, timezone=self.zone)))
+        return next((str(c["id"]) for c in children if natural_key is None or natural_key(c) == wanted), None)
 
 
-def _same_kind(target: Target, found: Mapping[str, Any]) -> None:
-    """Persons and companies share Holded's contacts: a company record must never match (and rewrite) a
-    person, nor the other way round, whatever key matched them."""
-    if target.stream not in ("genericContact", "genericCompany"):
-        return
-    want_person = target.stream == "genericContact"
-    if is_person(found) != want_person:
-        kinds = ("person", "company") if want_person else ("company", "person")
-        raise Rejected(
-            f"it matches Holded contact {found.get('id')} (customId {found.get('customId')!r}), which is a "
-            f"{kinds[1]} in Holded while this record is a {kinds[0]}: give it another id or customId"
-        )
+def _check(guard: Callable[[Mapping[str, Any]], str | None] | None, record: Mapping[str, Any]) -> None:
+    """Run a guard of `WriteRules` (`refuse`, `matches`): its reason refuses the record."""
+    reason = guard(record) if guard is not None else None
+    if reason:
+        raise Rejected(reason)
+
+
+def _require(rules: WriteRules, record: Mapping[str, Any]) -> None:
+    """A create's `WriteRules.required` fields, all filled in."""
+    missing = [name for name in rules.required if record.get(name) in (None, "")]
+    if missing:
+        raise Rejected(f"missing required field(s) for a create: {', '.join(missing)}")
 
 
 def _check_types(stream: str, record: Mapping[str, Any]) -> None:
@@ -911,29 +853,9 @@ def _as_days(mapping: ModelMapping, record: Mapping[str, Any], zone: ZoneInfo) -
     return out
 
 
-def _item_of(line: Mapping[str, Any]) -> dict[str, Any]:
-    """A line as read (`products[]`) turned back into the write form (`items[]`)."""
-    item = {k: line.get(k) for k in ("name", "desc", "units", "tax", "taxes", "discount", "retention", "sku")}
-    item["subtotal"] = line.get("price")
-    return {k: v for k, v in item.items() if v is not None}
-
-
-def _item_from_line(record: Mapping[str, Any]) -> dict[str, Any]:
-    """An accountingInvoiceItem record as a line of Holded's write form (`items[]`, `subtotal` the unit
-    price), with only the values the record has."""
-    wanted = {
-        "name": record.get("description"),
-        "units": record.get("quantity"),
-        "subtotal": record.get("unitPrice"),
-        "discount": record.get("discount"),
-        "tax": record.get("taxRate"),
-        "sku": record.get("sku"),
-    }
-    return {k: v for k, v in wanted.items() if v is not None}
-
-
-def _line_position(record: Mapping[str, Any]) -> int | None:
-    """A line's position in its invoice: its `position`, else the numeric tail of its id `<invoice>:<n>`."""
+def _position(record: Mapping[str, Any]) -> int | None:
+    """An item's position in its parent's list (an `Embedded` model with no own id in Holded, such as an
+    invoice line): its `position`, else the numeric tail of its id `<parent>:<n>`."""
     position = record.get("position")
     if position is None:
         key = str(record.get("id") or "")
@@ -944,18 +866,20 @@ def _line_position(record: Mapping[str, Any]) -> int | None:
 
 def _sort_position(record: Mapping[str, Any]) -> tuple[bool, int]:
     """Lines with a position first, by position; the rest after them."""
-    position = _line_position(record)
+    position = _position(record)
     return position is None, position or 0
 
 
 def parent_of(stream: str, record: Mapping[str, Any]) -> tuple[str, str] | None:
-    """For a child stream (written through its parent): (the parent's stream, the parent's key), taken
+    """For an `Embedded` stream (written through its parent): (the parent's stream, the parent's key), taken
     from the record's parent field or the head of its id `<parent>:<child>`; None for other streams."""
-    if stream not in CHILDREN:
+    target = TARGETS.get(stream)
+    embedded = target.rules.embedded if target is not None else None
+    if embedded is None:
         return None
     key = str(record.get("id") or "")
-    parent = record.get(PARENT_FIELDS[stream]) or (key.split(":", 1)[0] if ":" in key else None)
-    return CHILDREN[stream], str(parent or "")
+    parent = record.get(embedded.field) or (key.split(":", 1)[0] if ":" in key else None)
+    return embedded.parent, str(parent or "")
 
 
 class _OneByOne(Exception):

@@ -378,6 +378,22 @@ def test_a_company_never_matches_a_person_by_custom_id(sb):
     assert sb.store.get("contacts", person["id"])["name"] == person["name"]  # the person was not rewritten
 
 
+def test_given_a_lead_in_one_stage_when_upserted_with_another_then_it_moves_through_the_stages_route(sb):
+    """shared/holded-api/README.md, "Writes": stage moves go through `PUT /leads/{id}/stages` (the sandbox's
+    lead update ignores `stageId`, as the openapi's `PUT /leads/{leadId}` takes none)."""
+    lead = next(x for x in sb.store.all("leads") if len(sb.store.get("funnels", x["funnelId"])["stages"]) > 1)
+    funnel = sb.store.get("funnels", lead["funnelId"])
+    other = next(s["stageId"] for s in funnel["stages"] if s["stageId"] != lead["stageId"])
+    record, was = {"id": lead["id"], "stage": f"{funnel['id']}:{other}"}, f"{funnel['id']}:{lead['stageId']}"
+    with _client(sb) as client:
+        writer = Writer(client)
+        moved = writer.apply("crmOpportunity", record, "upsert")
+        assert moved.status == "updated", moved.reason
+        assert moved.changes == {"stage": [was, record["stage"]]}
+        assert client.get(f"/crm/v1/leads/{lead['id']}")["stageId"] == other
+        assert writer.apply("crmOpportunity", record, "upsert").status == "unchanged"
+
+
 def test_rotated_refresh_token_reaches_the_platform(tmp_path):
     with running_sandbox(scale=0.02, oauth=OAuthSettings(rotate_refresh_tokens=True)) as server:
         old = server.oauth.refresh_token

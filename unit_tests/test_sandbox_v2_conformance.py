@@ -198,7 +198,7 @@ def _value(name: str, ids: dict[str, str]) -> Any:
     if name.endswith("_id"):
         return "5f0000000000000000000001"  # an id the account does not have: references are not checked
     if name in {"value", "potential", "price", "cost", "amount", "discount", "currency_change", "stock", "duration",
-                "account_number"}:  # fmt: skip
+                "account_number", "account_num"}:  # fmt: skip
         return 1
     return "conformidad"
 

@@ -192,6 +192,7 @@ def _value(name: str, ids: dict[str, str]) -> Any:
         "is_person": False, "has_stock": True, "for_sale": True, "for_purchase": True, "billable": True,
         "allow_notifications": True, "archived": False, "status": 0, "kind": "simple", "email": "c@x.es",
         "currency": "EUR", "language": "es", "name": "Conformidad", "last_name": "Pruebas", "tax": 21,
+        "date_time": "2030-01-02T10:00:00Z", "timezone": "Europe/Madrid",
     }  # fmt: skip
     if name in table:
         return table[name]
@@ -205,8 +206,10 @@ def _value(name: str, ids: dict[str, str]) -> Any:
 
 def _ids(sb) -> dict[str, str]:
     first = {path: _v2(sb, "GET", path, params={"limit": 1}).json()["items"][0] for path in
-             ("/contacts", "/funnels", "/projects")}  # fmt: skip
+             ("/contacts", "/funnels", "/projects", "/booking-locations")}  # fmt: skip
     return {
+        "location_id": first["/booking-locations"]["id"],
+        "service_id": first["/booking-locations"]["service_ids"][0],
         "contact_id": first["/contacts"]["id"],
         "funnel_id": first["/funnels"]["id"],
         "stage_id": first["/funnels"]["stages"][0]["id"],

@@ -6,7 +6,7 @@ Adding a resource is one declaration in its module and one line here.
 from __future__ import annotations
 
 from ..routing import Router
-from . import accounting, bookings, catalog, contacts, crm, documents, hooks, settings, treasury, usage, work
+from . import accounting, bookings, catalog, contacts, crm, documents, hooks, settings, times, treasury, usage, work
 from .resource import V2Resource, register
 
 # In the priority order: what the connector's unified models stand on first.
@@ -16,6 +16,7 @@ RESOURCES: tuple[V2Resource, ...] = (
     *crm.RESOURCES,
     *bookings.RESOURCES,
     *work.RESOURCES,
+    *times.RESOURCES,
     *catalog.RESOURCES,
     *treasury.RESOURCES,
     *accounting.RESOURCES,

@@ -192,21 +192,24 @@ def _value(name: str, ids: dict[str, str]) -> Any:
         "is_person": False, "has_stock": True, "for_sale": True, "for_purchase": True, "billable": True,
         "allow_notifications": True, "archived": False, "status": 0, "kind": "simple", "email": "c@x.es",
         "currency": "EUR", "language": "es", "name": "Conformidad", "last_name": "Pruebas", "tax": 21,
+        "date_time": "2030-01-02T10:00:00Z", "timezone": "Europe/Madrid",
     }  # fmt: skip
     if name in table:
         return table[name]
     if name.endswith("_id"):
         return "5f0000000000000000000001"  # an id the account does not have: references are not checked
     if name in {"value", "potential", "price", "cost", "amount", "discount", "currency_change", "stock", "duration",
-                "account_number"}:  # fmt: skip
+                "account_number", "account_num"}:  # fmt: skip
         return 1
     return "conformidad"
 
 
 def _ids(sb) -> dict[str, str]:
     first = {path: _v2(sb, "GET", path, params={"limit": 1}).json()["items"][0] for path in
-             ("/contacts", "/funnels", "/projects")}  # fmt: skip
+             ("/contacts", "/funnels", "/projects", "/booking-locations")}  # fmt: skip
     return {
+        "location_id": first["/booking-locations"]["id"],
+        "service_id": first["/booking-locations"]["service_ids"][0],
         "contact_id": first["/contacts"]["id"],
         "funnel_id": first["/funnels"]["id"],
         "stage_id": first["/funnels"]["stages"][0]["id"],

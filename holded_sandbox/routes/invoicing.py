@@ -403,6 +403,60 @@ def _with_acc_num(res: Resource) -> Resource:
     return res
 
 
+def contact_group_resource() -> Resource:
+    """v1 contact groups (`/contacts/groups`); API v2 runs the same create and update."""
+    return simple(
+        M,
+        "/contacts/groups",
+        "contactgroups",
+        {"name": text, "desc": text, "color": text},
+        {"name": "", "desc": "", "color": ""},
+        required=("name",),
+    )
+
+
+def warehouse_resource() -> Resource:
+    """v1 warehouses; API v2 runs the same create and update."""
+    return simple(
+        M,
+        "/warehouses",
+        "warehouses",
+        {"name": text, "email": text, "phone": text, "mobile": text, "address": merge, "default": boolean},
+        {
+            "userId": "",
+            "name": "",
+            "email": "",
+            "phone": "",
+            "mobile": "",
+            "default": False,
+            "warehouseRecord": 0,
+            "address": {
+                "address": "",
+                "city": "",
+                "postalCode": "",
+                "province": "",
+                "country": "",
+                "countryCode": "",
+            },
+        },
+        required=("name",),
+    )
+
+
+def account_resource(coll: str) -> Resource:
+    """v1 expense accounts or sales channels (`/expensesaccounts`, `/saleschannels`: path = collection)."""
+    return _with_acc_num(
+        simple(
+            M,
+            f"/{coll}",
+            coll,
+            _account_fields(),
+            {"name": "", "desc": "", "color": "#6B7280"},
+            required=("name", "accountNum"),
+        )
+    )
+
+
 def untagged(app: App, record: Record) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in record.items() if k != "id" and not k.startswith("_")}
 
@@ -414,47 +468,11 @@ def register_routes(router: Router) -> None:
     )
     router.add("GET", f"/{M}/v1/contacts/{{id}}/attachments/list", contact_attachments)
     router.add("GET", f"/{M}/v1/contacts/{{id}}/attachments/get", contact_attachments)
-    register(
-        router,
-        simple(
-            M,
-            "/contacts/groups",
-            "contactgroups",
-            {"name": text, "desc": text, "color": text},
-            {"name": "", "desc": "", "color": ""},
-            required=("name",),
-        ),
-    )
+    register(router, contact_group_resource())
     register(router, product_resource())
     router.add("PUT", f"/{M}/v1/products/{{id}}/stock", product_stock)
     register(router, service_resource())
-    register(
-        router,
-        simple(
-            M,
-            "/warehouses",
-            "warehouses",
-            {"name": text, "email": text, "phone": text, "mobile": text, "address": merge, "default": boolean},
-            {
-                "userId": "",
-                "name": "",
-                "email": "",
-                "phone": "",
-                "mobile": "",
-                "default": False,
-                "warehouseRecord": 0,
-                "address": {
-                    "address": "",
-                    "city": "",
-                    "postalCode": "",
-                    "province": "",
-                    "country": "",
-                    "countryCode": "",
-                },
-            },
-            required=("name",),
-        ),
-    )
+    register(router, warehouse_resource())
     router.add("GET", f"/{M}/v1/warehouses/{{id}}/stock", warehouse_stock)
     register(router, Resource(M, "/taxes", "taxes", view=untagged, ops="L"))
     register(
@@ -500,20 +518,8 @@ def register_routes(router: Router) -> None:
             ops="LCUD",
         ),
     )
-    for path, coll in (("/expensesaccounts", "expensesaccounts"), ("/saleschannels", "saleschannels")):
-        register(
-            router,
-            _with_acc_num(
-                simple(
-                    M,
-                    path,
-                    coll,
-                    _account_fields(),
-                    {"name": "", "desc": "", "color": "#6B7280"},
-                    required=("name", "accountNum"),
-                )
-            ),
-        )
+    for coll in ("expensesaccounts", "saleschannels"):
+        register(router, account_resource(coll))
     register(
         router, Resource(M, "/payments", "payments", create=create_payment, update=update_payment, filter=filter_dates)
     )

@@ -6,7 +6,7 @@ Adding a resource is one declaration in its module and one line here.
 from __future__ import annotations
 
 from ..routing import Router
-from . import accounting, catalog, contacts, crm, documents, hooks, treasury, usage, work
+from . import accounting, bookings, catalog, contacts, crm, documents, hooks, settings, times, treasury, usage, work
 from .resource import V2Resource, register
 
 # In the priority order: what the connector's unified models stand on first.
@@ -14,10 +14,13 @@ RESOURCES: tuple[V2Resource, ...] = (
     *contacts.RESOURCES,
     *documents.RESOURCES,
     *crm.RESOURCES,
+    *bookings.RESOURCES,
     *work.RESOURCES,
+    *times.RESOURCES,
     *catalog.RESOURCES,
     *treasury.RESOURCES,
     *accounting.RESOURCES,
+    *settings.RESOURCES,
     *usage.RESOURCES,
     *hooks.RESOURCES,
 )

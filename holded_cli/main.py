@@ -418,11 +418,15 @@ def build_parser() -> argparse.ArgumentParser:
     st.set_defaults(base_url=None)
 
     x = command("proxy", "an authenticated call to any Holded endpoint; prints the JSON answer", db=False)
-    x.add_argument("method", help="GET, POST, PUT or DELETE")
-    x.add_argument("path", help="path under the base URL, e.g. /invoicing/v1/contacts")
+    x.add_argument("method", help="GET, POST, PUT, PATCH or DELETE")
+    x.add_argument(
+        "path", help="path under the base URL, e.g. /invoicing/v1/contacts (a v1 key) or /v2/contacts (a token)"
+    )
     x.add_argument("--data", help="JSON body")
 
-    sub.add_parser("sandbox", help="run the local Holded v1 sandbox (see `holded sandbox --help`)", add_help=False)
+    sub.add_parser(
+        "sandbox", help="run the local Holded sandbox, API v1 and v2 (see `holded sandbox --help`)", add_help=False
+    )
     return parser
 
 

@@ -315,7 +315,9 @@ class HoldedClient:
         reset = _number(headers.get("X-RateLimit-Reset"))
         self.stats.rate_limit[window] = (_number(headers.get("X-RateLimit-Limit")), remaining, reset)
         if remaining <= 0 and reset is not None and window != "month":
-            self.budget.pause_for(max(0.0, reset - time.time()))
+            wait = min(max(0.0, reset - time.time()), self.retry.max_total_seconds)
+            logger.warning("Holded's %s request window is used up: waiting %.0fs for it to reset", window, wait)
+            self.budget.pause_for(wait)
 
     def _url_for(self, path: str) -> tuple[str, str]:
         """Resolve a path under the base URL, refusing anything that could leave it (the proxy guard)."""
@@ -362,7 +364,7 @@ class HoldedClient:
         params: Mapping[str, Any] | None = None,
         *,
         read_ahead: int | None = None,
-        pagination: str = "page",
+        pagination: str | None = None,
         page_size: int | None = None,
     ) -> Iterator[Page]:
         """A listing's pages, lazily, as the route paginates.
@@ -377,6 +379,7 @@ class HoldedClient:
             pagination: `page` (Holded v1: `?page=N` from 1, 500 a page, the first short page is the
                 last), `cursor` (Holded v2: `?limit=&cursor=`, answers `{items, cursor, has_more}`; pages
                 follow one another, so no read-ahead) or `none` (one request; Holded answers everything).
+                Default: `cursor` for a `/v2/` route, else `page`.
             page_size: `limit` asked of a cursor listing (the resource's maximum: fewer requests).
 
         Yields:
@@ -391,6 +394,8 @@ class HoldedClient:
                 first such page; the records before it were yielded.
             HoldedError: whatever a request raises.
         """
+        if pagination is None:
+            pagination = "cursor" if path.lstrip("/").startswith("v2/") else "page"
         if pagination == "none":
             data = self.request("GET", path, params=dict(params or {}))
             yield Page(1, _records_of(data, path))
@@ -493,7 +498,7 @@ class HoldedClient:
         params: Mapping[str, Any] | None = None,
         *,
         read_ahead: int | None = None,
-        pagination: str = "page",
+        pagination: str | None = None,
         page_size: int | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every record of a listing, lazily (see `iter_pages` for the arguments and errors)."""
@@ -656,6 +661,13 @@ def _records_of(data: Any, path: str) -> list[dict[str, Any]]:
     if isinstance(data, list):
         return data
     if isinstance(data, dict):
+        if data.get("has_more") is True and "items" in data:  # a v2 cursor page read as if it were whole
+            raise HoldedPaginationError(
+                "the answer is a cursor page with more after it (Holded API v2): read it with pagination "
+                "`cursor`, or the listing would stop at its first page",
+                method="GET",
+                path=path,
+            )
         lists = [value for value in data.values() if isinstance(value, list)]
         if len(lists) == 1:
             return lists[0]

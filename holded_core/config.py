@@ -167,7 +167,8 @@ def _check_dialect(config: ClientConfig) -> None:
     if isinstance(creds, ApiKeyCredentials) and token.startswith(V2_TOKEN_PREFIX):
         raise HoldedConfigError(
             "`credentials.api_key` holds a Holded API v2 token (pat_...), which v1 refuses: set `credentials` "
-            "to {auth_type: api_token, token} with that token"
+            "to {auth_type: api_token, token} with that token (for the holded command: HOLDED_API_TOKEN, not "
+            "HOLDED_API_KEY)"
         )
     if config.dialect == "v1" and isinstance(creds, ApiTokenCredentials):
         raise HoldedConfigError(

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 Record = dict[str, Any]
 
-_counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
+_counter = itertools.count()  # from 0 (MongoDB starts at random): a wrap would break ascending order
 _PROCESS = int.from_bytes(os.urandom(5), "big")  # like MongoDB: random per process, so ids ascend as made
 
 

@@ -1,4 +1,4 @@
-"""Holded's signed webhooks, sent by the sandbox: registrations, event queues, and the v2 entry points.
+"""Holded's signed webhooks, sent by the sandbox: registrations, event queues, and the v2 entry point.
 
 A `WebhookHub` belongs to one `App`. Registering the first webhook attaches its `EventObserver` to
 the store (webhook_events.py); removing the last detaches it, so with no webhook a store write
@@ -38,9 +38,6 @@ __all__ = [
     "check_url",
     "sign",
     "v2_create",
-    "v2_delete",
-    "v2_list",
-    "v2_view",
     "verify",
 ]
 
@@ -230,7 +227,7 @@ def account_id_for(seed: int) -> str:
     return f"{random.Random(f'holded-sandbox-account-{seed}').getrandbits(96):024x}"
 
 
-# --- API v2 entry points (the v2 dialect wires these under /api/v2/webhooks) ---------------------
+# --- API v2 entry point (v2/hooks.py serves it as POST /api/v2/webhooks) ---------------------
 
 
 def v2_create(hub: WebhookHub, body: Any) -> dict[str, str]:
@@ -247,25 +244,3 @@ def v2_create(hub: WebhookHub, body: Any) -> dict[str, str]:
         raise WebhookError('events needed: a list of event names such as ["invoice.create"] (or ["*"])')
     hook = hub.register(body.get("url"), body["events"], body.get("version"), body.get("description"))
     return {"id": hook.id, "secret": hook.secret}
-
-
-def v2_view(hook: Webhook) -> dict[str, Any]:
-    """A registration as a v2 listing would show it (snake_case, no secret)."""
-    return {
-        "id": hook.id,
-        "url": hook.url,
-        "events": sorted(hook.events) if hook.events is not None else ["*"],
-        "version": hook.version,
-        "description": hook.description,
-        "created_at": hook.created_at,
-    }
-
-
-def v2_list(hub: WebhookHub) -> list[dict[str, Any]]:
-    """The registrations for a `GET /api/v2/webhooks` (not in endpoints.md: wire it only if wanted)."""
-    return [v2_view(hook) for hook in hub.hooks()]
-
-
-def v2_delete(hub: WebhookHub, webhook_id: str) -> bool:
-    """`DELETE /api/v2/webhooks/{id}` (not in endpoints.md): True when removed (204), False if unknown (404)."""
-    return hub.remove(webhook_id)

@@ -147,3 +147,11 @@ def test_the_client_reads_every_v2_list_the_unified_models_need_with_the_v1_ids(
             ids2 = [r["id"] for r in v2.iter_records(r2.path, pagination=r2.pagination, page_size=r2.page_size)]
             ids1 = [r["id"] for r in v1.iter_records(r1.path, r1.listing.query(None))]
             assert len(ids2) == len(set(ids2)) and sorted(ids2) == sorted(ids1), name
+
+
+def test_a_v2_route_is_read_with_cursors_by_default_and_never_cut_at_its_first_page(sandbox):
+    control(sandbox, "POST", "fill", collection="contacts", count=120)
+    with _v2(sandbox) as client:
+        assert len(list(client.iter_records(CONTACTS_V2))) == 120  # /v2/: cursor pages unless told otherwise
+        with pytest.raises(HoldedPaginationError, match="cursor page with more after it"):
+            list(client.iter_records(CONTACTS_V2, pagination="page"))

@@ -309,6 +309,65 @@ def cmd_streams(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_permissions(args: argparse.Namespace) -> int:
+    """The API v2 permissions to tick for these streams and writes; with a v2 token, which it lacks."""
+    from rich.table import Table
+
+    from holded_cli.config import load_config
+    from holded_cli.progress import make_console
+    from holded_core import HoldedClient, parse_config
+    from holded_core.errors import HoldedAuthError
+    from holded_core.mappings import MAPPINGS
+    from holded_core.permissions import needed, probe
+    from holded_core.streams import native_streams, unified_streams
+
+    offered = {spec.name: spec for spec in (*unified_streams(), *native_streams())}
+    names = _names(args.streams) or [spec.name for spec in unified_streams()]
+    if names == ["all"]:
+        names = list(offered)
+    writes = _names(args.writes) or []
+    unknown = [n for n in names if n not in offered] + [w for w in writes if w not in MAPPINGS]
+    if unknown:
+        raise UsageError(f"unknown stream {', '.join(unknown)}: pick from `holded streams` (writes: unified ones)")
+    needs, unnamed = needed([offered[n] for n in names], writes)
+    values = load_config(args.config, getattr(args, "base_url", None), require_credentials=False).values
+    probed = False
+    if values.get("credentials"):
+        config = parse_config(values)
+        if config.dialect == "v2":
+            _setup_logging(args.verbose)
+            try:
+                with HoldedClient(config) as client:
+                    probe(client, needs)
+            except HoldedAuthError:
+                raise HoldedConfigError(
+                    "`credentials.token`: Holded refused the API token (HTTP 403: Access denied.); make a new "
+                    "token in Holded (Settings > Developers) and set HOLDED_API_TOKEN"
+                ) from None
+            probed = True
+    lacking = [n.permission for n in needs if n.granted is False]
+    if args.json:
+        rows = [{"permission": n.permission, "used_by": n.used_by, "granted": n.granted} for n in needs]
+        json.dump({"permissions": rows, "lacking": lacking, "unnamed": unnamed, "probed": probed}, sys.stdout)
+        sys.stdout.write("\n")
+        return 1 if lacking else 0
+    console = make_console(sys.stdout)
+    table = Table(title="Holded API v2 permissions to tick on the token", title_justify="left")
+    for column in ("permission", "used by", *(("this token",) if probed else ())):
+        table.add_column(column)
+    for need in needs:
+        mark = {True: "yes", False: "MISSING", None: "could not tell"}[need.granted]
+        table.add_row(need.permission, ", ".join(need.used_by), *((mark,) if probed else ()))
+    console.print(table)
+    for line in unnamed:
+        console.print(f"note: {line}", markup=False)
+    if lacking:
+        console.print(f"the token lacks {len(lacking)}: {', '.join(lacking)}", markup=False)
+    elif not probed:
+        console.print("give HOLDED_API_TOKEN (a pat_ token) to check which of them a token has", markup=False)
+    return 1 if lacking else 0
+
+
 def cmd_proxy(args: argparse.Namespace) -> int:
     from holded_cli.config import load_config
     from holded_core import HoldedClient, parse_config
@@ -342,6 +401,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "query": cmd_query,
     "streams": cmd_streams,
+    "permissions": cmd_permissions,
     "proxy": cmd_proxy,
 }
 
@@ -416,6 +476,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = command("streams", "list the streams (unified, Holded-native, custom, changeEvents)", db=False)
     st.set_defaults(base_url=None)
+
+    pm = command("permissions", "the API v2 permissions a token needs for these streams and writes", db=False)
+    pm.add_argument("--streams", help="comma-separated streams to read (default: the ten unified ones; `all`)")
+    pm.add_argument("--writes", help="comma-separated unified streams to write, e.g. genericCompany,crmOpportunity")
+    pm.add_argument("--json", action="store_true", help="print the list as JSON on stdout")
 
     x = command("proxy", "an authenticated call to any Holded endpoint; prints the JSON answer", db=False)
     x.add_argument("method", help="GET, POST, PUT, PATCH or DELETE")

@@ -375,6 +375,7 @@ class ReadRun(Generic[T]):
                 self.selection.states(self.saved),
                 self.settings.options,
                 events_models=self.settings.unified() if self.selection.events else None,
+                dialect=self.settings.dialect,
             )
             yield from handler.on_start(engine, client) or ()
             try:

@@ -56,6 +56,15 @@ BASICS_PATH = "/invoicing/v1/taxes"  # a short list (a few dozen taxes), first p
 _REFUSAL = re.compile(r"(?i)\binvalid\s+(?:api\s+)?key\b|\bunauthori[sz]ed\b|\binvalid\s+(?:access\s+)?token\b")
 
 
+def basics_call(dialect: str) -> tuple[str, dict[str, int]]:
+    """The basics call in the credential's dialect: the first page of the taxes (v1 `?page=1`, v2 one
+    record: `?limit=1`; a v2 token on a v1 route is refused, shared/holded-api/v2/README.md)."""
+    from holded_core.dialects import dialect_named
+
+    taxes = dialect_named(dialect).resource("taxes")
+    return taxes.path, ({"limit": 1} if taxes.pagination == "cursor" else {"page": 1})
+
+
 def check_basics(client: HoldedClient) -> HoldedPermissionError | None:
     """Make the one call that proves the basics (page 1 of the invoicing taxes) with `client`.
 
@@ -72,8 +81,9 @@ def check_basics(client: HoldedClient) -> HoldedPermissionError | None:
             its host cannot be reached; one line naming the field and the fix.
         HoldedError: any other failure of the call (e.g. 5xx after the client's retries), unchanged.
     """
+    path, params = basics_call(client.config.dialect)
     try:
-        client.get(BASICS_PATH, {"page": 1})
+        client.get(path, params)
     except HoldedPermissionError as exc:
         return exc
     except HoldedError as exc:

@@ -1,4 +1,4 @@
-"""Holded v1 modules and the cheapest call that proves a credential can use each."""
+"""Holded modules (v1) or permission areas (v2) and the cheapest call that proves a credential can use each."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from holded_core.basics import BASICS_MODULE, BASICS_PATH, check_basics
 from holded_core.client import HoldedClient
+from holded_core.dialects import dialect_named
 from holded_core.errors import HoldedAuthError, HoldedError, HoldedPermissionError
 
 
@@ -24,6 +25,18 @@ MODULES = (
 )
 
 
+def probes(dialect: str) -> tuple[Module, ...]:
+    """The modules to probe in a dialect: v1's modules; on v2 one list per permission area the dialect's
+    resources name (a stream's `module` is its area there), its first resource that needs no range."""
+    if dialect == "v1":
+        return MODULES
+    areas: dict[str, str] = {}
+    for resource in dialect_named(dialect).resources.values():
+        if resource.permission and not resource.needs_range:
+            areas.setdefault(resource.module, resource.path)
+    return tuple(Module(area, path) for area, path in areas.items())
+
+
 def probe_modules(client: HoldedClient) -> dict[str, HoldedError | None]:
     """One call per module: None where it answered, the error where it did not.
 
@@ -31,12 +44,14 @@ def probe_modules(client: HoldedClient) -> dict[str, HoldedError | None]:
     URL that is not Holded's API or an unreachable host raise its `HoldedBasicsError` at once, as a 401
     on a later module raises `HoldedAuthError`: nothing else is worth trying.
     """
-    result: dict[str, HoldedError | None] = {BASICS_MODULE: check_basics(client)}
-    for module in MODULES:
+    dialect = client.config.dialect
+    basics = BASICS_MODULE if dialect == "v1" else dialect_named(dialect).resource("taxes").module
+    result: dict[str, HoldedError | None] = {basics: check_basics(client)}
+    for module in probes(dialect):
         if module.name in result:
             continue
         try:
-            client.get(module.probe_path, {"page": 1})
+            client.get(module.probe_path, {"page": 1} if dialect == "v1" else {"limit": 1})
             result[module.name] = None
         except HoldedAuthError:
             raise

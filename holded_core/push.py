@@ -34,7 +34,7 @@ from holded_core.client import HoldedClient
 from holded_core.errors import HoldedConfigError
 from holded_core.identity import identity
 from holded_core.scheduler import Scheduler
-from holded_core.settings import Settings
+from holded_core.settings import Settings, refuse_v2_writes
 from holded_core.streams import DELETED_AT, StreamSpec
 from holded_core.writes import OPS, TARGETS, Writer, WriteResult, field_names, parent_of
 
@@ -184,6 +184,7 @@ class Push:
     `drain()` (the end of the input: everything held is written, then waited for)."""
 
     def __init__(self, client: HoldedClient, settings: Settings, options: PushOptions) -> None:
+        refuse_v2_writes(settings)  # HoldedConfigError: writes still speak Holded's API v1 only
         self.options = options
         self.settings = settings
         self.writer = Writer(

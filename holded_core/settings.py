@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from holded_core.config import ClientConfig, parse_config
 from holded_core.dates import account_zone, start_of
 from holded_core.deletions import DEFAULT_MAX_SHARE
+from holded_core.dialects import Dialect, dialect_named
 from holded_core.errors import HoldedConfigError
 from holded_core.fieldmap import FieldMapping, parse_field_mappings
 from holded_core.mappings import MAPPINGS
@@ -26,10 +27,18 @@ class Settings:
     custom_streams: tuple[Mapping[str, Any], ...]
     include_contact_persons: bool
 
+    @property
+    def dialect(self) -> Dialect:
+        """The Holded API the credential speaks (`v1` key, `v2` token): the streams are built for it."""
+        return dialect_named(self.client.dialect)
+
     def streams(self) -> list[StreamSpec]:
-        """Every stream this config offers: unified, Holded-native, custom, and the change events."""
-        unified = unified_streams(self.field_mappings, self.include_contact_persons)
-        specs = [*unified, *native_streams(), *(custom_stream(c) for c in self.custom_streams), events_stream()]
+        """Every stream this config offers, in the credential's dialect: unified, Holded-native (records as
+        that API returns them), custom, and the change events."""
+        dialect = self.dialect
+        unified = unified_streams(self.field_mappings, self.include_contact_persons, dialect)
+        customs = (custom_stream(c, dialect) for c in self.custom_streams)
+        specs = [*unified, *native_streams(dialect), *customs, events_stream()]
         seen: set[str] = set()
         for spec in specs:
             if spec.name in seen:
@@ -38,7 +47,8 @@ class Settings:
         return specs
 
     def unified(self) -> list[StreamSpec]:
-        return unified_streams(self.field_mappings, self.include_contact_persons)
+        """The ten unified streams, read through the credential's dialect."""
+        return unified_streams(self.field_mappings, self.include_contact_persons, self.dialect)
 
 
 def _start_date(value: Any, zone: ZoneInfo) -> int | None:
@@ -64,10 +74,20 @@ def _custom_streams(raw: Any) -> tuple[Mapping[str, Any], ...]:
     return tuple(raw)
 
 
-V2_STREAMS_PENDING = (
-    "`credentials` is a Holded API v2 token, and the streams and writes still read and write Holded's API v1: "
-    "until they speak v2, use a v1 API key here (the client and `holded proxy` already take the token)"
+V2_WRITES_PENDING = (
+    "`credentials` is a Holded API v2 token, and writes (destination, `holded push`, the Singer target) still "
+    "write through Holded's API v1: use a v1 API key to write (reads, syncs and `holded proxy` take the token)"
 )
+
+
+def refuse_v2_writes(settings: Settings) -> None:
+    """Where writes start: writes still speak only Holded's API v1.
+
+    Raises:
+        HoldedConfigError: the credential is a v2 token (one line: what to use instead).
+    """
+    if settings.client.dialect != "v1":
+        raise HoldedConfigError(V2_WRITES_PENDING)
 
 
 def parse_settings(raw: Mapping[str, Any]) -> Settings:
@@ -84,8 +104,6 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
         HoldedConfigError: one line naming the first bad field and its fix.
     """
     client = parse_config(raw)
-    if client.dialect == "v2":
-        raise HoldedConfigError(V2_STREAMS_PENDING)
     currency = str(raw.get("default_currency") or "EUR").upper()
     if len(currency) != 3 or not currency.isalpha():
         raise HoldedConfigError(f"`default_currency` {currency!r} is not an ISO 4217 code such as EUR")

@@ -210,7 +210,7 @@ def native_streams(dialect: Dialect = V1) -> list[StreamSpec]:
     ]
 
 
-def custom_stream(definition: Mapping[str, Any]) -> StreamSpec:
+def custom_stream(definition: Mapping[str, Any], dialect: Dialect = V1) -> StreamSpec:
     """A user-declared stream over any Holded list endpoint: {name, path, primary_key, cursor_field?}."""
     pk = definition.get("primary_key") or "id"
     primary_key = tuple(pk) if isinstance(pk, list) else (str(pk),)
@@ -219,7 +219,7 @@ def custom_stream(definition: Mapping[str, Any]) -> StreamSpec:
     return StreamSpec(
         name=str(definition["name"]),
         kind="custom",
-        listing=listing_for(path),  # a route the connector knows shares its pass and its route by id
+        listing=listing_for(path, dialect),  # a route the connector knows shares its pass and its route by id
         primary_key=primary_key,
         json_schema=permissive_schema(primary_key, cursor),
         cursor=cursor,

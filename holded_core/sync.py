@@ -400,11 +400,23 @@ class SyncEngine:
         start = self.options.start_date
         if not listing.dated or start is None:
             return None
-        return lambda record: _seconds(record.get("date")) >= start
+        return lambda record: _seconds(self._v1(listing, record).get("date")) >= start
 
     def _keyed(self, spec: StreamSpec, listed: Mapping[str, Any]) -> list[tuple[str | None, Extracted]]:
-        """A Holded record read again by id, as the stream's records (for deletion confirmation)."""
-        return [(item.key, item) for item in self._extracted(spec, listed, {})]
+        """A Holded record read again by id (or listed again), as the stream's records (for deletion
+        confirmation): translated to v1's shape for a unified stream, exactly as the listing's records."""
+        return [(item.key, item) for item in self._extracted(spec, self._as_read(spec, listed), {})]
+
+    def _v1(self, listing: Listing, record: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A record of `listing` in Holded's v1 shape (the dialect's `to_v1`; v1's records as they are)."""
+        return listing.as_v1(record, self.options.timezone)
+
+    def _as_read(self, spec: StreamSpec, record: Mapping[str, Any]) -> Mapping[str, Any]:
+        """What `spec` reads of a Holded record: v1's shape for a unified stream (its mappings read it),
+        the record as Holded returned it for a native or custom stream."""
+        if spec.kind != "unified" or spec.listing is None:
+            return record
+        return self._v1(spec.listing, record)
 
     def _is_person(self, contact_id: str) -> bool | None:
         """Person or company, for an invoice's contact (None: Holded has no such contact).
@@ -434,7 +446,7 @@ class SyncEngine:
             contacts = self.client.iter_records(
                 self.contacts.path, pagination=self.contacts.pagination, page_size=self.contacts.page_size
             )
-            kinds = {str(contact.get("id")): is_person(contact) for contact in contacts}
+            kinds = {str(contact.get("id")): is_person(self._v1(self.contacts, contact)) for contact in contacts}
             self._kinds.update(kinds)
             if relist:
                 self._kinds_relisted = True
@@ -484,20 +496,25 @@ class SyncEngine:
             consumer.out = batch
         fatal: BaseException | None = None
         try:
-            params = listing.query(self.options.start_date)
+            reads_v1 = records_kinds or bool(event_specs) or any(c.spec.kind == "unified" for c in consumers)
+            params = listing.query(self.options.start_date, self.options.timezone)
             pages = self.client.iter_pages(
                 listing.path, params, pagination=listing.pagination, page_size=listing.page_size
             )
             for page in pages:
-                for listed in page.records:
+                for received in page.records:
+                    # The one place a listed record is translated: unified streams (and their events)
+                    # read Holded's v1 shape; native and custom streams the record as Holded returned it.
+                    as_v1 = self._v1(listing, received) if reads_v1 else received
                     if records_kinds:
-                        self._kinds[str(listed.get("id"))] = is_person(listed)
+                        self._kinds[str(received.get("id"))] = is_person(as_v1)
                     shared: dict[str, list[Extracted]] = {}  # a stream and its events read one extraction
                     for consumer in consumers:
+                        listed = as_v1 if consumer.spec.kind == "unified" else received
                         consumer.feed(listed, self._extracted(consumer.spec, listed, shared))
                     if self.events is not None:
                         for spec in event_specs:
-                            self.events.feed(spec, self._extracted(spec, listed, shared))
+                            self.events.feed(spec, self._extracted(spec, as_v1, shared))
                 for consumer in consumers:
                     consumer.end_page()
                 self.send(batch[:])

@@ -2,7 +2,8 @@
 
 A `Resource` is one Holded object as one dialect serves it: its list route, its route by id (reads and
 deletion confirmations; creates `POST` to the list route, updates and deletes go to the route by id),
-how its lists paginate, whether a date range bounds them, and the v2 permission it needs. Resources are
+how its lists paginate, whether (and in which parameters) a date range bounds them, the v2 permission it
+needs, and how its records become Holded's v1 record shape (`to_v1`), which the unified mappings read. Resources are
 named the same in every dialect (the Holded-native stream's name: `contacts`, `invoices`, `leads`...), so
 the unified mappings, the streams, the sync engine and the writer name a resource and never a path:
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from holded_core.listing import Listing
+from holded_core.listing import UNIX_RANGE, DateRange, Listing, ToV1
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class Resource:
     params: tuple[tuple[str, str], ...] = ()
     permission: str | None = None  # API v2: `area:resource`, read as `<permission>.read`, written `.write`
     module: str = ""  # the Holded module (v1) or permission area (v2) the resource belongs to
+    date_range: DateRange = UNIX_RANGE  # how a dated listing takes its range (v1 unix seconds, v2 days)
+    # Holded's record in this dialect -> Holded's v1 record shape, what the unified mappings read (the
+    # engine applies it to every listed record and every record read by id for unified streams; native
+    # streams emit records as Holded returns them). None: records already are v1's.
+    to_v1: ToV1 | None = None
 
     @property
     def item(self) -> str | None:
@@ -45,7 +51,17 @@ class Resource:
 
     @property
     def listing(self) -> Listing:
-        return Listing(self.path, self.params, self.dated, self.needs_range, self.item, self.pagination, self.page_size)
+        return Listing(
+            self.path,
+            self.params,
+            self.dated,
+            self.needs_range,
+            self.item,
+            self.pagination,
+            self.page_size,
+            self.date_range,
+            self.to_v1,
+        )
 
 
 @dataclass(frozen=True)

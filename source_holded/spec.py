@@ -40,9 +40,8 @@ CREDENTIALS: dict[str, Any] = {
                     "airbyte_secret": True,
                     "pattern": "^pat_",
                     "description": (
-                        "A token of Holded's API v2, pat_... (Settings > Developers > Credentials). This "
-                        "release reads and writes through API v1: `check` says so for a v2 token; the v2 "
-                        "streams come next."
+                        "A token of Holded's API v2, pat_... (Settings > Developers > Credentials). The "
+                        "streams read through v2 with it; writing (the destination) still needs a v1 key."
                     ),
                 },
             },

@@ -368,6 +368,31 @@ def cmd_permissions(args: argparse.Namespace) -> int:
     return 1 if lacking else 0
 
 
+def cmd_get(args: argparse.Namespace) -> int:
+    """One unified record, read from Holded now (not from DuckDB)."""
+    from holded_core.lookup import Lookup
+
+    loaded, _ = _settings(args)
+    _setup_logging(args.verbose)
+    with Lookup(loaded.values) as lookup:
+        record = lookup.get(args.model, args.id)
+    json.dump(record, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Contacts or companies whose name starts with the text, as unified records (JSON lines)."""
+    from holded_core.lookup import Lookup
+
+    loaded, _ = _settings(args)
+    _setup_logging(args.verbose)
+    with Lookup(loaded.values) as lookup:
+        for record in lookup.search(args.model, args.text):
+            sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+    return 0
+
+
 def cmd_proxy(args: argparse.Namespace) -> int:
     from holded_cli.config import load_config
     from holded_core import HoldedClient, parse_config
@@ -402,6 +427,8 @@ COMMANDS = {
     "query": cmd_query,
     "streams": cmd_streams,
     "permissions": cmd_permissions,
+    "get": cmd_get,
+    "search": cmd_search,
     "proxy": cmd_proxy,
 }
 
@@ -476,6 +503,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = command("streams", "list the streams (unified, Holded-native, custom, changeEvents)", db=False)
     st.set_defaults(base_url=None)
+
+    g = command("get", "one unified record, read from Holded now (not from DuckDB), as JSON", db=False)
+    g.add_argument("model", help="a unified model, e.g. genericContact, accountingInvoice")
+    g.add_argument("id", help="its id (an embedded child's is <parentId>:<childId>)")
+    se = command("search", "contacts or companies whose name starts with TEXT, as JSON lines", db=False)
+    se.add_argument("model", choices=("genericContact", "genericCompany"))
+    se.add_argument("text")
 
     pm = command("permissions", "the API v2 permissions a token needs for these streams and writes", db=False)
     pm.add_argument("--streams", help="comma-separated streams to read (default: the ten unified ones; `all`)")

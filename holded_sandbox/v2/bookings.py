@@ -27,8 +27,9 @@ from ..routes import crm as v1c
 from ..routing import Request, Response
 from ..store import Record
 from .bridge import v1_request, v1_result
-from .dates import DateError, instant_text, parse_day, parse_instant
+from .dates import instant_text, parse_day
 from .fields import require
+from .fields_in import body_instant, query_day
 from .problems import Problem, bad_request, invalid
 from .resource import Extra, V2Resource, json_answer, no_content, record_of
 
@@ -38,25 +39,10 @@ if TYPE_CHECKING:
 SCOPE = "crm:bookings"
 
 
-def _instant(body: dict[str, Any], name: str) -> int:
-    try:
-        return parse_instant(body.get(name), name)
-    except DateError as exc:
-        raise invalid(str(exc)) from None
-
-
-@functools.lru_cache(maxsize=256)
-def _query_day(value: str, name: str) -> int:
-    try:
-        return parse_day(value, name)
-    except DateError as exc:
-        raise bad_request(str(exc)) from None
-
-
 @functools.lru_cache(maxsize=256)
 def _day_after(value: str, name: str) -> int:
     """Madrid midnight of the day after `value` (an inclusive end day)."""
-    _query_day(value, name)
+    query_day(value, name)
     return parse_day((dt.date.fromisoformat(value) + dt.timedelta(days=1)).isoformat(), name)
 
 
@@ -94,7 +80,7 @@ def create_booking(app: App, body: dict[str, Any]) -> Record:
     v1_body = {
         "locationId": str(body["location_id"]),
         "serviceId": str(body["service_id"]),
-        "dateTime": _instant(body, "date_time"),
+        "dateTime": body_instant(body, "date_time"),
         "timezone": body["timezone"],
         "language": body["language"],
         "customFields": _custom_fields(body.get("custom_fields")),
@@ -108,7 +94,7 @@ def create_booking(app: App, body: dict[str, Any]) -> Record:
 def update_booking(app: App, body: dict[str, Any], booking: Record) -> None:
     """PUT `{date_time, custom_fields}`: what is sent changes (as v1's update)."""
     if body.get("date_time") not in (None, ""):
-        booking["startTime"] = _instant(body, "date_time")
+        booking["startTime"] = body_instant(body, "date_time")
         booking["endTime"] = booking["startTime"] + booking["duration"]
     if "custom_fields" in body:
         booking["customFieldsValues"] = v1c._booking_fields(_custom_fields(body["custom_fields"]))
@@ -146,7 +132,7 @@ BOOKINGS = V2Resource(
     create=create_booking,
     update=update_booking,
     filters={
-        "start_date": lambda r, v: r["startTime"] >= _query_day(v, "start_date"),
+        "start_date": lambda r, v: r["startTime"] >= query_day(v, "start_date"),
         "end_date": lambda r, v: r["startTime"] < _day_after(v, "end_date"),
         "service_id": lambda r, v: r["service"]["id"] == v,
     },
@@ -172,7 +158,7 @@ def slots(app: App, req: Request, res: V2Resource) -> Response:
     location = record_of(app, res, req.params["id"])
     day = req.query.get("day", "")
     if day:
-        _query_day(day, "day")
+        query_day(day, "day")
     answer = v1c.booking_slots(app, Request("GET", "", {"day": day}, None, {}, {"id": location["id"]}))
     items = [
         {"date_time": instant_text(s["dateTime"]), "end_time": instant_text(s["dateTime"] + s["duration"]),

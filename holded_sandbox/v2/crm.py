@@ -22,8 +22,9 @@ from ..routes import crm as v1
 from ..routing import Request, Response
 from ..store import Record
 from .bridge import call_v1, run_v1
-from .dates import DateError, day_text, instant_text, object_id_time, parse_day, parse_instant
+from .dates import day_text, instant_text, object_id_time
 from .fields import amount, as_number, body_object, require, str_list
+from .fields_in import body_day, body_instant
 from .problems import invalid
 from .resource import Extra, V2Resource, created, json_answer, no_content, record_of
 
@@ -32,20 +33,6 @@ if TYPE_CHECKING:
 
 LIMIT, MAX_LIMIT = 50, 200
 LEAD_STATUS = {0: "open", 1: "won", 2: "lost"}
-
-
-def _day(body: dict[str, Any], name: str) -> int:
-    try:
-        return parse_day(body.get(name), name)
-    except DateError as exc:
-        raise invalid(str(exc)) from None
-
-
-def _instant(body: dict[str, Any], name: str) -> int:
-    try:
-        return parse_instant(body.get(name), name)
-    except DateError as exc:
-        raise invalid(str(exc)) from None
 
 
 def _times(record: Record) -> dict[str, str | None]:
@@ -184,7 +171,7 @@ def _lead_v1_body(body: dict[str, Any]) -> dict[str, Any]:
         if body.get(name) not in (None, ""):
             out[name] = as_number(body[name], name)
     if "due_date" in body:
-        out["dueDate"] = _day(body, "due_date")
+        out["dueDate"] = body_day(body, "due_date")
     if "custom_fields" in body:
         out["customFields"] = body["custom_fields"]
     return out
@@ -233,7 +220,7 @@ def lead_dates(app: App, req: Request, res: V2Resource) -> Response:
     body = body_object(req.body)
     require(body, "date")
     record_of(app, res, req.params["id"])
-    call_v1(v1.lead_dates, app, {"date": _day(body, "date")}, "PUT", id=req.params["id"])
+    call_v1(v1.lead_dates, app, {"date": body_day(body, "date")}, "PUT", id=req.params["id"])
     return json_answer({"id": req.params["id"]})
 
 
@@ -322,10 +309,10 @@ def _event_v1_body(body: dict[str, Any], start: int | None) -> dict[str, Any]:
             raise invalid("status must be 0 (pending) or 1 (completed).")
         out["status"] = body["status"]
     if body.get("start_date"):
-        out["startDate"] = _instant(body, "start_date")
+        out["startDate"] = body_instant(body, "start_date")
     begin = out.get("startDate", start)
     if body.get("end_date"):
-        end = _instant(body, "end_date")
+        end = body_instant(body, "end_date")
         if begin is not None and end < begin:
             raise invalid("end_date must not be before start_date.")
         out["duration"] = end - (begin or end)

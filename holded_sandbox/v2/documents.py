@@ -23,7 +23,6 @@ Invariants:
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,8 +32,9 @@ from ..routes.documents import create_document, next_number, pay_document
 from ..routing import Request, Response
 from ..store import Record
 from .bridge import v1_request, v1_result
-from .dates import DateError, day_text, instant_text, object_id_time, parse_day
+from .dates import day_text, instant_text, object_id_time
 from .fields import amount, body_object, id_list, str_list
+from .fields_in import body_day, query_day
 from .problems import Problem, bad_request, invalid
 from .resource import Extra, V2Resource, created, json_answer, no_content, record_of
 
@@ -149,14 +149,6 @@ def document_view(app: App, d: Record) -> dict[str, Any]:
     }
 
 
-@functools.lru_cache(maxsize=256)
-def _query_day(value: str, name: str) -> int:
-    try:
-        return parse_day(value, name)
-    except DateError as exc:
-        raise bad_request(str(exc)) from None
-
-
 def _approval(record: Record, value: str) -> bool:
     if value not in ("draft", "approved"):
         raise bad_request("approval_status must be draft or approved.")
@@ -171,8 +163,8 @@ def _status(record: Record, value: str) -> bool:
 FILTERS = {
     "contact_id": lambda r, v: r["contact"] == v,
     "status": _status,
-    "start_date": lambda r, v: r["date"] >= _query_day(v, "start_date"),
-    "end_date": lambda r, v: r["date"] <= _query_day(v, "end_date"),
+    "start_date": lambda r, v: r["date"] >= query_day(v, "start_date"),
+    "end_date": lambda r, v: r["date"] <= query_day(v, "end_date"),
     "approval_status": _approval,
 }
 
@@ -188,13 +180,6 @@ def _order(req: Request, records: list[Record]) -> list[Record] | None:
 
 
 # --- writing ---------------------------------------------------------------------------------
-
-
-def _day(body: dict[str, Any], name: str) -> int:
-    try:
-        return parse_day(body.get(name), name)
-    except DateError as exc:
-        raise invalid(str(exc)) from None
 
 
 def _items(value: Any) -> list[dict[str, Any]]:
@@ -220,14 +205,14 @@ def _v1_body(body: dict[str, Any]) -> dict[str, Any]:
     if not body.get("date"):
         raise invalid("date is required.")
     v1: dict[str, Any] = {
-        "date": _day(body, "date"),
+        "date": body_day(body, "date"),
         "desc": body.get("description") or "",
         "notes": body.get("notes") or "",
         "items": _items(body.get("items")),
         "tags": str_list(body.get("tags"), "tags"),
     }
     if body.get("due_date"):
-        v1["dueDate"] = _day(body, "due_date")
+        v1["dueDate"] = body_day(body, "due_date")
     renames = {"contact_id": "contactId", "contact_name": "contactName", "language": "language",
                "currency": "currency", "currency_change": "currencyChange", "number_line_id": "numSerieId",
                "sales_channel_id": "salesChannelId", "payment_method_id": "paymentMethodId"}  # fmt: skip
@@ -302,9 +287,9 @@ def _updater(kind: DocKind) -> Any:
 
     def dates_put(app: App, body: dict[str, Any], doc: Record) -> None:
         if "date" in body:
-            doc["date"] = _day(body, "date") or doc["date"]
+            doc["date"] = body_day(body, "date") or doc["date"]
         if "due_date" in body:
-            doc["dueDate"] = _day(body, "due_date")
+            doc["dueDate"] = body_day(body, "due_date")
         if "project_id" in body:
             doc["_projectId"] = str(body["project_id"] or "")
 
@@ -333,7 +318,7 @@ def add_payment(app: App, req: Request, res: V2Resource) -> Response:
         raise invalid("amount is required.")
     v1 = {
         "amount": body["amount"],
-        "date": _day(body, "date") or today(),
+        "date": body_day(body, "date") or today(),
         "treasury": body.get("treasury_id") or "",
         "desc": body.get("description") or "",
     }

@@ -16,7 +16,6 @@ Invariants:
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
 from ..model import num
@@ -25,9 +24,10 @@ from ..routes.invoicing import account_resource, contact_group_resource, warehou
 from ..routing import Request, Response
 from ..store import Record
 from .bridge import run_v1
-from .dates import DateError, day_text, parse_day
+from .dates import day_text
 from .fields import amount, as_bool, as_number, body_object, camel_keys, require, snake_keys, text_or_none
-from .problems import bad_request, invalid
+from .fields_in import query_day
+from .problems import invalid
 from .resource import Extra, V2Resource, json_answer, record_of
 
 if TYPE_CHECKING:
@@ -186,14 +186,6 @@ PAYMENT_METHODS = V2Resource(
 # --- remittances -----------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=256)
-def _query_day(value: str, name: str) -> int:
-    try:
-        return parse_day(value, name)
-    except DateError as exc:
-        raise bad_request(str(exc)) from None
-
-
 def remittance_view(app: App, r: Record) -> dict[str, Any]:
     """A stored remittance as v2 reads it."""
     return {
@@ -230,8 +222,8 @@ REMITTANCES = V2Resource(
         "type": lambda r, v: r["type"] == v,
         "status": lambda r, v: r["status"] == v,
         "bank_id": lambda r, v: r.get("bankId") == v,
-        "start_date": lambda r, v: r["date"] >= _query_day(v, "start_date"),
-        "end_date": lambda r, v: r["date"] <= _query_day(v, "end_date"),
+        "start_date": lambda r, v: r["date"] >= query_day(v, "start_date"),
+        "end_date": lambda r, v: r["date"] <= query_day(v, "end_date"),
     },
 )
 

@@ -14,7 +14,6 @@ Invariants:
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
 from ..model import intish, num
@@ -22,29 +21,15 @@ from ..routes.invoicing import create_payment, create_series, update_payment
 from ..routing import Request, Response
 from ..store import Record
 from .bridge import run_v1, v1_route
-from .dates import DateError, day_text, parse_day
+from .dates import day_text
 from .documents import KINDS
 from .fields import amount, as_bool, as_number, body_object, require
-from .problems import Problem, bad_request, invalid
+from .fields_in import body_day, query_day
+from .problems import Problem, invalid
 from .resource import Extra, V2Resource, created, json_answer, list_answer, no_content
 
 if TYPE_CHECKING:
     from ..server import App
-
-
-def _day(body: dict[str, Any], name: str) -> int:
-    try:
-        return parse_day(body.get(name), name)
-    except DateError as exc:
-        raise invalid(str(exc)) from None
-
-
-@functools.lru_cache(maxsize=256)
-def _query_day(value: str, name: str) -> int:
-    try:
-        return parse_day(value, name)
-    except DateError as exc:
-        raise bad_request(str(exc)) from None
 
 
 # --- payments --------------------------------------------------------------------------------
@@ -75,7 +60,7 @@ def _payment_body(body: dict[str, Any], current: float | None) -> dict[str, Any]
         expense = body.get("type") == "expense" or ("type" not in body and (current or 0) < 0)
         out["amount"] = -value if expense else value
     if "date" in body:
-        out["date"] = _day(body, "date")
+        out["date"] = body_day(body, "date")
     for name, v1_name in (("bank_account_id", "bankId"), ("contact_id", "contactId"), ("description", "desc")):
         if name in body:
             out[v1_name] = "" if body[name] is None else str(body[name])
@@ -103,8 +88,8 @@ PAYMENTS = V2Resource(
     create=create,
     update=update,
     filters={
-        "start_date": lambda r, v: r["date"] >= _query_day(v, "start_date"),
-        "end_date": lambda r, v: r["date"] <= _query_day(v, "end_date"),
+        "start_date": lambda r, v: r["date"] >= query_day(v, "start_date"),
+        "end_date": lambda r, v: r["date"] <= query_day(v, "end_date"),
         "document_id": lambda r, v: r.get("documentId") == v,
         "document_type": lambda r, v: r.get("docType") == v,
         "banking_account_id": lambda r, v: r["bankId"] == v,

@@ -20,21 +20,15 @@ from ..routes import team as v1t
 from ..routes.crud import apply_fields
 from ..store import Record
 from .bridge import run_v1
-from .dates import DateError, day_text, instant_text, parse_day
+from .dates import day_text, instant_text
 from .fields import as_bool, require, str_list
+from .fields_in import body_day
 from .paging import OBJECT_ID
 from .problems import invalid
 from .resource import V2Resource
 
 if TYPE_CHECKING:
     from ..server import App
-
-
-def _day(body: dict[str, Any], name: str) -> int:
-    try:
-        return parse_day(body.get(name), name)
-    except DateError as exc:
-        raise invalid(str(exc)) from None
 
 
 # --- projects --------------------------------------------------------------------------------
@@ -69,9 +63,9 @@ def _project_v1_body(body: dict[str, Any]) -> dict[str, Any]:
         if name in body:
             out[v1_name] = "" if body[name] is None else str(body[name])
     if "due_date" in body:
-        out["dueDate"] = _day(body, "due_date")
+        out["dueDate"] = body_day(body, "due_date")
     if "start_date" in body:
-        out["date"] = _day(body, "start_date")
+        out["date"] = body_day(body, "start_date")
     if "status" in body:
         if body["status"] not in (0, 1, 2):
             raise invalid("status must be 0, 1 or 2.")
@@ -142,7 +136,7 @@ def _task_v1_body(body: dict[str, Any]) -> dict[str, Any]:
         if name in body:
             out[v1_name] = "" if body[name] is None else str(body[name])
     if "due_date" in body:
-        out["dueDate"] = _day(body, "due_date")
+        out["dueDate"] = body_day(body, "due_date")
     if "status" in body:
         if body["status"] not in (0, 1):
             raise invalid("status must be 0 (pending) or 1 (done).")

@@ -370,11 +370,11 @@ def cmd_permissions(args: argparse.Namespace) -> int:
 
 def cmd_get(args: argparse.Namespace) -> int:
     """One unified record, read from Holded now (not from DuckDB)."""
+    from holded_cli.config import load_config
     from holded_core.lookup import Lookup
 
-    loaded, _ = _settings(args)
     _setup_logging(args.verbose)
-    with Lookup(loaded.values) as lookup:
+    with Lookup(load_config(args.config, getattr(args, "base_url", None)).values) as lookup:
         record = lookup.get(args.model, args.id)
     json.dump(record, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
@@ -383,11 +383,11 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """Contacts or companies whose name starts with the text, as unified records (JSON lines)."""
+    from holded_cli.config import load_config
     from holded_core.lookup import Lookup
 
-    loaded, _ = _settings(args)
     _setup_logging(args.verbose)
-    with Lookup(loaded.values) as lookup:
+    with Lookup(load_config(args.config, getattr(args, "base_url", None)).values) as lookup:
         for record in lookup.search(args.model, args.text):
             sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
     return 0

@@ -112,7 +112,8 @@ class Lookup:
             contacts = self.specs["genericContact"].listing
             assert contacts is not None and contacts.item is not None
             try:
-                contact = contacts.as_v1(self.client.get(contacts.item.format(id=contact_id)), "UTC")
+                answer = self.client.get(contacts.item.format(id=contact_id))
+                contact = contacts.as_v1(answer, self.settings.options.timezone)
                 self._kinds[contact_id] = is_person(contact)
             except HoldedNotFoundError:
                 self._kinds[contact_id] = None

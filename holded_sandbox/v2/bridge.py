@@ -8,10 +8,12 @@ so validation, defaults, numbering and totals are the v1 ones; a v1 logical fail
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from ..routing import Request, Response
 from ..store import Record
+from .fields import require
 from .problems import Problem
 
 
@@ -40,11 +42,37 @@ def run_v1(fn: Any, app: Any, body: dict[str, Any], *record: Record, method: str
 
 def call_v1(fn: Any, app: Any, body: dict[str, Any], method: str = "POST", **params: str) -> dict[str, Any]:
     """Run a v1 route handler (`fn(app, req)`) and return its JSON answer; a failure is a problem."""
-    answer = fn(app, v1_request(body, method, **params))
+    return _payload(fn(app, v1_request(body, method, **params)))
+
+
+def _payload(answer: Response) -> dict[str, Any]:
+    """A v1 route's JSON answer; its failure (404, `status 0`) raised as the matching problem."""
     payload = json.loads(answer.body) if answer.body else {}
     if answer.status == 404 or (isinstance(payload, dict) and payload.get("status") == 0):
         v1_result(answer)
     return payload
+
+
+def v1_writes(
+    v1: Any, to_v1_body: Callable[[dict[str, Any]], dict[str, Any]], after: Callable[[dict[str, Any], Record], None]
+) -> tuple[Callable[[Any, dict[str, Any]], Record], Callable[[Any, dict[str, Any], Record], None]]:
+    """The v2 create and update of a resource whose v1 twin `v1` (a v1 `Resource`) holds the rules.
+
+    `to_v1_body` turns the v2 body into v1's; `after(body, record)` applies what only v2 carries. The
+    create needs `name`, as every such resource does; an update changes what is sent.
+    """
+
+    def create(app: Any, body: dict[str, Any]) -> Record:
+        require(body, "name")
+        record = run_v1(v1.create, app, to_v1_body(body))
+        after(body, record)
+        return record
+
+    def update(app: Any, body: dict[str, Any], record: Record) -> None:
+        v1.update(app, v1_request(to_v1_body(body), "PUT"), record)
+        after(body, record)
+
+    return create, update
 
 
 def v1_route(app: Any, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -52,8 +80,4 @@ def v1_route(app: Any, method: str, path: str, body: dict[str, Any]) -> dict[str
     handler, params = app.router.match(method, path)
     if handler is None:
         raise Problem(404, "Not found.")
-    answer = handler(app, Request(method, path, {}, body, {}, params))
-    payload = json.loads(answer.body) if answer.body else {}
-    if answer.status == 404 or (isinstance(payload, dict) and payload.get("status") == 0):
-        v1_result(answer)
-    return payload
+    return _payload(handler(app, Request(method, path, {}, body, {}, params)))

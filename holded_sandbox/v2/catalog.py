@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from ..model import TAXES, num
 from ..routes.invoicing import product_resource, service_resource
 from ..store import Record
-from .bridge import run_v1, v1_request
-from .fields import amount, as_bool, as_number, require, str_list
+from .bridge import v1_writes
+from .fields import amount, as_bool, as_number, str_list
 from .resource import V2Resource
 
 if TYPE_CHECKING:
@@ -94,20 +94,7 @@ def _product_flags(body: dict[str, Any], record: Record) -> None:
         record["_archived"] = as_bool(body["archived"], "archived")
 
 
-def create_product(app: App, body: dict[str, Any]) -> Record:
-    """A new product (`name` required)."""
-    require(body, "name")
-    assert _V1_PRODUCTS.create is not None
-    product = run_v1(_V1_PRODUCTS.create, app, _product_body(body))
-    _product_flags(body, product)
-    return product
-
-
-def update_product(app: App, body: dict[str, Any], product: Record) -> None:
-    """PUT: what is sent changes."""
-    assert _V1_PRODUCTS.update is not None
-    _V1_PRODUCTS.update(app, v1_request(_product_body(body), "PUT"), product)
-    _product_flags(body, product)
+create_product, update_product = v1_writes(_V1_PRODUCTS, _product_body, _product_flags)
 
 
 PRODUCTS = V2Resource(
@@ -161,20 +148,7 @@ def _service_extras(body: dict[str, Any], record: Record) -> None:
             record[f"_{name}"] = body[name]
 
 
-def create_service(app: App, body: dict[str, Any]) -> Record:
-    """A new service (`name` required)."""
-    require(body, "name")
-    assert _V1_SERVICES.create is not None
-    service = run_v1(_V1_SERVICES.create, app, _service_body(body))
-    _service_extras(body, service)
-    return service
-
-
-def update_service(app: App, body: dict[str, Any], service: Record) -> None:
-    """PUT: what is sent changes."""
-    assert _V1_SERVICES.update is not None
-    _V1_SERVICES.update(app, v1_request(_service_body(body), "PUT"), service)
-    _service_extras(body, service)
+create_service, update_service = v1_writes(_V1_SERVICES, _service_body, _service_extras)
 
 
 SERVICES = V2Resource(

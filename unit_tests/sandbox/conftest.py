@@ -45,19 +45,13 @@ class Api:
 @pytest.fixture(scope="module")
 def ro() -> Iterator[Api]:
     """A shared small sandbox for tests that only read."""
-    with running_sandbox(scale=0.05, seed=3) as sb:
-        api = Api(sb)
-        yield api
-        api.session.close()
+    yield from _serving(Api, seed=3)
 
 
 @pytest.fixture
 def api() -> Iterator[Api]:
     """A fresh small sandbox per test (the test may write or change faults)."""
-    with running_sandbox(scale=0.05, seed=5) as sb:
-        client = Api(sb)
-        yield client
-        client.session.close()
+    yield from _serving(Api, seed=5)
 
 
 class V2:
@@ -109,16 +103,18 @@ class V2:
 @pytest.fixture(scope="module")
 def v2ro() -> Iterator[V2]:
     """A shared small sandbox spoken to in v2, for tests that only read."""
-    with running_sandbox(scale=0.05, seed=3) as sb:
-        client = V2(sb)
-        yield client
-        client.session.close()
+    yield from _serving(V2, seed=3)
 
 
 @pytest.fixture
 def v2() -> Iterator[V2]:
     """A fresh small sandbox per test, spoken to in v2 (`v2.v1` speaks v1 to the same one)."""
-    with running_sandbox(scale=0.05, seed=5) as sb:
-        client = V2(sb)
+    yield from _serving(V2, seed=5)
+
+
+def _serving(kind: Any, seed: int) -> Iterator[Any]:
+    """A small sandbox (scale 0.05) spoken to through `kind` (Api or V2), always stopped."""
+    with running_sandbox(scale=0.05, seed=seed) as sb:
+        client = kind(sb)
         yield client
         client.session.close()

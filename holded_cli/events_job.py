@@ -9,6 +9,9 @@ line when there is none.
 A webhook registered for the first time gets the events detected from then on; on a database with
 no saved fingerprints yet, the first detection only records the baseline (every record would be
 "created"), unless `include_existing` asks for those too.
+
+Each run is recorded in `_holded_runs` (command `events`) with its requests per listing, and its one-line
+report ends with the requests it made, per listing (Holded counts every one against its quota).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from holded_cli.store import Store
 from holded_cli.sync_job import SyncJob, SyncResult
 from holded_cli.webhooks import DeliveryReport, Webhook, body_of
 from holded_core.adapter import select_streams
-from holded_core.errors import HoldedAuthError, HoldedConfigError, HoldedError
+from holded_core.errors import HoldedAuthError, HoldedConfigError, HoldedError, HoldedQuotaError
 from holded_core.settings import Settings
 from holded_core.streams import EVENTS_STREAM
 
@@ -86,9 +89,13 @@ def run_once(
     had_baseline = store.has_events_state()
     before = _max_seq(store) if EVENTS_STREAM in store.table_names() else 0
     events_only = select_streams(settings, [EVENTS_STREAM])
+    started = time.time()
     detection = SyncJob(
         settings, store, events_only, progress=progress, on_refresh_token=on_refresh_token, preflight=preflight
     ).run()
+    status = "interrupted" if detection.interrupted else "quota" if detection.quota else None
+    status = status or ("failed" if detection.failed else "complete")
+    store.record_run("events", started, status, detection.requests, detection.view.stats.retries, detection.as_json())
     after = _max_seq(store)
     delivery = None
     if webhook is not None:
@@ -119,6 +126,10 @@ def describe(run: EventsRun) -> str:
         line += f"; delivered {d.delivered}, {d.pending} queued"
         if d.pending:
             line += f" (last error: {d.last_error}; they are retried on the next run)"
+    spent = ", ".join(f"{cost.path.rsplit('/', 1)[-1]} {cost.requests}" for cost in run.detection.costs)
+    line += f"; {run.detection.requests} requests" + (f" ({spent})" if spent else "")
+    if run.detection.quota is not None:
+        line += "; Holded's monthly request quota is spent: the next run resumes"
     failed = run.detection.failed
     if failed:
         errors = {rep.error for name, rep in run.detection.view.reports.items() if rep.error}
@@ -129,7 +140,7 @@ def describe(run: EventsRun) -> str:
 def run_every(interval: float, tick: Callable[[], Any], log: Callable[[str], None]) -> int:
     """Run `tick` now and every `interval` seconds until interrupted (Ctrl-C or SIGTERM): exits 0.
     A failure of Holded (unreachable, 5xx after retries) is logged and retried at the next tick; a
-    refused credential or a config mistake stops the loop."""
+    refused credential, a config mistake or Holded's monthly quota spent stops the loop."""
 
     def _term(*_: Any) -> None:
         raise KeyboardInterrupt
@@ -140,7 +151,7 @@ def run_every(interval: float, tick: Callable[[], Any], log: Callable[[str], Non
             started = time.monotonic()
             try:
                 tick()
-            except (HoldedAuthError, HoldedConfigError):
+            except (HoldedAuthError, HoldedConfigError, HoldedQuotaError):
                 raise
             except HoldedError as exc:
                 log(f"events: this run failed ({exc}); trying again in {interval:.0f}s")

@@ -73,9 +73,12 @@ def _tokens(loaded: Any, log: Any) -> TokenHandBack:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    """Sync into DuckDB. Exit 0 done; 1 streams did not complete, or Holded's monthly quota ran out mid-run
+    (what completed is saved; the next run resumes); 2 a config mistake, or the quota check found the
+    sync's estimated requests pass what is left this month (nothing read; `--fit-quota` reads what fits)."""
     from holded_cli.progress import Progress, summary_table
     from holded_cli.store import Store
-    from holded_cli.sync_job import SyncJob, streams_of
+    from holded_cli.sync_job import QuotaCheck, SyncJob, streams_of
     from holded_core.streams import EVENTS_STREAM
 
     loaded, settings = _settings(args)
@@ -88,18 +91,28 @@ def cmd_sync(args: argparse.Namespace) -> int:
     with Store(_db(args)) as store:
         if args.full_refresh:
             store.forget_state()
-        job = SyncJob(settings, store, selection, progress=progress, on_refresh_token=_tokens(loaded, progress.log))
+        quota = QuotaCheck(settings, store, fit_quota=args.fit_quota, say=lambda line: print(line, file=sys.stderr))
+        job = SyncJob(
+            settings, store, selection, progress=progress, on_refresh_token=_tokens(loaded, progress.log), quota=quota
+        )
         result = job.run()
-        status = "interrupted" if result.interrupted else "failed" if result.failed else "complete"
+        status = "interrupted" if result.interrupted else "quota" if result.quota else None
+        status = status or ("failed" if result.failed else "complete")
         summary = result.as_json()
-        store.record_run("sync", started, status, result.view.stats.requests, result.view.stats.retries, summary)
-    title = f"holded sync {status} in {result.seconds:.1f}s: {result.view.stats.requests} requests into {_db(args)}"
-    progress.console.print(summary_table(result.view, result.totals, title))
+        store.record_run("sync", started, status, result.requests, result.view.stats.retries, summary)
+    title = f"holded sync {status} in {result.seconds:.1f}s: {result.requests} requests into {_db(args)}"
+    progress.console.print(summary_table(result.view, result.totals, title, outside=result.requests_outside))
     if args.json:
         json.dump(summary, sys.stdout, indent=2)
         sys.stdout.write("\n")
     if result.interrupted:
         return 130
+    if result.quota is not None:
+        when = result.quota.reset
+        reset = f" (until {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(when))})" if when else ""
+        print(f"holded sync: Holded's monthly request quota is spent{reset}: the streams that completed are saved and "
+              f"the next run resumes {', '.join(result.failed) or 'the others'}", file=sys.stderr)  # fmt: skip
+        return 1
     return 1 if result.failed else 0
 
 
@@ -231,6 +244,8 @@ def cmd_events(args: argparse.Namespace) -> int:
             )
             last["run"] = run
             log(describe(run))
+            if run.detection.quota is not None:  # not retried every tick: nothing changes before the reset
+                raise run.detection.quota
 
         if interval is not None:
             return run_every(interval, tick, log)
@@ -460,6 +475,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--full-refresh", action="store_true", help="forget the saved state and re-read everything")
     s.add_argument("--no-progress", action="store_true", help="plain log lines even on a terminal")
     s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    s.add_argument(
+        "--fit-quota",
+        action="store_true",
+        help="API v2: when the estimated requests pass what is left of the monthly quota, read only the streams "
+        "that fit (and name the others) instead of stopping",
+    )
 
     p = command("push", "write rows (DuckDB table or query, CSV or JSONL file) into Holded")
     p.add_argument("--table", help="a table of --db (e.g. one `holded sync` made)")

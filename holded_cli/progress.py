@@ -3,7 +3,8 @@
 On a terminal: a live table per stream (rows, pages, rate, state) with the client's requests and
 retry waits, redrawn a few times a second from the engine's counters. Elsewhere (a pipe, a log
 file, CI): plain lines, one when a stream finishes and one every few seconds. At the end, a summary
-table: per stream the new, changed and deleted rows, the rows now in the table, and the time taken.
+table: per stream the new, changed and deleted rows, the rows now in the table, the requests its
+listing made (`*`: one listing fed several streams, counted once in the total), and the time taken.
 """
 
 from __future__ import annotations
@@ -142,12 +143,27 @@ class Progress:
         return table
 
 
-def summary_table(view: RunView, totals: Mapping[str, int], title: str) -> Table:
-    """Per stream: new / changed / deleted rows this run, rows now in the table, seconds."""
+def summary_table(view: RunView, totals: Mapping[str, int], title: str, outside: int | None = None) -> Table:
+    """Per stream: new / changed / deleted rows this run, rows now in the table, requests, seconds.
+
+    Args:
+        view: the run's reports and client stats.
+        totals: rows in each stream's table after the run.
+        title: the table's title.
+        outside: requests the run made outside the streams' listings (the basics check, the quota read),
+            said in the caption with the total.
+    """
     now = time.monotonic()
-    table = Table(box=box.SIMPLE, title=title)
+    shared = sorted({tuple(sorted((stream, *rep.shared))) for stream, rep in view.reports.items() if rep.shared})
+    notes = [f"{view.stats.requests} {_plural(view.stats.requests, 'request')} in all"]
+    if outside:
+        notes.append(f"{outside} outside the streams (basics check, quota)")
+    if shared:
+        groups = "; ".join(" + ".join(group) for group in shared)
+        notes.append(f"* one listing feeds several streams, its requests counted once: {groups}")
+    table = Table(box=box.SIMPLE, title=title, caption=". ".join(notes), caption_justify="left")
     table.add_column("stream", no_wrap=True, min_width=21)
-    for name in ("new", "changed", "deleted", "rows in table", "seconds"):
+    for name in ("new", "changed", "deleted", "rows in table", "requests", "seconds"):
         table.add_column(name, justify="right")
     table.add_column("status")
     for stream, rep in view.reports.items():
@@ -158,7 +174,12 @@ def summary_table(view: RunView, totals: Mapping[str, int], title: str) -> Table
             str(rep.counts.get("updated", 0)),
             str(rep.counts.get("deleted", 0)),
             f"{totals.get(stream, 0):,}",
+            f"{rep.requests:,}" + ("*" if rep.shared else ""),
             f"{view.timing(stream).seconds(now):.1f}",
             status,
         )
     return table
+
+
+def _plural(count: int, word: str) -> str:
+    return word if count == 1 else word + "s"

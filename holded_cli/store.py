@@ -212,6 +212,29 @@ class Store:
                 [run_id, command, started, status, requests, retries, orjson.dumps(summary).decode()],
             )
 
+    def last_listing_costs(self, runs: int = 50) -> dict[str, int]:
+        """Listing route -> the requests the most recent run that completed it made (`holded sync` and
+        `holded events` runs keep their listings' costs in `summary.listings`), over the last `runs` runs."""
+        rows = self.con.execute(
+            f"SELECT summary FROM {RUNS} WHERE command IN ('sync', 'events') ORDER BY run_id DESC LIMIT ?", [runs]
+        ).fetchall()
+        costs: dict[str, int] = {}
+        for (summary,) in rows:
+            listings = orjson.loads(summary).get("listings") if summary else None
+            for listing in listings if isinstance(listings, list) else []:
+                if isinstance(listing, dict) and listing.get("complete") and isinstance(listing.get("requests"), int):
+                    costs.setdefault(str(listing.get("path")), listing["requests"])
+        return costs
+
+    def row_counts(self, names: Sequence[str]) -> dict[str, int]:
+        """Rows in each of these stream tables that exist."""
+        present = set(self.table_names())
+        return {
+            name: self.con.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0]
+            for name in names
+            if name in present
+        }
+
     def table_names(self) -> list[str]:
         rows = self.con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"

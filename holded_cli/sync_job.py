@@ -9,7 +9,20 @@ there.
 The read is the core's `ReadRun` (`holded_core.adapter`), with the job as its output handler. The
 basics check runs first: a refused key, a base URL that is not Holded's API or an unreachable host stop
 the run with one `HoldedBasicsError`. So does a credential refused mid-run: its per-stream failures are
-not shown one by one.
+not shown one by one. Holded's monthly request quota running out (`HoldedQuotaError`, API v2 and v1
+alike) ends the run too, but as a result: what completed is committed with its state, the result says
+`quota` (one line for the user), and the next run resumes the streams that did not complete.
+
+Requests: the result carries the run's request count, per stream (the listing that fed it, its
+deletion confirmations included; streams fed by one listing share its count) and per listing, the
+rest being what the run spent outside the streams (the basics check, the quota read); `as_json` is
+what `holded sync --json` prints and what `_holded_runs.summary` keeps for the next run's estimate.
+
+Before a sync on an API v2 token (`QuotaCheck`, `holded_core.quota`): the month's usage is read
+(`GET /v2/usage`, one request; without `developers:usage.read` one line says so and the sync goes on)
+and the sync's requests are estimated from the last runs' listings. When the estimate passes what is
+left, the sync stops before any listing (`QuotaTooSmall`, exit 2), or with `fit` reads only the
+listings that fit and names the streams it skipped.
 """
 
 from __future__ import annotations
@@ -23,10 +36,17 @@ from holded_cli.progress import Progress, RunView
 from holded_cli.store import MergeCounts, Store
 from holded_cli.tables import quote, table_for
 from holded_core.adapter import Handler, ReadRun, StreamSelection, select_streams
-from holded_core.client import HoldedClient
-from holded_core.errors import HoldedAuthError
+from holded_core.client import HoldedClient, Usage
+from holded_core.errors import (
+    HoldedAuthError,
+    HoldedConfigError,
+    HoldedError,
+    HoldedMissingPermissionError,
+    HoldedQuotaError,
+)
+from holded_core.quota import Estimate, estimate, fit, next_reset
 from holded_core.settings import Settings
-from holded_core.sync import LogOut, RecordOut, StateOut, StatusOut, StreamReport, SyncEngine
+from holded_core.sync import ListingCost, LogOut, RecordOut, StateOut, StatusOut, StreamReport, SyncEngine
 
 
 @dataclass
@@ -36,6 +56,10 @@ class SyncResult:
     totals: dict[str, int] = field(default_factory=dict)  # rows in each table after the run
     seconds: float = 0.0
     interrupted: bool = False
+    quota: HoldedQuotaError | None = None  # the monthly quota ran out and ended the run
+    costs: list[ListingCost] = field(default_factory=list)  # each listing's requests
+    skipped: dict[str, str] = field(default_factory=dict)  # stream -> why it was not read (`--fit-quota`)
+    quota_check: QuotaCheck | None = None  # what the check before the sync read and estimated
 
     @property
     def reports(self) -> dict[str, StreamReport]:
@@ -45,12 +69,32 @@ class SyncResult:
     def failed(self) -> list[str]:
         return [name for name, rep in self.view.reports.items() if rep.status != "complete"]
 
+    @property
+    def requests(self) -> int:
+        """Every request the run sent (what Holded counts against its windows)."""
+        return self.view.stats.requests
+
+    @property
+    def requests_outside(self) -> int:
+        """Requests sent outside the streams' listings: the basics check, the quota read."""
+        return self.requests - sum(cost.requests for cost in self.costs)
+
     def as_json(self) -> dict[str, Any]:
+        """The run's summary: `requests` in all, `requests_outside_streams`, per stream its listing's
+        `requests` (and the streams it shares that listing with), per listing its route and requests."""
         return {
             "seconds": round(self.seconds, 3),
-            "requests": self.view.stats.requests,
+            "requests": self.requests,
+            "requests_outside_streams": self.requests_outside,
             "retries": self.view.stats.retries,
             "interrupted": self.interrupted,
+            "quota_spent": self.quota is not None,
+            "skipped": dict(self.skipped),
+            "quota": self.quota_check.as_json() if self.quota_check is not None else None,
+            "listings": [
+                {"path": c.path, "streams": list(c.streams), "requests": c.requests, "complete": c.complete}
+                for c in self.costs
+            ],
             "streams": {
                 name: {
                     "status": rep.status,
@@ -60,9 +104,108 @@ class SyncResult:
                     "rows": self.totals.get(name, 0),
                     "bad_records": rep.bad,
                     "error": rep.error,
+                    "requests": rep.requests,
+                    "requests_shared_with": list(rep.shared),
                 }
                 for name, rep in self.view.reports.items()
             },
+        }
+
+
+class QuotaTooSmall(HoldedConfigError):
+    """The sync's estimated requests pass what is left of Holded's monthly quota (exit 2: nothing was read)."""
+
+
+class QuotaCheck:
+    """`ReadRun.plan` for `holded sync` on an API v2 token: read the month's usage, estimate the sync's
+    requests from the last runs (`Store.last_listing_costs`, rows held for listings never completed),
+    and stop or fit the selection when the estimate passes what is left.
+
+    Attributes:
+        usage: what `GET /v2/usage` said (None: not read: a v1 key, or the permission missing).
+        estimate: the estimate of the selection asked for (None: not made).
+        skipped: streams `fit` left out, with the reason.
+    """
+
+    def __init__(
+        self, settings: Settings, store: Store, *, fit_quota: bool = False, say: Callable[[str], None] = print
+    ) -> None:
+        """
+        Args:
+            settings: the connector settings.
+            store: the DuckDB store (the last runs' listing costs, the rows held).
+            fit_quota: when the estimate passes what is left, read only the listings that fit (else stop).
+            say: where the check's one-line notes go.
+        """
+        self.settings = settings
+        self.store = store
+        self.fit_quota = fit_quota
+        self.say = say
+        self.usage: Usage | None = None
+        self.estimate: Estimate | None = None
+        self.skipped: dict[str, str] = {}
+
+    def __call__(self, client: HoldedClient, selection: StreamSelection) -> StreamSelection:
+        """The selection to read (see the class).
+
+        Raises:
+            QuotaTooSmall: the estimate passes what is left and `fit_quota` is off, or nothing is left.
+            HoldedQuotaError: the quota is already spent (the usage read itself was refused).
+        """
+        if client.config.dialect != "v2":
+            return selection  # a v1 key cannot read /v2/usage
+        try:
+            self.usage = usage = client.usage()
+        except HoldedMissingPermissionError:
+            self.say("note: the API token lacks developers:usage.read, so the monthly quota was not checked "
+                     "before syncing; tick it on the token to have it checked")  # fmt: skip
+            return selection
+        except HoldedQuotaError:
+            raise
+        except HoldedError as exc:
+            self.say(f"note: Holded's monthly quota could not be read ({exc}); syncing without checking it")
+            return selection
+        names = [c.name for c in selection.chosen]
+        self.estimate = planned = estimate(
+            self.settings, selection, self.store.last_listing_costs(), self.store.row_counts(names)
+        )
+        remaining = usage.remaining
+        if remaining is None:
+            return selection
+        where = f"{usage.used:,} of {usage.limit:,} used in {usage.period}" + (
+            f", resets {next_reset(usage)}" if next_reset(usage) else ""
+        )
+        unknown = f" (plus {', '.join(planned.unknown)}, never read before)" if planned.unknown else ""
+        if planned.known <= remaining and remaining > 0:
+            self.say(f"quota: this sync needs about {planned.known:,} requests{unknown}; {remaining:,} left ({where})")
+            return selection
+        if not self.fit_quota or remaining == 0:
+            fix = "add --fit-quota to read only the streams that fit, pass fewer --streams, or wait for the reset"
+            if remaining == 0:
+                fix = "wait for the reset, or raise the plan's quota in Holded"
+            raise QuotaTooSmall(
+                f"this sync needs about {planned.known:,} requests{unknown} and Holded's monthly quota has "
+                f"{remaining:,} left ({where}): {fix}"
+            )
+        fitted = fit(selection, planned, remaining)
+        self.skipped = fitted.skipped
+        self.say(
+            f"quota: {remaining:,} requests left ({where}): reading what fits (about {fitted.requests:,}); "
+            f"skipped: {', '.join(f'{name} ({why})' for name, why in fitted.skipped.items())}"
+        )
+        return fitted.selection
+
+    def as_json(self) -> dict[str, Any] | None:
+        """What the check read and estimated (None: the usage was not read)."""
+        if self.usage is None:
+            return None
+        planned = self.estimate
+        return {
+            "period": self.usage.period,
+            "used": self.usage.used,
+            "limit": self.usage.limit,
+            "estimate": planned.known if planned is not None else None,
+            "unknown": planned.unknown if planned is not None else [],
         }
 
 
@@ -78,6 +221,7 @@ class SyncJob(Handler[None]):
         flush_rows: int = 25_000,
         flush_seconds: float = 2.0,
         preflight: bool = True,
+        quota: QuotaCheck | None = None,
     ) -> None:
         """A sync of `selection` (its streams, and the change events into `changeEvents` when selected) into `store`.
 
@@ -90,8 +234,10 @@ class SyncJob(Handler[None]):
             flush_rows: commit once this many rows are buffered.
             flush_seconds: commit state at least this often.
             preflight: run the basics check first (`holded events --every` does it on its first run only).
+            quota: the check of Holded's monthly quota before the listings (`holded sync`); None: none.
         """
         self.settings = settings
+        self.quota = quota
         self.store = store
         self.selection = selection
         self.progress = progress or Progress(live=False)
@@ -105,6 +251,7 @@ class SyncJob(Handler[None]):
         self.merged: dict[str, MergeCounts] = {}
         self.preflight = preflight
         self.result: SyncResult | None = None
+        self._engine: SyncEngine | None = None
 
     def run(self) -> SyncResult:
         """Sync the streams into the store; what arrived before a failure or an interruption is kept.
@@ -112,8 +259,12 @@ class SyncJob(Handler[None]):
         Returns:
             The run's result (per-stream reports, counts, rows in each table, time taken).
 
+        Holded's monthly quota running out mid-run is not raised: the result's `quota` says it.
+
         Raises:
             HoldedBasicsError: the basics check failed, or Holded refused the credential mid-run.
+            QuotaTooSmall: the quota check found the estimate passes what is left (nothing was read).
+            HoldedQuotaError: the quota was spent before the listings started.
             HoldedError: another failure that stops the whole sync.
             KeyboardInterrupt: interrupted before the sync started (during the basics check).
         """
@@ -127,21 +278,32 @@ class SyncJob(Handler[None]):
             saved=self.store.states(),
             tokens=self.on_refresh_token,
             preflight=self.preflight,
+            plan=self.quota,
         )
         started = time.monotonic()
         interrupted = False
+        quota: HoldedQuotaError | None = None
         try:
             read.drive()
         except KeyboardInterrupt:
             if self.result is None:
                 raise
             interrupted = True
+        except HoldedQuotaError as exc:  # the streams that completed stand; the next run resumes the others
+            if self.result is None:
+                raise
+            quota = exc
         finally:
             self.progress.stop()
             self._flush()  # what arrived is consistent with the states received: keep it
         assert self.result is not None  # on_start ran: the engine was built
         result = self.result
         result.interrupted = interrupted
+        result.quota = quota
+        result.quota_check = self.quota
+        result.skipped = dict(self.quota.skipped) if self.quota is not None else {}
+        if self._engine is not None:
+            result.costs = self._engine.costs()
         result.merged = self.merged
         result.seconds = time.monotonic() - started
         result.totals = self._totals([t.name for t in tables])
@@ -150,6 +312,7 @@ class SyncJob(Handler[None]):
     # --- the output handler (holded_core.adapter.OutputHandler) --------------------------------
 
     def on_start(self, engine: SyncEngine, client: HoldedClient) -> None:
+        self._engine = engine
         view = RunView(engine.reports, client.stats)
         self.result = SyncResult(view)
         self.progress.start(view)
@@ -170,13 +333,13 @@ class SyncJob(Handler[None]):
     def on_status(self, out: StatusOut) -> None:
         if out.status == "complete":
             self._flush()  # a stream shown complete is on disk
-        # A refused credential: the engine raises it once every listing ended, and run() says it once.
-        if not isinstance(out.error, HoldedAuthError):
+        # A refused credential or the quota spent: the engine raises it once every listing ended, said once.
+        if not isinstance(out.error, (HoldedAuthError, HoldedQuotaError)):
             self.progress.stream_status(out.stream, out.status, out.error)
         self.progress.tick()
 
     def on_log(self, out: LogOut) -> None:
-        if out.level != "INFO" and not isinstance(out.error, HoldedAuthError):
+        if out.level != "INFO" and not isinstance(out.error, (HoldedAuthError, HoldedQuotaError)):
             self.progress.log(out.level, out.message)  # (INFO is the engine's own summary)
         self.progress.tick()
 

@@ -341,6 +341,9 @@ class ReadRun(Generic[T]):
         saved: saved states by stream name (only incremental streams read theirs).
         tokens: the client's `on_refresh_token`; a `TokenHandBack`'s queued configs go to `on_config`.
         preflight: run the basics check first (`holded events --every` does it on its first run only).
+        plan: called with the run's client and `selection` after the basics check, before the engine is
+            built; returns the selection to read (fewer streams: `holded sync --fit-quota`) or raises to
+            stop the run before any listing (its requests count in the run's).
         failures: stream -> what failed it, filled as the run goes.
     """
 
@@ -350,6 +353,7 @@ class ReadRun(Generic[T]):
     saved: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
     tokens: Callable[[str], None] | None = None
     preflight: bool = True
+    plan: Callable[[HoldedClient, StreamSelection], StreamSelection] | None = None
     failures: dict[str, BaseException | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -369,6 +373,8 @@ class ReadRun(Generic[T]):
         with HoldedClient(self.settings.client, on_refresh_token=self.tokens) as client:
             if self.preflight:
                 check_basics(client)  # a refused key, a wrong base_url or host: one error, not one per stream
+            if self.plan is not None:
+                self.selection = self.plan(client, self.selection)
             engine = SyncEngine(
                 client,
                 self.selection.selected,

@@ -1,17 +1,26 @@
 """The one HTTP client: auth, the shared rate budget, retries, error detection, pagination, the proxy guard.
 
 Everything that talks to Holded (source, destination, local runner, proxy) goes through `HoldedClient`.
+
+Requests are counted in `ClientStats.requests`: every attempt sent, retries and refused ones included, as
+Holded counts them against its windows (shared/holded-api/v2/README.md, "Rate limits and quota"). A
+caller attributes requests to what made them with `attributed(label)` (the sync engine labels each
+listing with its streams): every request sent while it is active, in this thread or in the client's and
+the caller's worker threads started through `in_context`, is also counted under that label in
+`ClientStats.by_label`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -59,6 +68,14 @@ FIRST_CONTACT_DELAY = 0.25
 # A `{"status": 0, ...}` dict is a failure envelope only when it has no other keys: documents and leads
 # carry a business `status` field that can be 0 too.
 _ENVELOPE_KEYS = frozenset({"status", "info", "msg", "message", "id", "error", "errors"})
+# What the requests sent now are made for (a listing's label), see `HoldedClient.attributed`.
+_LABEL: contextvars.ContextVar[Hashable | None] = contextvars.ContextVar("holded_request_label", default=None)
+
+
+def in_context(pool: Executor, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    """`pool.submit(fn, *args)`, run in a copy of the caller's context: requests it sends are attributed
+    as the caller's are (`HoldedClient.attributed`). One copy per task: a context runs in one thread at a time."""
+    return pool.submit(contextvars.copy_context().run, fn, *args)
 
 
 @dataclass
@@ -86,12 +103,28 @@ class ClientStats:
     by_status: Counter[str] = field(default_factory=Counter)
     # Holded API v2's last word on its windows: window -> (limit, remaining, reset unix seconds).
     rate_limit: dict[str, tuple[float | None, float, float | None]] = field(default_factory=dict)
+    # Requests by what made them (`HoldedClient.attributed`); the rest made outside any label.
+    by_label: Counter[Hashable] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **deltas: float) -> None:
         with self._lock:
             for name, value in deltas.items():
                 setattr(self, name, getattr(self, name) + value)
+
+    def count_request(self, waited: float) -> None:
+        """One request sent (after `waited` seconds on the rate budget), under the current label if any."""
+        label = _LABEL.get()
+        with self._lock:
+            self.requests += 1
+            self.budget_wait_seconds += waited
+            if label is not None:
+                self.by_label[label] += 1
+
+    def requests_of(self, label: Hashable) -> int:
+        """Requests sent under `label` so far."""
+        with self._lock:
+            return self.by_label.get(label, 0)
 
     def count_status(self, status: str) -> None:
         with self._lock:
@@ -147,6 +180,21 @@ class HoldedClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @staticmethod
+    @contextlib.contextmanager
+    def attributed(label: Hashable) -> Iterator[None]:
+        """Count the requests sent inside the block (and by tasks started with `in_context`) under `label`
+        in `stats.by_label`, as well as in the total.
+
+        Args:
+            label: what the requests are made for (the sync engine: a listing's stream names).
+        """
+        token = _LABEL.set(label)
+        try:
+            yield
+        finally:
+            _LABEL.reset(token)
+
     # ------------------------------------------------------------------ requests
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -188,7 +236,7 @@ class HoldedClient:
         reauthenticated = False
         while True:
             waited = self.budget.acquire()
-            self.stats.add(requests=1, budget_wait_seconds=waited)
+            self.stats.count_request(waited)
             outcome = self._attempt(method, url, shown, params, json)
             if isinstance(outcome, _Failure) and outcome.status_code == 401:
                 if not reauthenticated and self.auth.refresh_after_unauthorized():
@@ -458,7 +506,7 @@ class HoldedClient:
         try:
             while True:
                 while len(pending) < ahead:
-                    pending.append(pool.submit(self.fetch_page, path, params, next_number, abandon))
+                    pending.append(in_context(pool, self.fetch_page, path, params, next_number, abandon))
                     next_number += 1
                 page = pending.popleft().result()
                 yield page

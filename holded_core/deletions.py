@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from holded_core.changes import ChangeTracker
-from holded_core.client import HoldedClient
-from holded_core.errors import HoldedAuthError, HoldedError, HoldedNotFoundError
+from holded_core.client import HoldedClient, in_context
+from holded_core.errors import HoldedAuthError, HoldedError, HoldedNotFoundError, HoldedQuotaError
 from holded_core.streams import Listing, StreamSpec
 
 DEFAULT_MAX_SHARE = 0.2
@@ -107,6 +107,7 @@ class DeletionCheck:
 
         Raises:
             HoldedAuthError: the credential was refused while reading a candidate (fatal for the sync).
+            HoldedQuotaError: Holded's monthly request quota ran out (fatal for the sync too).
             HoldedError: a listing read again (no route by id, past the share) failed.
         """
         missing = tracker.missing()
@@ -182,8 +183,10 @@ class DeletionCheck:
             return
         workers = min(self.workers, len(wanted))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="holded-confirm") as pool:
-            for holded_id, result in zip(wanted, pool.map(self._read_one, wanted), strict=True):
-                self._read[holded_id] = result
+            # Each read in the listing's context: its requests count as the listing's (HoldedClient.attributed).
+            futures = [in_context(pool, self._read_one, holded_id) for holded_id in wanted]
+            for holded_id, future in zip(wanted, futures, strict=True):
+                self._read[holded_id] = future.result()
 
     def _read_one(self, holded_id: str) -> Any:
         path = self.listing.item_path(holded_id)
@@ -192,7 +195,7 @@ class DeletionCheck:
             record = self.client.get(path)
         except HoldedNotFoundError:
             return _GONE
-        except HoldedAuthError:
+        except (HoldedAuthError, HoldedQuotaError):  # the whole sync stops: not a record left unconfirmed
             raise
         except HoldedError as exc:
             return exc

@@ -52,6 +52,13 @@ class Listing:
     page_size: int | None = None  # records asked per page where Holded takes a size (v2's `limit`)
     date_range: DateRange = UNIX_RANGE  # the range's parameters (v1 unix seconds, v2 days)
     to_v1: ToV1 | None = None  # listed record -> Holded's v1 record shape, for the unified mappings
+    # v1 list (embedded children the mappings read) -> the list of this dialect's record it translates,
+    # index for index: where a child's `raw` is found in the record as Holded returned it.
+    lists: tuple[tuple[str, str], ...] = ()
+
+    def raw_list(self, v1_name: str) -> str:
+        """The name, in the record as Holded returned it, of the v1 list `v1_name` (`products` -> `lines`)."""
+        return dict(self.lists).get(v1_name, v1_name)
 
     def as_v1(self, record: Mapping[str, Any], zone: ZoneInfo | str = DEFAULT_TIMEZONE) -> Mapping[str, Any]:
         """`record` (as listed or read by id) in Holded's v1 shape, what the unified mappings read."""

@@ -711,11 +711,18 @@ def to_unified(
     include_raw: bool = False,
     problems: list[str] | None = None,
     timezone: str | ZoneInfo = DEFAULT_TIMEZONE,
+    received: Mapping[str, Any] | None = None,
+    received_children: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The unified records one listed Holded record yields (0, 1, or one per embedded child).
 
     A value that does not fit its field leaves the field null and appends the reason to `problems`.
     `timezone` is the account's zone, in which Holded's calendar days are read.
+
+    `raw` (with `include_raw`) is the Holded record as received: `received` when the mappings read a
+    translation of it (API v2's record, `listed` being its v1 shape), else `listed`; an embedded child's
+    is the element at the same index of `received`'s list `received_children` (v2's `lines` for v1's
+    `products`; default: the mapping's own `children` name).
     """
     if not mapping.select(listed):
         return
@@ -753,8 +760,22 @@ def to_unified(
         else:
             out["customFields"] = {}
         if include_raw:
-            out["raw"] = dict(record)
+            out["raw"] = _raw(record, parent, index, received, received_children or mapping.children)
         yield out
+
+
+def _raw(
+    record: Mapping[str, Any], parent: Mapping[str, Any] | None, index: int, received: Any, children: str | None
+) -> dict[str, Any]:
+    """A unified record's `raw`: the Holded record as received (see `to_unified`)."""
+    if not isinstance(received, Mapping):
+        return dict(record)
+    if parent is None:
+        return dict(received)
+    items = received.get(children) if children else None
+    if isinstance(items, list) and index < len(items) and isinstance(items[index], Mapping):
+        return dict(items[index])
+    return dict(record)
 
 
 def to_holded(

@@ -63,9 +63,11 @@ class StreamSpec:
         include_raw: bool,
         problems: list[str] | None = None,
         timezone: str = DEFAULT_TIMEZONE,
+        received: Mapping[str, Any] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """The stream's records for one listed Holded record (problems: values that did not fit;
-        timezone: the account's zone, in which Holded's calendar days are read)."""
+        timezone: the account's zone, in which Holded's calendar days are read; received: the record as
+        Holded returned it when `listed` is its v1 translation, kept as a unified record's `raw`)."""
         if self.kind != "unified":
             yield dict(listed)
             return
@@ -79,6 +81,10 @@ class StreamSpec:
                 include_raw=include_raw,
                 problems=problems,
                 timezone=timezone,
+                received=received,
+                received_children=(
+                    self.listing.raw_list(mapping.children) if mapping.children and self.listing else None
+                ),
             )
 
 

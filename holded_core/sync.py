@@ -7,6 +7,15 @@ turn into their own messages. No Airbyte import here.
   no longer has and Holded confirms deleted (`holded_core.deletions`); state is checkpointed after
   every page that emitted something, and at the end.
 - Outputs go through one bounded queue, so memory stays flat whatever the account's size.
+- Requests are money (DESIGN.md rule 8): each listing's requests (its pages, the contacts it lists to
+  tell persons from companies, its deletion confirmations) are counted under the listing
+  (`HoldedClient.attributed`) and reported on every stream it fed (`StreamReport.requests`, `shared`:
+  the other streams of that one listing) and in `costs()`; a listing that fed only the change events is
+  counted on `changeEvents`. The client's total less the listings' is what the run spent outside them
+  (the basics check, a quota read).
+- Failure: a listing that fails fails its streams alone, except a refused credential and Holded's monthly
+  quota running out (`HoldedQuotaError`, never retried): those end the whole sync once every stream has
+  been told; listings not started by then fail at once with the same error, without a request.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from holded_core.dates import DEFAULT_TIMEZONE
 from holded_core.deletions import DEFAULT_MAX_SHARE, DeletionCheck, Verdicts
 from holded_core.dialects import Dialect
 from holded_core.dialects.v1 import V1
-from holded_core.errors import HoldedAuthError, HoldedError
+from holded_core.errors import HoldedAuthError, HoldedError, HoldedQuotaError
 from holded_core.mappings import is_person
 from holded_core.secrets import get_logger
 from holded_core.streams import DELETED_AT, EVENTS_STREAM, Listing, StreamSpec
@@ -94,6 +103,25 @@ class StreamReport:
     status: str = "pending"
     error: str | None = None
     bytes_per_record: float | None = None
+    requests: int = 0  # requests of the listing that fed this stream (pages, kinds, deletion confirmations)
+    shared: tuple[str, ...] = ()  # other streams fed by that same listing (its requests are counted once)
+
+
+@dataclass(frozen=True)
+class ListingCost:
+    """What one listing of a sync cost.
+
+    Attributes:
+        path: the listing's route (`/v2/contacts`): the key a later run's estimate looks it up by.
+        streams: the streams it fed; `(changeEvents,)` when it was read for the change events alone.
+        requests: the requests it made: its pages, a contacts listing made for it, deletion confirmations.
+        complete: it read everything (its count is then what the listing costs, for a later estimate).
+    """
+
+    path: str
+    streams: tuple[str, ...]
+    requests: int
+    complete: bool = False
 
 
 _stamp: tuple[int, str] = (0, "")
@@ -336,6 +364,9 @@ class SyncEngine:
         self._kinds_lock = threading.Lock()
         self._kinds_relisted = False
         self._kinds_incomplete = False  # this pass's contacts listing missed records Holded still has
+        self._quota: HoldedQuotaError | None = None  # the monthly quota ran out: no listing starts after it
+        self._events_lock = threading.Lock()  # changeEvents' request count, added to by several listings
+        self._completed: set[Listing] = set()  # listings that read everything
         self.groups: dict[Listing, list[StreamConsumer]] = {}
         for sel in selected:
             if sel.spec.listing is not None:
@@ -352,6 +383,39 @@ class SyncEngine:
                 self._event_specs.setdefault(spec.listing, []).append(spec)
                 self.groups.setdefault(spec.listing, [])
         self._kinds_shared = any(self._is_contacts(listing) for listing in self.groups)
+        for consumers in self.groups.values():
+            names = tuple(c.spec.name for c in consumers)
+            for consumer in consumers:
+                consumer.report.shared = tuple(n for n in names if n != consumer.spec.name)
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def fed_by(self, listing: Listing) -> tuple[str, ...]:
+        """The streams `listing` feeds (`changeEvents` alone when it is read for the change events only)."""
+        names = tuple(c.spec.name for c in self.groups.get(listing, []))
+        return names or (EVENTS_STREAM,)
+
+    def costs(self) -> list[ListingCost]:
+        """Each listing's requests so far (final once the run ended), in the order the listings started."""
+        stats = self.client.stats
+        return [
+            ListingCost(listing.path, self.fed_by(listing), stats.requests_of(listing), listing in self._completed)
+            for listing in self.groups
+        ]
+
+    def requests_outside(self) -> int:
+        """Requests the client made outside every listing (the basics check, a quota read...)."""
+        return self.client.stats.requests - sum(cost.requests for cost in self.costs())
+
+    def _count_requests(self, listing: Listing) -> None:
+        """Put `listing`'s requests on the reports of the streams it fed (changeEvents: its own listings)."""
+        spent = self.client.stats.requests_of(listing)
+        consumers = self.groups.get(listing, [])
+        for consumer in consumers:
+            consumer.report.requests = spent
+        if not consumers and EVENTS_STREAM in self.reports:
+            with self._events_lock:
+                self.reports[EVENTS_STREAM].requests += spent
 
     # --- helpers used by consumers ---------------------------------------------------------
 
@@ -367,7 +431,15 @@ class SyncEngine:
                 continue
         raise _Stopped
 
-    def extract(self, spec: StreamSpec, listed: Mapping[str, Any], problems: list[str] | None) -> Iterator[dict]:
+    def extract(
+        self,
+        spec: StreamSpec,
+        listed: Mapping[str, Any],
+        problems: list[str] | None,
+        received: Mapping[str, Any] | None = None,
+    ) -> Iterator[dict]:
+        """`spec`'s records from one Holded record (`received`: as Holded returned it, when `listed` is
+        its v1 translation: a unified record's `raw` is the record as received)."""
         return spec.extract(
             listed,
             default_currency=self.options.default_currency,
@@ -375,17 +447,24 @@ class SyncEngine:
             include_raw=self.options.include_raw,
             problems=problems,
             timezone=self.options.timezone,
+            received=received if received is not listed else None,
         )
 
     def scope(self, spec: StreamSpec) -> int | None:
         """What bounds a stream's listing: `start_date` for dated documents (a change is not a deletion)."""
         return self.options.start_date if spec.listing is not None and spec.listing.dated else None
 
-    def _extracted(self, spec: StreamSpec, listed: Mapping[str, Any], shared: dict[str, list[Extracted]]) -> list:
+    def _extracted(
+        self,
+        spec: StreamSpec,
+        listed: Mapping[str, Any],
+        shared: dict[str, list[Extracted]],
+        received: Mapping[str, Any] | None = None,
+    ) -> list:
         if spec.name not in shared:
             problems: list[str] = []
             items = []
-            for record in self.extract(spec, listed, problems):
+            for record in self.extract(spec, listed, problems, received):
                 items.append(Extracted(record, spec.key_of(record), "; ".join(problems) if problems else None))
                 problems.clear()
             shared[spec.name] = items
@@ -405,7 +484,7 @@ class SyncEngine:
     def _keyed(self, spec: StreamSpec, listed: Mapping[str, Any]) -> list[tuple[str | None, Extracted]]:
         """A Holded record read again by id (or listed again), as the stream's records (for deletion
         confirmation): translated to v1's shape for a unified stream, exactly as the listing's records."""
-        return [(item.key, item) for item in self._extracted(spec, self._as_read(spec, listed), {})]
+        return [(item.key, item) for item in self._extracted(spec, self._as_read(spec, listed), {}, listed)]
 
     def _v1(self, listing: Listing, record: Mapping[str, Any]) -> Mapping[str, Any]:
         """A record of `listing` in Holded's v1 shape (the dialect's `to_v1`; v1's records as they are)."""
@@ -489,6 +568,10 @@ class SyncEngine:
             raise fatal
 
     def _run_listing(self, listing: Listing, consumers: list[StreamConsumer]) -> None:
+        with self.client.attributed(listing):  # every request made for this listing counts as its own
+            self._list(listing, consumers)
+
+    def _list(self, listing: Listing, consumers: list[StreamConsumer]) -> None:
         event_specs = self._event_specs.get(listing, [])
         records_kinds = self._kinds_shared and self._is_contacts(listing)
         batch: list[Output] = []
@@ -496,6 +579,8 @@ class SyncEngine:
             consumer.out = batch
         fatal: BaseException | None = None
         try:
+            if self._quota is not None:  # spent while this listing waited: fail it without a request
+                raise self._quota
             reads_v1 = records_kinds or bool(event_specs) or any(c.spec.kind == "unified" for c in consumers)
             params = listing.query(self.options.start_date, self.options.timezone)
             pages = self.client.iter_pages(
@@ -511,10 +596,10 @@ class SyncEngine:
                     shared: dict[str, list[Extracted]] = {}  # a stream and its events read one extraction
                     for consumer in consumers:
                         listed = as_v1 if consumer.spec.kind == "unified" else received
-                        consumer.feed(listed, self._extracted(consumer.spec, listed, shared))
+                        consumer.feed(listed, self._extracted(consumer.spec, listed, shared, received))
                     if self.events is not None:
                         for spec in event_specs:
-                            self.events.feed(spec, self._extracted(spec, as_v1, shared))
+                            self.events.feed(spec, self._extracted(spec, as_v1, shared, received))
                 for consumer in consumers:
                     consumer.end_page()
                 self.send(batch[:])
@@ -541,20 +626,24 @@ class SyncEngine:
             if records_kinds:  # after the check: it tells whether the listing missed contacts
                 self._kinds_incomplete = check.found_unlisted
                 self._kinds_ready.set()
+            self._completed.add(listing)
         except _Stopped:
             return
         except Exception as exc:
             if records_kinds:
                 self._kinds_error = exc
                 self._kinds_ready.set()
-            # A refused credential or a bug is fatal for the whole sync once every stream has been told;
-            # a module without access or a Holded failure only fails this listing's streams.
-            if isinstance(exc, HoldedAuthError) or not isinstance(exc, HoldedError):
+            # A refused credential, the monthly quota spent or a bug is fatal for the whole sync once every
+            # stream has been told; a module without access or a Holded failure only fails this listing's streams.
+            if isinstance(exc, HoldedQuotaError):
+                self._quota = self._quota or exc
+            if isinstance(exc, (HoldedAuthError, HoldedQuotaError)) or not isinstance(exc, HoldedError):
                 fatal = exc
             self._fail(consumers, event_specs, exc, batch)
         finally:
             if records_kinds:
                 self._kinds_ready.set()  # never leave the invoice listings waiting (a stopped sync too)
+            self._count_requests(listing)  # before _Done: the summary reads the counts once every listing is done
             with contextlib.suppress(_Stopped):
                 self.send(_Done(fatal))
 
@@ -584,7 +673,13 @@ class SyncEngine:
                 extra += f"; {rep.kept} missing from the listing kept (not confirmed deleted)"
             size = f"; state {rep.bytes_per_record:.1f} bytes/record" if rep.bytes_per_record else ""
             error = f"; error: {rep.error}" if rep.error else ""
-            lines.append(f"  {name}: {rep.status}, {rep.emitted} emitted ({detail}){extra}{size}{error}")
+            spent = f"; {rep.requests} requests"
+            if rep.shared:
+                spent += f" (one listing with {', '.join(rep.shared)})"
+            lines.append(f"  {name}: {rep.status}, {rep.emitted} emitted ({detail}){spent}{extra}{size}{error}")
+        outside = self.requests_outside()
+        if outside:
+            lines.append(f"  (outside the streams: {outside} requests: the basics check and the like)")
         return "\n".join(lines)
 
 

@@ -43,6 +43,9 @@ class Resource:
     # engine applies it to every listed record and every record read by id for unified streams; native
     # streams emit records as Holded returns them). None: records already are v1's.
     to_v1: ToV1 | None = None
+    # A v1 list the mappings read (embedded children) -> the list of this dialect's record it comes from,
+    # index for index (`products` -> `lines`): a child's `raw` is that element, as Holded returned it.
+    lists: tuple[tuple[str, str], ...] = ()
 
     @property
     def item(self) -> str | None:
@@ -61,6 +64,7 @@ class Resource:
             self.page_size,
             self.date_range,
             self.to_v1,
+            self.lists,
         )
 
 

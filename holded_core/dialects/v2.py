@@ -228,12 +228,19 @@ def _r(name: str, path: str, permission: str | None, page_size: int | None = 100
 
 
 def _doc(name: str, path: str, permission: str | None) -> Resource:
-    return _r(name, path, permission, dated=True, to_v1=document_to_v1)
+    return _r(name, path, permission, dated=True, to_v1=document_to_v1, lists=(("products", "lines"),))
 
 
 V2 = table(
     "v2",
-    _r("contacts", "/contacts", "contacts:contacts", cursor="updated_at", to_v1=contact_to_v1),
+    _r(
+        "contacts",
+        "/contacts",
+        "contacts:contacts",
+        cursor="updated_at",
+        to_v1=contact_to_v1,
+        lists=(("contactPersons", "contact_persons"),),
+    ),
     _r("contact_groups", "/contact-groups", "contacts:contacts"),
     _r("products", "/products", "inventory:products"),
     _r("services", "/services", "sales:services"),

@@ -5,6 +5,9 @@ and overwrite: upsert, update: update, soft_delete: delete); a record's `_op` ov
 tombstone (`_ab_cdc_deleted_at` set) deletes. Records are applied in arrival order through the core's
 `Push` (shared with `holded push`); a state message is echoed only once every record before it was
 applied or rejected and recorded (so it waits while an invoice asked to be approved waits for its lines).
+On an API v2 token, the permissions the configured catalog's writes need (`.write` and `.read` of each
+stream's resource) are probed first: one lacking ends the write with a config_error naming each
+permission and the streams it blocks, before any record is read (`holded_core.permissions.require`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from holded_core import HoldedClient
 from holded_core.adapter import TokenHandBack, check
 from holded_core.basics import check_basics
 from holded_core.errors import HoldedConfigError
+from holded_core.permissions import require
 from holded_core.push import Outcome, Push, PushOptions
 from holded_core.settings import parse_settings, refuse_v2_writes
 from source_holded.airbyte import config_error, connection_status
@@ -54,7 +58,7 @@ class DestinationHolded(Destination):
         return ConnectorSpecificationSerializer.load(SPEC)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
-        result = check(config)
+        result = check(config, writes=True)  # an API v2 token: the .write and .read permissions writes need
         return connection_status(result, result.write_note)
 
     def write(
@@ -63,6 +67,7 @@ class DestinationHolded(Destination):
         configured_catalog: ConfiguredAirbyteCatalog,
         input_messages: Iterable[AirbyteMessage],
     ) -> Iterable[AirbyteMessage]:
+        _require_permissions(config, configured_catalog)
         try:
             settings = parse_settings(config)
             refuse_v2_writes(settings)  # writes still speak Holded's API v1 only (Push refuses too)
@@ -113,6 +118,22 @@ class DestinationHolded(Destination):
         failure = push.failure()
         if failure:
             raise AirbyteTracedException(message=failure, failure_type=FailureType.config_error)
+
+
+def _require_permissions(config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog) -> None:
+    """An API v2 token lacking a permission the catalog's writes need: refused before anything is written.
+
+    Raises:
+        AirbyteTracedException: config_error naming each missing permission and the streams it blocks
+            (or the config mistake / refused token found on the way).
+    """
+    try:
+        settings = parse_settings(config)
+        if settings.client.dialect == "v2":  # v1 keys carry no permissions: nothing to probe
+            with HoldedClient(settings.client) as client:
+                require(client, writes=[c.stream.name for c in catalog.streams])
+    except HoldedConfigError as exc:
+        raise config_error(exc) from None
 
 
 def _log(level: Level, message: str) -> AirbyteMessage:

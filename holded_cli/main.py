@@ -264,14 +264,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
     result = check(values)
     if args.json:
+        lacking = [{"permission": need.permission, "used_by": need.used_by} for need in result.lacking]
         json.dump({"ok": result.ok, "error": result.error, "denied": list(result.denied),
-                   "affected_streams": list(result.affected)}, sys.stdout)  # fmt: skip
+                   "affected_streams": list(result.affected), "lacking": lacking}, sys.stdout)  # fmt: skip
         sys.stdout.write("\n")
     if not result.ok:
         print(f"holded check: {redact(str(result.error))}", file=sys.stderr)
         return EXIT_USAGE if result.config_error else EXIT_FAILED
     if not args.json:
-        print(f"holded check: {result.read_note or 'connected; every module is available to this credential'}")
+        everything = "connected; every module is available to this credential"
+        if result.lacking == () and _dialect(values) == "v2":
+            everything = "connected; the API token holds every permission the ten unified streams need"
+        print(f"holded check: {result.read_note or everything}")
     return 0
 
 
@@ -425,6 +429,15 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0
+
+
+def _dialect(values: dict[str, Any]) -> str:
+    from holded_core import parse_config
+
+    try:
+        return parse_config(values).dialect
+    except HoldedConfigError:
+        return ""
 
 
 def _names(text: str | None) -> list[str] | None:

@@ -19,6 +19,7 @@ from holded_cli.tables import SYNCED_AT, quote
 from holded_core.basics import check_basics
 from holded_core.client import HoldedClient
 from holded_core.errors import HoldedConfigError
+from holded_core.permissions import require
 from holded_core.push import NOTABLE, Outcome, Push, PushOptions, conform
 from holded_core.settings import Settings
 from holded_core.streams import StreamSpec
@@ -136,17 +137,21 @@ def run_push(
     """Push every row; keeps the first `keep` notable outcomes (plans, refusals, invoices not approved,
     writes with a note) for the report.
 
-    The basics check runs first, before any row is read. `lines` (rows of `lines_stream`, e.g.
+    On an API v2 token the permissions the writes need are probed first (`.write` and `.read` of the
+    streams' resources); then the basics check runs, before any row is read. `lines` (rows of `lines_stream`, e.g.
     accountingInvoiceItem) go right after the document they belong to (their `invoice` field names it),
     so a document asking to be approved is created approved with them in one request; lines of no
     document in the input go at the end.
 
     Raises:
+        PermissionsLacking: the API v2 token lacks a permission the writes need (nothing was written).
         HoldedBasicsError: the basics are wrong (refused credential, wrong base URL, unreachable host).
         HoldedConfigError: the input cannot be read (no such file or table, no `id` column...).
     """
     report = PushReport()
     client = HoldedClient(settings.client, on_refresh_token=on_refresh_token)
+    # An API v2 token lacking what these writes need: one line naming each permission, before any row is read.
+    require(client, writes=[stream.name, *([lines_stream.name] if lines_stream is not None else [])])
     with client, Push(client, settings, options) as push:
         check_basics(client)
 

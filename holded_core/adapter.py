@@ -14,8 +14,11 @@ protocol's rendering only.
   nothing. Records of streams with deselected fields arrive already trimmed. A credential refused
   mid-run ends the run with one `HoldedBasicsError`. Streams that ended incomplete (or were requested
   but not offered) are collected; `ReadRun.incomplete()` is the one `IncompleteStreams` error for them.
-- **Check** (`check`): the basics plus one call per Holded module, as a `CheckResult` each adapter
-  renders (a read note and a write note are built here).
+- **Check** (`check`): on a v1 key, the basics plus one call per Holded module; on an API v2 token,
+  one probe per distinct permission the default catalog needs (the ten unified streams and the custom
+  streams; for a destination, `.write` and `.read` of each unified model's resource), the first probe
+  doubling as the basics check (`holded_core.permissions`). A `CheckResult` each adapter renders (a read
+  note and a write note are built here, naming each missing permission and the streams or writes it blocks).
 - **Rotated OAuth refresh token** (`TokenHandBack`): the client's `on_refresh_token`; registers the new
   token as a secret, then calls the adapter's saver at once (a file written back) or queues a copy of
   the config carrying it for `drain()` on the adapter's own thread (`ReadRun` hands it to `on_config`).
@@ -47,6 +50,7 @@ from holded_core.errors import (
     HoldedPermissionError,
 )
 from holded_core.modules import probe_modules
+from holded_core.permissions import FIX, Need, describe, needed, probe
 from holded_core.secrets import redact, register_secret
 from holded_core.settings import Settings, parse_settings
 from holded_core.streams import EVENTS_STREAM, StreamSpec
@@ -436,14 +440,18 @@ class CheckResult:
     Attributes:
         error: why the check failed, one line naming the fix; None when it passed.
         config_error: the failure is the user's to fix in the config (a bad field, a refused credential).
-        denied: Holded modules this credential may not use (plan or permissions).
-        affected: the streams reading those modules (they will fail).
+        denied: Holded modules this credential may not use (plan or permissions); on an API v2 token, the
+            permissions it lacks (`crm:deals.read`).
+        affected: the streams reading those modules or needing those permissions (they will fail); for
+            writes, `write <stream>`.
+        lacking: on an API v2 token, each permission it lacks with what it blocks.
     """
 
     error: str | None = None
     config_error: bool = False
     denied: tuple[str, ...] = ()
     affected: tuple[str, ...] = ()
+    lacking: tuple[Need, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -452,6 +460,8 @@ class CheckResult:
     @property
     def read_note(self) -> str | None:
         """What a source says when connected with modules denied (None: nothing denied)."""
+        if self.lacking:
+            return f"connected; the Holded API token lacks {describe(self.lacking)}: {FIX}, or leave those streams out"
         if not self.denied:
             return None
         return (
@@ -462,20 +472,33 @@ class CheckResult:
     @property
     def write_note(self) -> str | None:
         """What a destination says when connected with modules denied (None: nothing denied)."""
+        if self.lacking:
+            return (
+                f"connected; the Holded API token lacks {describe(self.lacking)} (a write needs its target's "
+                f".write and .read: the writer matches records before creating them): {FIX}; until then those "
+                "writes are refused before anything is written"
+            )
         if not self.denied:
             return None
         return f"connected; writes to these modules will be refused (plan or permissions): {', '.join(self.denied)}"
 
 
-def check(config: Mapping[str, Any]) -> CheckResult:
+def check(config: Mapping[str, Any], *, writes: bool = False) -> CheckResult:
     """Check a connector config: valid, Holded reachable and accepting the credential, and which
-    modules the credential may use. A few quick retries at most: a check answers in seconds.
+    modules (v1) or permissions (API v2) the credential lacks. A few quick retries at most: a check
+    answers in seconds.
+
+    On an API v2 token the check probes, once each, the permissions the default catalog needs (reads:
+    the ten unified streams and the custom streams; `writes`: `.write` and `.read` of each unified
+    model's resource), so it costs one request per distinct permission (7 for reads, 14 for writes).
 
     Args:
         config: the connector config as given (the source's or the destination's format).
+        writes: check what a destination needs (writes of the unified models) rather than a source.
 
     Returns:
-        The result; it never raises for a config or Holded failure, it says it in `error`.
+        The result; it never raises for a config or Holded failure, it says it in `error`. It passes
+        with a note (`read_note` / `write_note`) naming what is missing when some of it is there.
 
     Raises:
         Exception: only a bug.
@@ -483,6 +506,8 @@ def check(config: Mapping[str, Any]) -> CheckResult:
     try:
         settings = parse_settings({**CHECK_RETRIES, **config})
         with HoldedClient(settings.client) as client:
+            if settings.client.dialect == "v2":
+                return _check_permissions(client, settings, writes)
             access = probe_modules(client)
     except HoldedConfigError as exc:
         return CheckResult(error=str(exc), config_error=True)
@@ -497,6 +522,28 @@ def check(config: Mapping[str, Any]) -> CheckResult:
         error = "the credential cannot reach any Holded module; check the plan and API access"
         return CheckResult(error=error, denied=denied, affected=affected)
     return CheckResult(denied=denied, affected=affected)
+
+
+def _check_permissions(client: HoldedClient, settings: Settings, writes: bool) -> CheckResult:
+    """The API v2 part of `check`: probe each permission needed once; name what is lacking (see `check`).
+
+    Raises:
+        HoldedError: the first probe failed as the basics check (`HoldedBasicsError`), or another failure.
+    """
+    if writes:
+        needs, _ = needed([], [spec.name for spec in settings.unified()])
+    else:
+        needs, _ = needed([spec for spec in settings.streams() if selected_by_default(spec) or spec.kind == "custom"])
+    probe(client, needs)
+    lacking = tuple(need for need in needs if need.granted is False)
+    denied = tuple(need.permission for need in lacking)
+    affected = tuple(dict.fromkeys(user for need in lacking for user in need.used_by))
+    if lacking and len(lacking) == len(needs):
+        error = f"the Holded API token lacks every permission {'writes' if writes else 'the streams'} need: "
+        return CheckResult(
+            error=error + f"{describe(lacking)}: {FIX}", config_error=True, denied=denied, affected=affected
+        )
+    return CheckResult(denied=denied, affected=affected, lacking=lacking)
 
 
 # ------------------------------------------------------------------------------ commands, exits

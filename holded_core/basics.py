@@ -7,8 +7,9 @@ the Airbyte source's `read` and destination's `write`, and `check` through `prob
 with one `HoldedBasicsError`, whose one-line message names the config field and the fix, instead of one
 failure per stream:
 
-- credential refused (HTTP 401, or Holded's `{"status": 0, "info": "Invalid key"}` refusal): the
-  credential's field (`credentials.api_key`, `credentials.token`, `credentials.refresh_token`);
+- credential refused (HTTP 401, API v2's 403 "Access denied.", or Holded's `{"status": 0, "info":
+  "Invalid key"}` refusal): the credential's field (`credentials.api_key`, `credentials.token`,
+  `credentials.refresh_token`);
 - `base_url` answering an HTML page (Holded's answer to an unknown route, e.g. a base URL without
   `/api`) or a 404: `base_url`;
 - host unreachable (connection refused, unknown host name, connect timeout): `base_url`. The client
@@ -32,6 +33,7 @@ from holded_core.client import HoldedClient
 from holded_core.config import (
     DEFAULT_BASE_URL,
     ApiKeyCredentials,
+    ApiTokenCredentials,
     BearerCredentials,
     ClientConfig,
     OAuth2Credentials,
@@ -171,6 +173,13 @@ def credential_refused(error: BaseException, config: ClientConfig) -> HoldedBasi
             f"`credentials`: Holded refused the OAuth2 access token ({answer}); check that "
             "`credentials.token_url` issues tokens for this Holded account",
             field="credentials",
+            status_code=error.status_code,
+        )
+    if isinstance(credentials, ApiTokenCredentials):
+        return HoldedBasicsError(
+            f"`credentials.token`: Holded refused the API token ({answer}); make a new token in Holded (Settings > "
+            "Developers) and set it (HOLDED_API_TOKEN for the runner)",
+            field="credentials.token",
             status_code=error.status_code,
         )
     if isinstance(credentials, BearerCredentials):

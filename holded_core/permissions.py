@@ -10,9 +10,17 @@ and a token is probed with the cheapest call each:
   token without it answers 403 naming it, and one with it 422 for the missing fields: nothing is
   written either way.
 
-A probe answering anything else (an error of the network or of Holded) leaves that permission
-unknown rather than guessing. Resources whose scope no source names (`permission=None`) need nothing
-the connector can name; they are listed apart.
+A probe answering anything else (an error of Holded) leaves that permission unknown rather than
+guessing; the first probe is also the basics check (`holded_core.basics`): a refused token, a `base_url`
+that is not Holded's or a host that cannot be reached raise its one-line `HoldedBasicsError`. So a check
+costs one request per distinct permission, and no more. Resources whose scope no source names
+(`permission=None`) need nothing the connector can name; they are listed apart.
+
+Writing needs the target resource's `.write` and its `.read` too: the writer lists (or reads by id) the
+target to match a record before creating or updating it (`holded_core.writes`). `require` is what a push
+calls where it starts, with the streams it will write: on a v2 token lacking any of those permissions it
+raises one `PermissionsLacking` naming each permission and the writes it blocks, before anything is
+written; on a v1 key it does nothing (v1 keys carry no permissions).
 """
 
 from __future__ import annotations
@@ -20,10 +28,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from holded_core.basics import basics_error, credential_refused
 from holded_core.client import HoldedClient
 from holded_core.dialects import Dialect
 from holded_core.dialects.v2 import V2
-from holded_core.errors import HoldedAuthError, HoldedError, HoldedMissingPermissionError
+from holded_core.errors import HoldedConfigError, HoldedError, HoldedMissingPermissionError, HoldedQuotaError
 from holded_core.mappings import MAPPINGS
 from holded_core.streams import StreamSpec
 
@@ -57,11 +66,16 @@ def needed(
 
     Args:
         streams: the stream specs a sync would read (the change-events stream needs nothing of its own).
-        writes: unified stream names a destination or `holded push` would write (`crmOpportunity`).
+        writes: unified stream names a destination or `holded push` would write (`crmOpportunity`): each
+            needs its resource's `.write` and `.read` (the writer matches records before it creates).
         dialect: the v2 dialect's table (where each resource's permission is declared).
 
     Returns:
-        (needs in table order, each with what uses it; what needs no named permission, as messages).
+        (needs in table order, each with what uses it, `write <stream>` for a write; what needs no named
+        permission, as messages).
+
+    Raises:
+        KeyError: a name in `writes` is not a unified stream.
     """
     needs: dict[str, Need] = {}
     unnamed: list[str] = []
@@ -69,10 +83,13 @@ def needed(
     def add(resource_name: str | None, access: str, user: str) -> None:
         resource = dialect.resources.get(resource_name or "")
         if resource is None or resource.permission is None:
-            unnamed.append(f"{user}: Holded names no permission for it")
+            if access == "read" or not user.startswith("write "):
+                unnamed.append(f"{user}: Holded names no permission for it")
             return
         permission = f"{resource.permission}.{access}"
-        needs.setdefault(permission, Need(permission, resource.name)).used_by.append(user)
+        used_by = needs.setdefault(permission, Need(permission, resource.name)).used_by
+        if user not in used_by:
+            used_by.append(user)
 
     for spec in streams:
         if spec.listing is not None:
@@ -81,6 +98,7 @@ def needed(
         if stream not in MAPPINGS:
             raise KeyError(f"{stream!r} is not a unified stream the connector writes")
         add(MAPPINGS[stream][0].resource, "write", f"write {stream}")
+        add(MAPPINGS[stream][0].resource, "read", f"write {stream}")  # the writer matches before it creates
     order = {name: i for i, name in enumerate(dialect.resources)}
     ranked = sorted(needs.values(), key=lambda n: (order.get(n.resource, 0), n.permission.endswith(".write")))
     return ranked, unnamed
@@ -89,13 +107,22 @@ def needed(
 def probe(client: HoldedClient, needs: Sequence[Need], dialect: Dialect = V2) -> list[Need]:
     """Ask Holded, with the cheapest call each, whether the client's token holds each permission.
 
+    One request per need (`needs` name distinct permissions); the first one is also the basics check.
+
+    Args:
+        client: a client with the API v2 token to probe.
+        needs: the permissions to probe (from `needed`).
+        dialect: the v2 dialect's table (each resource's list route).
+
     Returns:
         `needs`, each with `granted` set (None when the probe's answer could not tell).
 
     Raises:
-        HoldedAuthError: the token itself is refused (403 "Access denied."): no permission can be told.
+        HoldedBasicsError: the token itself is refused (403 "Access denied.": no permission can be told),
+            `base_url` is not Holded's API, or its host cannot be reached.
+        HoldedQuotaError: Holded's monthly request quota is spent.
     """
-    for need in needs:
+    for number, need in enumerate(needs):
         path = dialect.resource(need.resource).path
         try:
             if need.permission.endswith(".read"):
@@ -105,9 +132,97 @@ def probe(client: HoldedClient, needs: Sequence[Need], dialect: Dialect = V2) ->
             need.granted = True
         except HoldedMissingPermissionError as exc:
             need.granted = False if exc.permission == need.permission else None
-        except HoldedAuthError:
-            raise
         except HoldedError as exc:
+            refused = (basics_error if number == 0 else credential_refused)(exc, client.config)
+            if refused is not None:
+                raise refused from exc
+            if isinstance(exc, HoldedQuotaError):
+                raise
             # A write probe with the permission is refused for its empty body (422): that is a yes.
             need.granted = True if need.permission.endswith(".write") and exc.status_code in (400, 422) else None
     return list(needs)
+
+
+class PermissionsLacking(HoldedConfigError):
+    """An API v2 token lacks permissions a run needs. One line: each permission, what it blocks, the fix.
+
+    Attributes:
+        lacking: the needs the token lacks (`permission`, `used_by`).
+    """
+
+    def __init__(self, lacking: Sequence[Need], *, what: str = "") -> None:
+        self.lacking = list(lacking)
+        tail = f"; {what}" if what else ""
+        super().__init__(f"the Holded API token lacks {describe(self.lacking)}: {FIX}{tail}")
+
+
+FIX = "tick them on the token in Holded (Settings > Developers > API tokens) or make a new token with them"
+
+
+def describe(lacking: Sequence[Need]) -> str:
+    """`crm:deals.read (for crmOpportunity), crm:deals.write (for write crmOpportunity)`: each permission
+    and the streams and writes it blocks."""
+    return ", ".join(f"{need.permission} (for {', '.join(need.used_by)})" for need in lacking)
+
+
+class PermissionGate:
+    """The permissions one client's token was found to hold, probed once each, for the writes of a push.
+
+    `require` probes only the permissions not probed before (a Singer target asks stream by stream).
+    """
+
+    def __init__(self, client: HoldedClient, dialect: Dialect = V2) -> None:
+        self.client = client
+        self.dialect = dialect
+        self.known: dict[str, bool | None] = {}
+        self._cleared: set[str] = set()  # writes already found allowed (a record's check is then free)
+
+    def require(self, streams: Iterable[StreamSpec] = (), writes: Iterable[str] = ()) -> list[Need]:
+        """Make sure the token holds what reading `streams` and writing the unified streams `writes` need.
+
+        Args:
+            streams: stream specs to be read.
+            writes: unified stream names to be written (each needs `.write` and `.read` of its resource);
+                names that are not unified streams are left to the writer (it refuses their records).
+
+        Returns:
+            The needs, probed (nothing on a v1 key: it has no permissions).
+
+        Raises:
+            PermissionsLacking: the token lacks some (one line naming each and what it blocks).
+            HoldedBasicsError: the token is refused, or `base_url` is wrong (see `probe`).
+        """
+        streams, writes = list(streams), [w for w in writes if w in MAPPINGS]
+        if self.client.config.dialect != "v2" or (not streams and self._cleared.issuperset(writes)):
+            return []
+        needs, _unnamed = needed(streams, writes, self.dialect)
+        fresh = [need for need in needs if need.permission not in self.known]
+        for need in probe(self.client, fresh, self.dialect):
+            self.known[need.permission] = need.granted
+        for need in needs:
+            need.granted = self.known.get(need.permission)
+        lacking = [need for need in needs if need.granted is False]
+        if lacking:
+            nothing = "no record of these streams was written" if writes else ""
+            raise PermissionsLacking(lacking, what=nothing)
+        self._cleared.update(writes)
+        return needs
+
+
+def require(client: HoldedClient, streams: Iterable[StreamSpec] = (), writes: Iterable[str] = ()) -> list[Need]:
+    """Where a push (or a run) starts: refuse it up front when the API v2 token lacks a permission it needs.
+
+    Args:
+        client: the run's client (the probes count against its quota: one per distinct permission).
+        streams: stream specs the run reads.
+        writes: unified stream names the run writes (`.write` and `.read` of each one's resource).
+
+    Returns:
+        The needs, probed; `[]` on a v1 key (no permissions to check: a no-op).
+
+    Raises:
+        PermissionsLacking: the token lacks some: one line naming each permission and the streams or writes
+            it blocks, and the fix.
+        HoldedBasicsError: the token is refused, `base_url` is not Holded's API, or its host is unreachable.
+    """
+    return PermissionGate(client).require(streams, writes)

@@ -25,7 +25,7 @@ from holded_cli.config import LoadedConfig
 from holded_core.adapter import Handler, ReadRun, StreamSelection, select_streams
 from holded_core.changes import UnreadableState
 from holded_core.client import HoldedClient
-from holded_core.errors import HoldedConfigError
+from holded_core.errors import HoldedConfigError, HoldedQuotaError
 from holded_core.settings import Settings, parse_settings
 from holded_core.streams import DELETED_AT
 from holded_core.sync import LogOut, RecordOut, StateOut, StatusOut, SyncEngine, now_iso
@@ -123,7 +123,7 @@ class SingerMessages(Handler[None]):
     def on_status(self, out: StatusOut) -> None:
         if out.status in ("complete", "incomplete"):
             self.states.stream_ended()
-        if out.status == "incomplete":
+        if out.status == "incomplete" and not isinstance(out.error, HoldedQuotaError):  # (said once, at the end)
             log.error("%s: did not complete: %s", out.stream, out.error)
 
     def on_log(self, out: LogOut) -> None:
@@ -142,6 +142,7 @@ def sync(
         HoldedBasicsError: the basics are wrong (one line, exit 2, nothing written).
         HoldedConfigError: a bookmark cannot be read (before anything is written).
         IncompleteStreams: some streams did not complete (exit 1); the others' records and states stand.
+        HoldedQuotaError: Holded's monthly quota ran out (exit 1); the completed streams' states were written.
     """
     handler = SingerMessages(selection, bookmarks, out)
     run = ReadRun(settings, selection, handler, saved=bookmarks, tokens=token_hand_back(loaded))

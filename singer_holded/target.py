@@ -10,6 +10,11 @@ rejected_records_path, rejection_threshold, concurrency, matching_keys, ...) plu
 model's types (a CSV tap's "12.5" becomes 12.5). A STATE's value is echoed on stdout only once every
 record before it has been applied or refused: the runner then saves it safely. Exit 1 when the push
 fails (refusals past `rejection_threshold`, or a whole stream refused).
+
+On an API v2 token, a stream's SCHEMA message (or its first RECORD) probes the permissions writing it
+needs (`.write` and `.read` of its resource, each permission once per run): one lacking stops the
+target with one line naming it and the stream (exit 2) before any record of that stream is written. A
+Singer target learns its streams one SCHEMA at a time, so streams written earlier in the input stand.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from holded_cli.config import LoadedConfig
 from holded_core.basics import check_basics
 from holded_core.client import HoldedClient
 from holded_core.errors import HoldedConfigError
+from holded_core.permissions import PermissionGate
 from holded_core.push import Outcome, Push, PushOptions, conform
 from holded_core.settings import parse_settings
 from holded_core.streams import DELETED_AT, StreamSpec
@@ -106,6 +112,7 @@ def write(loaded: LoadedConfig, source: IO[bytes], out: Lines) -> None:
     unified = {spec.name: spec for spec in settings.unified()}
     warned: set[str] = set()
     client = HoldedClient(settings.client, on_refresh_token=token_hand_back(loaded))
+    gate = PermissionGate(client)  # an API v2 token: each stream's write permissions, probed once
     with client, Push(client, settings, options) as push:
         check_basics(client)  # a refused key, a wrong base_url or host: one line, exit 2, before reading stdin
         writer = Writer(push, options.dry_run)
@@ -121,6 +128,7 @@ def write(loaded: LoadedConfig, source: IO[bytes], out: Lines) -> None:
                 stream, record = str(message.get("stream")), message.get("record")
                 if not isinstance(record, Mapping):
                     raise RunFailed(f"input line {number}: a RECORD message needs `record` to be an object")
+                gate.require(writes=[stream])  # (probed at its SCHEMA already; a no-op then)
                 writer.submit(stream, prepare(record, unified.get(stream)), op)
             elif kind == "STATE":
                 writer.settle()  # the state covers the records before it: all applied or refused first
@@ -129,6 +137,7 @@ def write(loaded: LoadedConfig, source: IO[bytes], out: Lines) -> None:
                     out.write(state, flush=True)
             elif kind == "SCHEMA":
                 stream = str(message.get("stream"))
+                gate.require(writes=[stream])  # PermissionsLacking: one line, exit 2, before its records
                 if stream not in unified and stream not in warned:
                     warned.add(stream)
                     log.warning(

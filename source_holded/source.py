@@ -5,6 +5,11 @@ overridden to run the core's `ReadRun` (the basics check, then all selected list
 feeding every stream built from it) and to render its outputs as Airbyte messages: records, per-stream
 state, stream statuses, logs, error traces (one per stream that failed, then one ending the read), and a
 CONTROL message when the OAuth token endpoint rotates the refresh token.
+
+A stream whose listing API v2 refuses for a permission the token lacks ends with a config_error trace
+naming the permission and the stream; the others complete. Holded's monthly quota running out ends the
+read with one config_error trace (the states of the streams that completed were already emitted). The
+final log line is the engine's summary: requests in all and per stream.
 """
 
 from __future__ import annotations
@@ -52,7 +57,13 @@ from holded_core.adapter import (
     is_config_matter,
     select_streams,
 )
-from holded_core.errors import HoldedAuthError, HoldedConfigError, HoldedPermissionError
+from holded_core.errors import (
+    HoldedAuthError,
+    HoldedConfigError,
+    HoldedMissingPermissionError,
+    HoldedPermissionError,
+    HoldedQuotaError,
+)
 from holded_core.settings import Settings, parse_settings
 from holded_core.streams import StreamSpec
 from holded_core.sync import LogOut, RecordOut, StateOut, StatusOut
@@ -158,6 +169,13 @@ class SourceHolded(AbstractSource):
             yield from run
         except HoldedConfigError as exc:  # the basics, a saved state that cannot be read, a credential revoked
             raise config_error(exc) from None
+        except HoldedQuotaError as exc:  # never retried: nothing changes before the month's reset
+            raise AirbyteTracedException(
+                message=f"Holded's monthly request quota is spent ({exc}); the streams that completed are saved "
+                "and the next sync resumes the others",
+                internal_message=str(exc),
+                failure_type=FailureType.config_error,
+            ) from None
         incomplete = run.incomplete()
         if incomplete is not None:
             raise AirbyteTracedException(
@@ -189,8 +207,9 @@ class AirbyteMessages(Handler[AirbyteMessage]):
 
     def on_status(self, out: StatusOut) -> Iterator[AirbyteMessage]:
         descriptor = StreamDescriptor(name=out.stream)
-        # A refused credential ends the read with one trace (ReadRun raises it), not one per stream.
-        if out.status == "incomplete" and out.error is not None and not isinstance(out.error, HoldedAuthError):
+        # A refused credential or the quota spent ends the read with one trace (ReadRun raises it), not one per stream.
+        fatal = isinstance(out.error, (HoldedAuthError, HoldedQuotaError))
+        if out.status == "incomplete" and out.error is not None and not fatal:
             yield _traced(out.stream, out.error).as_sanitized_airbyte_message(stream_descriptor=descriptor)
         yield status_message(descriptor, STATUSES[out.status])
 
@@ -204,6 +223,15 @@ class AirbyteMessages(Handler[AirbyteMessage]):
 def _traced(stream: str, error: BaseException) -> AirbyteTracedException:
     if isinstance(error, UnknownStreams):
         return AirbyteTracedException(message=str(error), failure_type=FailureType.config_error)
+    if isinstance(error, HoldedMissingPermissionError):
+        message = (
+            f"{stream}: the Holded API token lacks the permission {error.permission}, which this stream needs: "
+            f"tick {error.permission} on the token in Holded (Settings > Developers) or make a new token with it, "
+            "or remove the stream"
+        )
+        return AirbyteTracedException(
+            message=message, internal_message=str(error), failure_type=FailureType.config_error
+        )
     if isinstance(error, HoldedPermissionError):
         message = (
             f"{stream}: this Holded credential has no access to the module behind it ({error}). "

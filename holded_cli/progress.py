@@ -88,7 +88,7 @@ class Progress:
 
     def log(self, level: str, message: str) -> None:
         """A warning or note from the sync; printed above the live table or as a line."""
-        self.console.print(f"{level}: {message}", markup=False, highlight=False)
+        self.console.print(f"{level}: {message}", markup=False, highlight=False, soft_wrap=not self.live_mode)
 
     def stream_status(self, stream: str, status: str, error: BaseException | None = None) -> None:
         assert self.view is not None
@@ -102,9 +102,8 @@ class Progress:
                 rep = self.view.reports.get(stream)
                 rows = rep.emitted if rep else 0
                 detail = f": {error}" if error else ""
-                self.console.print(
-                    f"{stream}: {status}, {rows} rows in {timing.seconds(now):.1f}s{detail}", markup=False
-                )
+                line = f"{stream}: {status}, {rows} rows in {timing.seconds(now):.1f}s{detail}"
+                self.console.print(line, markup=False, soft_wrap=True)  # one line, whatever its length
 
     def tick(self) -> None:
         """Called as outputs arrive; prints a progress line every few seconds when not live."""

@@ -177,7 +177,10 @@ class QuotaCheck:
         )
         unknown = f" (plus {', '.join(planned.unknown)}, never read before)" if planned.unknown else ""
         if planned.known <= remaining and remaining > 0:
-            self.say(f"quota: this sync needs about {planned.known:,} requests{unknown}; {remaining:,} left ({where})")
+            need = f"about {planned.known:,} requests{unknown}"
+            if not planned.known and planned.unknown:
+                need = "requests not known yet (no run completed these listings into this database)"
+            self.say(f"quota: {remaining:,} requests left ({where}); this sync: {need}")
             return selection
         if not self.fit_quota or remaining == 0:
             fix = "add --fit-quota to read only the streams that fit, pass fewer --streams, or wait for the reset"

@@ -653,7 +653,7 @@ class SyncEngine:
         with contextlib.suppress(_Stopped):
             for consumer in consumers:
                 consumer.fail(exc)
-            if self.events is not None and event_specs:
+            if self.events is not None and event_specs and not consumers:  # (else the streams' failure says it)
                 names = ", ".join(spec.name for spec in event_specs)
                 batch.append(LogOut("WARN", f"{EVENTS_STREAM}: no events for {names} this time: {exc}", exc))
             self.send(batch[:])
@@ -673,13 +673,14 @@ class SyncEngine:
                 extra += f"; {rep.kept} missing from the listing kept (not confirmed deleted)"
             size = f"; state {rep.bytes_per_record:.1f} bytes/record" if rep.bytes_per_record else ""
             error = f"; error: {rep.error}" if rep.error else ""
-            spent = f"; {rep.requests} requests"
+            spent = f"; {rep.requests} request{'' if rep.requests == 1 else 's'}"
             if rep.shared:
                 spent += f" (one listing with {', '.join(rep.shared)})"
             lines.append(f"  {name}: {rep.status}, {rep.emitted} emitted ({detail}){spent}{extra}{size}{error}")
         outside = self.requests_outside()
         if outside:
-            lines.append(f"  (outside the streams: {outside} requests: the basics check and the like)")
+            plural = "" if outside == 1 else "s"
+            lines.append(f"  (outside the streams: {outside} request{plural}: the basics check, a quota read)")
         return "\n".join(lines)
 
 

@@ -1,8 +1,11 @@
-"""`holded permissions`: the API v2 permissions a catalog needs, and which a real token lacks."""
+"""API v2 permissions: `holded permissions` (what a catalog needs, which a real token lacks), `check`
+naming each missing permission and what it blocks, reads whose streams fail alone naming the permission,
+and pushes refused up front. Real console scripts against a sandbox on 127.0.0.1."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -10,8 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from holded_sandbox.testing import running_sandbox
-from integration_tests.conftest import run_script
+from holded_sandbox.testing import connector_config, running_sandbox
+from integration_tests.conftest import airbyte_messages, run_script, script
+from integration_tests.source_helpers import SourceRunner
 
 TEN = ("genericContact,genericCompany,genericUser,genericWorkspace,crmPipeline,crmStage,crmOpportunity,"
        "crmEngagement,accountingInvoice,accountingInvoiceItem")  # fmt: skip
@@ -37,7 +41,7 @@ def test_without_a_token_it_lists_what_the_ten_unified_streams_and_a_write_need(
         "contacts:contacts.read": ["genericContact", "genericCompany"],
         "sales:invoices.read": ["accountingInvoice", "accountingInvoiceItem"],
         "crm:funnels.read": ["crmPipeline", "crmStage"],
-        "crm:deals.read": ["crmOpportunity"],
+        "crm:deals.read": ["crmOpportunity", "write crmOpportunity"],  # the writer matches before creating
         "crm:deals.write": ["write crmOpportunity"],
         "crm:events.read": ["crmEngagement"],
         "projects:projects.read": ["genericWorkspace"],
@@ -68,3 +72,164 @@ def test_a_token_with_every_permission_lacks_nothing_and_a_refused_token_is_one_
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Access denied" in result.stderr
     assert "pat_revoked0123456789" not in result.stderr
     assert requests.get(sandbox.base_url + "/v2/contacts", timeout=10).status_code == 401  # no credential: 401
+
+
+# ------------------------------------------------------------------------------ check
+
+NO_DEALS = [
+    "contacts:contacts.read",
+    "sales:invoices.read",
+    "crm:funnels.read",
+    "crm:events.read",
+    "projects:projects.read",
+    "team:employees.read",
+]  # fmt: skip  (every unified stream's but leads')
+
+
+def config_with(sandbox: Any, token: str, tmp_path: Any, name: str = "config.json", **extra: Any) -> str:
+    config = connector_config(sandbox, dialect="v2", **extra)
+    config["credentials"]["token"] = token
+    path = tmp_path / name
+    path.write_text(json.dumps(config))
+    return str(path)
+
+
+def status_of(stdout: str) -> dict[str, Any]:
+    return next(m["connectionStatus"] for m in airbyte_messages(stdout) if m["type"] == "CONNECTION_STATUS")
+
+
+def test_given_a_token_without_deals_when_the_source_checks_then_it_names_the_permission_and_its_stream(
+    sandbox, tmp_path
+):
+    token = sandbox.mint_token(NO_DEALS)
+    before = sandbox.stats()["requests"]["total"]
+    result = run_script("source-holded", "check", "--config", config_with(sandbox, token, tmp_path))
+    status = status_of(result.stdout)
+    assert status["status"] == "SUCCEEDED", status  # the other streams can be read
+    assert "crm:deals.read (for crmOpportunity)" in status["message"]
+    assert "crm:funnels.read" not in status["message"] and "contacts" not in status["message"]
+    assert sandbox.stats()["requests"]["total"] - before == 7  # one probe per distinct permission, no more
+    assert token not in result.stdout + result.stderr
+
+
+def test_given_a_token_that_only_reads_when_the_destination_checks_then_it_names_each_write_permission(
+    sandbox, tmp_path
+):
+    token = sandbox.mint_token(["contacts:contacts.read", "contacts:contacts.write", "crm:deals.write"])
+    result = run_script("destination-holded", "check", "--config", config_with(sandbox, token, tmp_path))
+    status = status_of(result.stdout)
+    assert status["status"] == "SUCCEEDED", status
+    message = status["message"]
+    assert "crm:deals.read (for write crmOpportunity)" in message  # .write alone is not enough: it matches first
+    assert "sales:invoices.write (for write accountingInvoice, write accountingInvoiceItem)" in message
+    assert "contacts:contacts" not in message and "crm:deals.write" not in message
+    none = config_with(sandbox, sandbox.mint_token(["developers:usage.read"]), tmp_path, "none.json")
+    nothing = run_script("destination-holded", "check", "--config", none)
+    assert status_of(nothing.stdout)["status"] == "FAILED" and "lacks every permission" in nothing.stdout
+
+
+# ------------------------------------------------------------------------------ reads
+
+
+def test_given_a_token_without_deals_when_the_source_reads_then_leads_fail_naming_it_and_contacts_complete(
+    sandbox, tmp_path
+):
+    config = connector_config(sandbox, dialect="v2")
+    config["credentials"]["token"] = sandbox.mint_token(NO_DEALS)
+    read = SourceRunner(tmp_path, config).read(["genericContact", "crmOpportunity", "crmPipeline"])
+    assert read.records["genericContact"] and read.records["crmPipeline"] and not read.records.get("crmOpportunity")
+    assert read.statuses == {"genericContact": "COMPLETE", "crmPipeline": "COMPLETE", "crmOpportunity": "INCOMPLETE"}
+    assert "genericContact" in read.states and "crmOpportunity" not in read.states
+    per_stream, last = read.errors[0], read.errors[-1]
+    assert per_stream["failure_type"] == "config_error" and per_stream["stream_descriptor"]["name"] == "crmOpportunity"
+    assert "crm:deals.read" in per_stream["message"] and per_stream["message"].startswith("crmOpportunity:")
+    assert last["failure_type"] == "config_error" and "crmOpportunity" in last["message"]
+    assert read.returncode != 0
+    assert any("crmOpportunity: incomplete" in log and "requests" in log for log in read.logs)  # the summary
+
+
+def test_given_a_token_without_deals_when_holded_syncs_then_one_line_names_it_and_contacts_are_in_duckdb(
+    sandbox, tmp_path
+):
+    token = sandbox.mint_token([*NO_DEALS, "developers:usage.read"])
+    env = {"HOLDED_BASE_URL": sandbox.base_url, "HOLDED_API_KEY": "", "HOLDED_API_TOKEN": token}
+    db = tmp_path / "h.duckdb"
+    result = run_script("holded", "sync", "--db", str(db), "--json", "--no-progress", env=env)
+    assert result.returncode == 1, result.stderr  # the read is incomplete
+    told = [line for line in result.stderr.splitlines() if line.startswith("crmOpportunity: incomplete")]
+    assert len(told) == 1 and "crm:deals.read" in told[0], result.stderr  # one line (then the summary table)
+    summary = json.loads(result.stdout)
+    assert summary["streams"]["crmOpportunity"]["status"] == "incomplete"
+    assert summary["streams"]["genericContact"]["status"] == "complete" and summary["streams"]["genericContact"]["rows"]
+    assert token not in result.stdout + result.stderr
+
+    tap_config = config_with(sandbox, token, tmp_path, "tap.json")
+    tap = run_script("tap-holded", "--config", tap_config)
+    assert tap.returncode == 1
+    told = [line for line in tap.stderr.splitlines() if line.startswith("ERROR crmOpportunity")]
+    assert len(told) == 1 and "crm:deals.read" in told[0], tap.stderr  # one line (then the run's summary)
+    records = [json.loads(line) for line in tap.stdout.splitlines() if line.startswith("{")]
+    assert any(m["type"] == "RECORD" and m["stream"] == "genericContact" for m in records)
+
+    events = run_script("holded", "events", "--db", str(tmp_path / "e.duckdb"), env=env)
+    named = [line for line in events.stderr.splitlines() if "crm:deals.read" in line]
+    assert events.returncode == 1 and len(named) == 1 and "crmOpportunity" in named[0], events.stderr
+    assert "requests (contacts 1," in events.stderr  # the run's report line: its requests per listing
+
+
+# ------------------------------------------------------------------------------ pushes
+
+
+def test_given_a_token_without_deals_write_when_pushing_leads_then_nothing_is_written_and_one_line_names_it(
+    sandbox, tmp_path
+):
+    token = sandbox.mint_token(["crm:deals.read", "crm:funnels.read", "contacts:contacts.read"])
+    leads = len(sandbox.store.all("leads"))
+    contact = sandbox.store.all("contacts")[0]["id"]
+    funnel = sandbox.store.all("funnels")[0]
+    stage = funnel["stages"][0]["stageId"]
+    row = {"id": "new-lead-1", "name": "Refused lead", "pipeline": funnel["id"], "stage": stage, "contact": contact}
+    rows = tmp_path / "leads.jsonl"
+    rows.write_text(json.dumps(row) + "\n")
+    env = {"HOLDED_BASE_URL": sandbox.base_url, "HOLDED_API_KEY": "", "HOLDED_API_TOKEN": token}
+    pushed = run_script("holded", "push", "--file", str(rows), "--stream", "crmOpportunity", env=env)
+    assert pushed.returncode == 2 and pushed.stderr.count("\n") == 1, pushed.stderr
+    assert "crm:deals.write (for write crmOpportunity)" in pushed.stderr and token not in pushed.stderr
+
+    config = config_with(sandbox, token, tmp_path, "dest.json")
+    catalog = {"streams": [{"stream": {"name": "crmOpportunity", "json_schema": {"type": "object"},
+                                       "supported_sync_modes": ["full_refresh"]},
+                            "sync_mode": "full_refresh", "destination_sync_mode": "append_dedup"}]}  # fmt: skip
+    catalog_path = tmp_path / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog))
+    message = {"type": "RECORD", "record": {"stream": "crmOpportunity", "data": row, "emitted_at": 0}}
+    command = [script("destination-holded"), "write", "--config", config, "--catalog", str(catalog_path)]
+    written = subprocess.run(command, input=json.dumps(message) + "\n", capture_output=True, text=True, timeout=120)
+    traces = [m["trace"]["error"] for m in airbyte_messages(written.stdout) if m["type"] == "TRACE"]
+    assert written.returncode != 0 and len(traces) == 1, written.stdout + written.stderr
+    assert traces[0]["failure_type"] == "config_error"
+    assert "crm:deals.write (for write crmOpportunity)" in traces[0]["message"]
+    assert len(sandbox.store.all("leads")) == leads  # nothing was created by either
+
+
+def test_given_a_token_without_deals_write_when_the_singer_target_gets_leads_then_it_stops_before_writing(
+    sandbox, tmp_path, monkeypatch, capsys
+):
+    import io
+
+    from holded_cli.config import load_config
+    from singer_holded import target
+    from singer_holded.common import Lines
+
+    monkeypatch.setattr("holded_core.push.refuse_v2_writes", lambda settings: None, raising=False)  # (v2 writes)
+    token = sandbox.mint_token(["crm:deals.read", "contacts:contacts.read", "contacts:contacts.write"])
+    leads = len(sandbox.store.all("leads"))
+    lines = [{"type": "SCHEMA", "stream": "crmOpportunity", "schema": {}, "key_properties": ["id"]},
+             {"type": "RECORD", "stream": "crmOpportunity", "record": {"id": "x-1", "name": "Refused"}}]  # fmt: skip
+    stdin = io.BytesIO("".join(json.dumps(line) + "\n" for line in lines).encode())
+    loaded = load_config(config_with(sandbox, token, tmp_path, "target.json"), env={}, require_credentials=False)
+    with pytest.raises(Exception) as caught:
+        target.write(loaded, stdin, Lines(io.BytesIO()))
+    assert type(caught.value).__name__ == "PermissionsLacking"  # exit 2 through the command wrapper
+    assert "crm:deals.write (for write crmOpportunity)" in str(caught.value) and "\n" not in str(caught.value)
+    assert len(sandbox.store.all("leads")) == leads

@@ -124,7 +124,7 @@ class SingerMessages(Handler[None]):
         if out.status in ("complete", "incomplete"):
             self.states.stream_ended()
         if out.status == "incomplete" and not isinstance(out.error, HoldedQuotaError):  # (said once, at the end)
-            log.error("%s: did not complete: %s", out.stream, out.error)
+            log.error("%s: did not complete: %s", out.stream, out.error or "a listing it needs failed (see above)")
 
     def on_log(self, out: LogOut) -> None:
         log.log(LEVELS.get(out.level, 20), "%s", out.message)

@@ -516,7 +516,9 @@ class HoldedClient:
             abandon.set()  # pages past the end or after an early close: stop their retries
             for future in pending:
                 future.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
+            # Wait for the page requests already sent (one request each, no retry): when the listing ends,
+            # every request made for it is made and counted (its cost is final, `ClientStats.by_label`).
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def usage(self) -> Usage:
         """The account's monthly request quota, read from Holded API v2 (one request, which counts).

@@ -366,6 +366,7 @@ class SyncEngine:
         self._kinds_incomplete = False  # this pass's contacts listing missed records Holded still has
         self._quota: HoldedQuotaError | None = None  # the monthly quota ran out: no listing starts after it
         self._events_lock = threading.Lock()  # changeEvents' request count, added to by several listings
+        self._events_costs: dict[Listing, int] = {}  # the listings read for the change events alone
         self._completed: set[Listing] = set()  # listings that read everything
         self.groups: dict[Listing, list[StreamConsumer]] = {}
         for sel in selected:
@@ -415,7 +416,8 @@ class SyncEngine:
             consumer.report.requests = spent
         if not consumers and EVENTS_STREAM in self.reports:
             with self._events_lock:
-                self.reports[EVENTS_STREAM].requests += spent
+                self._events_costs[listing] = spent
+                self.reports[EVENTS_STREAM].requests = sum(self._events_costs.values())
 
     # --- helpers used by consumers ---------------------------------------------------------
 

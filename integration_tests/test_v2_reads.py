@@ -36,8 +36,11 @@ UNIFIED = list(MAPPINGS)
 # null through both (the mapping reads none): an invoice's `createdAt`/`updatedAt` (v2 has no
 # `updated_at` on documents, only `approved_at`; v1 has neither), a project's and an employee's
 # (v2 has no `updated_at` there; v1 no times either), a funnel's and an event's (kept null as in v1).
-# `raw` (include_raw) is the record as Holded returned it, translated to v1's shape on v2: not compared.
-DIALECT_DIFFERENCES: dict[tuple[str, str], str] = {}
+# `raw` (include_raw) is the record as Holded returned it: each API's own shape (v2's snake_case
+# `is_person`, a line's `line_id`...), so it differs by design wherever it is asked for.
+DIALECT_DIFFERENCES: dict[tuple[str, str], str] = {
+    (stream, "raw"): "the Holded record as received: each API's own record shape" for stream in UNIFIED
+}
 
 
 class Collect(Handler[Any]):
@@ -175,6 +178,22 @@ def test_given_a_v2_token_without_crm_when_checking_then_the_crm_streams_are_nam
     config = connector_config(account, dialect="v2")
     config["credentials"]["token"] = token["token"]
     result = check(config)
-    assert result.error is None and "crm" in result.denied
+    assert result.error is None and {"crm:funnels.read", "crm:deals.read", "crm:events.read"} <= set(result.denied)
     assert {"crmPipeline", "crmOpportunity", "crmEngagement"} <= set(result.affected)
-    assert "genericContact" not in result.affected
+    assert "genericContact" not in result.affected and "contacts:contacts.read" not in result.denied
+    assert "crm:deals.read (for crmOpportunity)" in (result.read_note or "")
+
+
+def test_given_include_raw_when_read_through_v2_then_raw_is_the_v2_record_and_the_unified_fields_are_v1s(account):
+    streams = ["genericCompany", "genericContact", "crmStage", "accountingInvoice", "accountingInvoiceItem"]
+    v1, v2 = read(account, "v1", streams, include_raw=True), read(account, "v2", streams, include_raw=True)
+    assert_same_unified(v1, v2, streams)  # every unified field equal; only `raw` differs (DIALECT_DIFFERENCES)
+    with HoldedClient(connector_config(account, dialect="v2")) as client:
+        company = v2.records["genericCompany"][0]
+        assert company["raw"] == client.get(f"/v2/contacts/{company['id']}")  # as Holded v2 answers it
+        assert "is_person" in company["raw"] and "isperson" in by_id(v1.records["genericCompany"])[company["id"]]["raw"]
+        item = v2.records["accountingInvoiceItem"][0]
+        invoice = client.get(f"/v2/invoices/{item['id'].split(':', 1)[0]}")
+        assert item["raw"] in invoice["lines"] and "line_id" in item["raw"]  # the v2 line, not v1's `products[]`
+    stage = v2.records["crmStage"][0]["raw"]
+    assert "id" in stage and "stageId" not in stage  # v2's stage shape

@@ -396,6 +396,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_proxy(args: argparse.Namespace) -> int:
     from holded_cli.config import load_config
     from holded_core import HoldedClient, parse_config
+    from holded_core.basics import credential_refused
+    from holded_core.errors import HoldedError
 
     # The client config alone: a proxied call speaks whichever API its path names (v1, or /v2/... with a token).
     client_config = parse_config(load_config(args.config, getattr(args, "base_url", None)).values)
@@ -406,7 +408,10 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
     method = args.method.upper()
     with HoldedClient(client_config) as client:
-        result = client.request(method, args.path, json=body, idempotent=method != "POST")
+        try:
+            result = client.request(method, args.path, json=body, idempotent=method != "POST")
+        except HoldedError as exc:  # a refused credential is the user's to fix: one line naming it, exit 2
+            raise credential_refused(exc, client_config) or exc from None
     json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0

@@ -32,6 +32,7 @@ from holded_core.client import HoldedClient
 from holded_core.config import (
     DEFAULT_BASE_URL,
     ApiKeyCredentials,
+    ApiTokenCredentials,
     BearerCredentials,
     ClientConfig,
     OAuth2Credentials,
@@ -171,6 +172,17 @@ def credential_refused(error: BaseException, config: ClientConfig) -> HoldedBasi
             f"`credentials`: Holded refused the OAuth2 access token ({answer}); check that "
             "`credentials.token_url` issues tokens for this Holded account",
             field="credentials",
+            status_code=error.status_code,
+        )
+    if isinstance(credentials, ApiTokenCredentials):
+        fix = (
+            "v1 routes refuse API v2 tokens: use the route's /v2/ form, or an API v1 key"
+            if error.path and not error.path.startswith("/v2/")
+            else "check that the token was not revoked, or create one in Holded (Settings > Developers > Credentials)"
+        )
+        return HoldedBasicsError(
+            f"`credentials.token`: Holded refused the API v2 token ({answer}); {fix}",
+            field="credentials.token",
             status_code=error.status_code,
         )
     if isinstance(credentials, BearerCredentials):

@@ -88,6 +88,16 @@ def test_given_a_wrong_key_then_one_call_and_one_line_naming_the_api_key(command
     assert requests_by_status(sandbox).get("401", 0) == refused_before + 1  # one call, not one per stream
 
 
+@pytest.mark.parametrize("command", ["sync", "events"])
+def test_given_a_revoked_v2_token_then_one_line_naming_the_token_not_a_v1_key(command, sandbox, tmp_path):
+    token = "pat_revoked-0123456789"
+    env = {"HOLDED_API_TOKEN": token, "HOLDED_API_KEY": "", "HOLDED_BASE_URL": sandbox.base_url, "HOLDED_CONFIG": ""}
+    result = run_script("holded", *COMMANDS[command](tmp_path), env=env)
+    line = one_line(result, f"holded {command}: `credentials.token`: Holded refused the API v2 token (HTTP 403")
+    assert "Access denied." in line and "not revoked" in line
+    assert token not in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_given_a_base_url_without_api_then_one_line_naming_base_url(command, sandbox, tmp_path):
     root = sandbox.base_url.removesuffix("/api")  # the sandbox answers Holded's HTML 404 page there

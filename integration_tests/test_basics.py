@@ -86,6 +86,16 @@ def test_given_a_wrong_key_then_one_call_and_one_line_naming_the_api_key(command
     assert "paste a valid API key" in line
     assert SECRET not in result.stdout + result.stderr
     assert requests_by_status(sandbox).get("401", 0) == refused_before + 1  # one call, not one per stream
+    assert not (tmp_path / "holded.duckdb").exists()  # no empty database left that looks synced
+
+
+def test_given_a_wrong_key_then_an_existing_database_is_kept_as_it_was(sandbox, tmp_path):
+    synced = holded("sync", tmp_path, sandbox.api_key, sandbox.base_url)
+    assert synced.returncode == 0, synced.stderr
+    db = tmp_path / "holded.duckdb"
+    size = db.stat().st_size
+    one_line(holded("sync", tmp_path, SECRET, sandbox.base_url), "holded sync: `credentials.api_key`")
+    assert db.exists() and db.stat().st_size == size
 
 
 @pytest.mark.parametrize("command", ["sync", "events"])

@@ -11,10 +11,10 @@ declares in `lines` has arrived, or the input ends (`drain`). Holded's API v1 ap
 so this is how an invoice pushed with its lines ends approved (shared/holded-api/README.md, "Writes";
 iamsamuelfraga/mcp-holded issue 51); through API v2 the writer creates it with its lines and then
 approves it (`POST /invoices/{id}/approve`), and an approved document takes no more lines either.
-Writes speak the API the credential speaks (a v1 key, a v2 token: `holded_core.write_channel`). At most `MAX_HELD` documents are held (the oldest is written past
-it). A state message waits while a document held before it is still held (`hold_state`, then
-`released` after `settle` or `drain`): a state is passed on only once every record before it is
-applied, as the Airbyte protocol asks.
+Writes speak the API the credential speaks (a v1 key, a v2 token: `holded_core.write_channel`).
+At most `MAX_HELD` documents are held (the oldest is written past it). A state message waits while a
+document held before it is still held (`hold_state`, then `released` after `settle` or `drain`): a
+state is passed on only once every record before it is applied, as the Airbyte protocol asks.
 """
 
 from __future__ import annotations

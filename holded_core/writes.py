@@ -457,7 +457,21 @@ class Writer:
             found = self.find(target, {"id": key}, key)
             if found is not None:
                 return str(found["id"])
-        raise Rejected(f"{what} {key!r} does not exist in Holded (write it first, or check the id)")
+        keyless = [s for s in streams if not self._keeps_external_id(TARGETS[s])]
+        hint = (
+            f"; Holded's API {self.channel.name} keeps no external id on {' or '.join(keyless)} records, so a later "
+            "run finds one by its Holded id (or write it in the same run)"
+            if keyless
+            else ""
+        )
+        raise Rejected(f"{what} {key!r} does not exist in Holded (write it first, or check the id){hint}")
+
+    def _keeps_external_id(self, target: Target) -> bool:
+        """Whether Holded keeps the record's source key for `target` in this dialect (its `customId`, or the
+        external id among its custom fields): else a record is found again only by its Holded id or natural key."""
+        if target.rules.custom_id is not None or target.rules.embedded is not None:
+            return True
+        return bool(target.mapping.custom_fields) and "customFields" not in self.channel.unwritable(target.resource)
 
     def _resolve_embedded(self, target: Target, key: str, what: str) -> str:
         """A reference `<parentKey>:<ownId>` to an item of a parent's list (a stage of a funnel)."""

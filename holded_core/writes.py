@@ -15,8 +15,15 @@ differs from Holded's only in Unicode form is no change.
 Approval (`Approval`, declared per target): Holded's API v1 approves a document only as it creates it
 (`approveDoc`), and an approved document cannot be edited, so an invoice asked to be approved
 (`draft: false`) is created in one request with the lines that came with it in the same push
-(`Writer.apply_group`, fed by `holded_core.push`). One that cannot be approved that way is created as a
-draft and reported `not approved` with the reason; it is never silently left a draft.
+(`Writer.apply_group`, fed by `holded_core.push`). Through API v2 it is created with those lines, then
+approved by its approve route; v2 approves an existing draft too, after the lines that came with it are
+written. One that cannot be approved is created (or left) a draft and reported `not approved` with the
+reason; it is never silently left a draft.
+
+Dialects (`holded_core.write_channel`): the writer builds Holded's v1 bodies and reads v1-shaped records
+whatever the credential speaks; its one `WriteChannel` translates both ways from the dialect's resource
+rows (v2: snake_case bodies, full-replace PUTs as read-modify-write, sub-routes, the approve route). A field
+the dialect's writes do not take is never a change: it is said in the result's note.
 
 Models (`holded_core.mappings`): what differs between models (required fields, natural key, references,
 computed and set-once fields, children written through their parent, guards, Holded's body quirks) is

@@ -98,7 +98,7 @@ def test_given_a_wrong_key_then_an_existing_database_is_kept_as_it_was(sandbox, 
     assert db.exists() and db.stat().st_size == size
 
 
-@pytest.mark.parametrize("command", ["sync", "events"])
+@pytest.mark.parametrize("command", list(COMMANDS))
 def test_given_a_revoked_v2_token_then_one_line_naming_the_token_not_a_v1_key(command, sandbox, tmp_path):
     token = "pat_revoked-0123456789"
     env = {"HOLDED_API_TOKEN": token, "HOLDED_API_KEY": "", "HOLDED_BASE_URL": sandbox.base_url, "HOLDED_CONFIG": ""}

@@ -40,7 +40,7 @@ from holded_core.basics import check_basics
 from holded_core.errors import HoldedConfigError
 from holded_core.permissions import require
 from holded_core.push import Outcome, Push, PushOptions
-from holded_core.settings import parse_settings, refuse_v2_writes
+from holded_core.settings import parse_settings
 from source_holded.airbyte import config_error, connection_status
 
 MODE_OPS = {
@@ -70,7 +70,6 @@ class DestinationHolded(Destination):
         _require_permissions(config, configured_catalog)
         try:
             settings = parse_settings(config)
-            refuse_v2_writes(settings)  # writes still speak Holded's API v1 only (Push refuses too)
             options = PushOptions.from_config(config)
         except HoldedConfigError as exc:
             raise config_error(exc) from None

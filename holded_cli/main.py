@@ -10,16 +10,18 @@ Every mistake ends as one line on stderr naming what to fix; exit codes: 0 done,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from holded_core.adapter import EXIT_FAILED, EXIT_USAGE, TokenHandBack, run_command
-from holded_core.errors import HoldedConfigError
+from holded_core.errors import HoldedBasicsError, HoldedConfigError
 from holded_core.secrets import redact, register_secret
 
 ENV_DB = "HOLDED_DB"
@@ -63,6 +65,20 @@ def _db(args: argparse.Namespace) -> Path:
     return Path(args.db or os.environ.get(ENV_DB) or DEFAULT_DB)
 
 
+@contextlib.contextmanager
+def _kept_only_if_used(db: Path) -> Iterator[None]:
+    """A DuckDB file this run creates is removed again when the run stops on its basics (a refused
+    credential, a wrong `base_url`): nothing was read, and an empty file would look like a synced one."""
+    new = not db.exists()
+    try:
+        yield
+    except HoldedBasicsError:
+        if new:
+            for leftover in (db, db.with_name(db.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
+
+
 def _tokens(loaded: Any, log: Any) -> TokenHandBack:
     """The client's `on_refresh_token`: a rotated refresh token is written back to --config (`log`: a
     warning when it cannot be)."""
@@ -88,7 +104,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     progress = Progress(live=False if args.no_progress else None)
     _setup_logging(args.verbose, progress.console if progress.live_mode else None)
     started = time.time()
-    with Store(_db(args)) as store:
+    with _kept_only_if_used(_db(args)), Store(_db(args)) as store:
         if args.full_refresh:
             store.forget_state()
         quota = QuotaCheck(settings, store, fit_quota=args.fit_quota, say=lambda line: print(line, file=sys.stderr))
@@ -226,7 +242,7 @@ def cmd_events(args: argparse.Namespace) -> int:
         print(message, file=sys.stderr, flush=True)
 
     tokens = _tokens(loaded, progress.log)
-    with Store(_db(args)) as store:
+    with _kept_only_if_used(_db(args)), Store(_db(args)) as store:
         webhook = None
         if args.webhook:
             webhook = Webhook(store, args.webhook, secret, attempts=args.attempts, backoff=args.backoff)
@@ -415,6 +431,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_proxy(args: argparse.Namespace) -> int:
     from holded_cli.config import load_config
     from holded_core import HoldedClient, parse_config
+    from holded_core.basics import credential_refused
+    from holded_core.errors import HoldedError
 
     # The client config alone: a proxied call speaks whichever API its path names (v1, or /v2/... with a token).
     client_config = parse_config(load_config(args.config, getattr(args, "base_url", None)).values)
@@ -425,7 +443,10 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
     method = args.method.upper()
     with HoldedClient(client_config) as client:
-        result = client.request(method, args.path, json=body, idempotent=method != "POST")
+        try:
+            result = client.request(method, args.path, json=body, idempotent=method != "POST")
+        except HoldedError as exc:  # a refused credential is the user's to fix: one line naming it, exit 2
+            raise credential_refused(exc, client_config) or exc from None
     json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0

@@ -176,9 +176,13 @@ def credential_refused(error: BaseException, config: ClientConfig) -> HoldedBasi
             status_code=error.status_code,
         )
     if isinstance(credentials, ApiTokenCredentials):
+        fix = (
+            "v1 routes refuse API v2 tokens: use the route's /v2/ form, or an API v1 key"
+            if error.path and not error.path.startswith("/v2/")
+            else "check that the token was not revoked, or create one in Holded (Settings > Developers > Credentials)"
+        )
         return HoldedBasicsError(
-            f"`credentials.token`: Holded refused the API token ({answer}); make a new token in Holded (Settings > "
-            "Developers) and set it (HOLDED_API_TOKEN for the runner)",
+            f"`credentials.token`: Holded refused the API v2 token ({answer}); {fix}",
             field="credentials.token",
             status_code=error.status_code,
         )

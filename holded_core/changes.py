@@ -32,6 +32,11 @@ from holded_core.errors import HoldedConfigError
 
 STATE_VERSION = 1
 FP_BYTES = 4
+# Per-field hashes (changedFields): 2 bytes each, so a changed field is missed once in 65,536 changes
+# (1 byte missed one in 256). A value stored in another layout (an older release's 1-byte hashes, or a
+# model whose field list changed) is read as its fingerprint with its field hashes unknown (zeros): the
+# record compares by the fingerprint alone and its next event has `changedFields` None, not a guess.
+FIELD_HASH_BYTES = 2
 _HEX24 = re.compile(r"[0-9a-f]{24}")
 
 
@@ -41,12 +46,18 @@ def fingerprint(record: Mapping[str, Any]) -> bytes:
 
 
 def field_hashes(record: Mapping[str, Any], fields: Sequence[str]) -> bytes:
-    """One byte per field, to tell which fields changed when only hashes of the old version are kept."""
+    """`FIELD_HASH_BYTES` per field, in `fields` order, to tell which fields changed when only hashes of
+    the old version are kept (appended to the record's `fingerprint` in the change-events state)."""
     out = bytearray()
     for name in fields:
         blob = orjson.dumps(record.get(name), option=orjson.OPT_SORT_KEYS)
-        out.append(hashlib.blake2b(blob, digest_size=1).digest()[0])
+        out += hashlib.blake2b(blob, digest_size=FIELD_HASH_BYTES).digest()
     return bytes(out)
+
+
+def events_width(fields: Sequence[str]) -> int:
+    """The bytes stored per record of a model in the change-events state: fingerprint + field hashes."""
+    return FP_BYTES + FIELD_HASH_BYTES * len(fields)
 
 
 # ---------------------------------------------------------------------------------- encoding
@@ -172,9 +183,10 @@ class ChangeTracker:
         self._pending_chunks: list[dict[str, Any]] = [pending] if isinstance(pending, Mapping) else list(pending)
         self._unencoded: dict[str, bytes] = {}
         try:
-            snapshot = decode_snapshot(self._snapshot_encoded)
-            self.pending = {k: v for chunk in self._pending_chunks for k, v in decode_snapshot(chunk).items()}
-            self._missing_before = decode_snapshot(state.get("missing"))
+            snapshot = self._fit(decode_snapshot(self._snapshot_encoded))
+            pending_values = {k: v for chunk in self._pending_chunks for k, v in decode_snapshot(chunk).items()}
+            self.pending = self._fit(pending_values)
+            self._missing_before = self._fit(decode_snapshot(state.get("missing")))
         except (ValueError, KeyError, TypeError, AttributeError, zlib.error) as exc:  # binascii.Error is a ValueError
             raise UnreadableState(stream, f"{type(exc).__name__}: {exc}") from None
         self._missing_before_encoded = state.get("missing")
@@ -184,12 +196,21 @@ class ChangeTracker:
         self._gone: dict[str, bytes] = {}  # candidates Holded confirmed deleted in this pass
         self._missing_now: dict[str, bytes] = {}  # candidates held until the next listing confirms them
 
+    def _fit(self, values: dict[str, bytes]) -> dict[str, bytes]:
+        """Values stored in another layout, in this tracker's width: the fingerprint, the rest unknown."""
+        for key, value in values.items():
+            if len(value) != self.width:
+                values[key] = value[:FP_BYTES] + bytes(self.width - FP_BYTES)
+        return values
+
     def observe(self, key: str, value: bytes) -> Change | None:
         """A record of the current listing; the change to emit, or None when it is unchanged."""
         self.seen[key] = value
         old = self.known.get(key)
         if old == value:
             return None
+        if old is not None and old[:FP_BYTES] == value[:FP_BYTES] and not any(old[FP_BYTES:]):
+            return None  # the same record, its field hashes unknown until now (`_fit`): stored anew
         self.pending[key] = value
         self._unencoded[key] = value
         return Change(key, "created" if old is None else "updated", old, value)
@@ -287,11 +308,17 @@ def event_id(model: str, key: str, kind: str, value: bytes | None) -> str:
 
 
 def changed_fields(old: bytes | None, new: bytes | None, fields: Sequence[str]) -> list[str] | None:
-    """Fields whose one-byte hash differs; None when the previous version is not known."""
-    if old is None or new is None or len(old) != len(new):
+    """Fields whose hash differs; None when the previous version is not known, or was stored in
+    another layout (an older connector's, or before the model's fields changed)."""
+    width = events_width(fields)
+    if old is None or new is None or len(old) != width or len(new) != width or not any(old[FP_BYTES:]):
         return None
-    offset = FP_BYTES
-    return [name for i, name in enumerate(fields) if old[offset + i] != new[offset + i]]
+    step = FIELD_HASH_BYTES
+
+    def part(value: bytes, i: int) -> bytes:
+        return value[FP_BYTES + i * step : FP_BYTES + (i + 1) * step]
+
+    return [name for i, name in enumerate(fields) if part(old, i) != part(new, i)]
 
 
 def build_event(

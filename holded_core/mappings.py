@@ -470,9 +470,6 @@ class WriteRules:
             of the new record (openapi-v1: `POST /funnels` takes `name` only, `POST /leads` its list).
         update_drops: Holded fields an update never sends: set by the create only (a lead's
             `funnelId` and `contactId`: openapi-v1 crm.json, `PUT /leads/{leadId}` takes neither).
-        update_routes: Holded field -> the sub-route an update sends it to, alone, with
-            `PUT <path>/{id}/<route>` (a lead's stage moves through `PUT /leads/{id}/stages`: README
-            "Writes").
         create_values: Holded fields every create sends (a contact is a person or a company by
             `isperson`: README "Records").
         single_key_custom_fields: the operations (`create`, `update`) on which custom fields are sent
@@ -482,6 +479,9 @@ class WriteRules:
         approval: approved only as it is created, with its lines (see `Approval`).
         embedded: written through its parent's list (see `Embedded`).
         refuse: record -> why it cannot be written at all (before anything is read), or None.
+        claims: for a stream's second (or later) written mapping: record -> whether this mapping writes it
+            (a company's contact person, id `<companyId>:<personId>`, in `genericContact`); the stream's
+            first mapping writes the rest.
         matches: Holded's matched record -> why this record must not be written over it, or None
             (persons and companies share Holded's contacts).
         locked: Holded's current record -> the state in which Holded refuses to change it
@@ -503,12 +503,12 @@ class WriteRules:
     set_once: tuple[str, ...] = ()
     create_only: tuple[str, ...] = ()
     update_drops: tuple[str, ...] = ()
-    update_routes: Mapping[str, str] = field(default_factory=dict, hash=False)
     create_values: Mapping[str, Any] = field(default_factory=dict, hash=False)
     single_key_custom_fields: tuple[str, ...] = ()
     approval: Approval | None = None
     embedded: Embedded | None = None
     refuse: Guard | None = None
+    claims: Callable[[Mapping[str, Any]], bool] | None = None
     matches: Guard | None = None
     locked: Guard | None = None
     shape: tuple[Shaper, ...] = ()
@@ -526,12 +526,15 @@ def event_key(unified: Mapping[str, Any]) -> str | None:
     return f"{title}|{unified.get('startTime')}" if title else None
 
 
-def contact_person(record: Mapping[str, Any]) -> str | None:
-    """A company's contact person (id `<companyId>:<personId>`, read from `contactPersons[]`) has no
-    write route in Holded's API v1 (openapi-v1/invoice.json has none under contacts)."""
-    if ":" in str(record.get("id") or ""):
-        return "a company's contact persons cannot be written through Holded's API v1"
-    return None
+def is_contact_person(record: Mapping[str, Any]) -> bool:
+    """A company's contact person: its id is `<companyId>:<personId>`, as the stream reads it from the
+    company's `contactPersons[]` (a person of its own is a contact, id without a colon)."""
+    return ":" in str(record.get("id") or "")
+
+
+def person_key(unified: Mapping[str, Any]) -> str | None:
+    """A contact person's natural key within its company: its whole name (as an identity)."""
+    return identity(join_name(unified.get("firstName"), unified.get("lastName")))
 
 
 def contact_kind(person: bool) -> Guard:
@@ -594,8 +597,9 @@ def paid_status(record: Mapping[str, Any]) -> str | None:
 
 def line_as_item(line: Mapping[str, Any]) -> dict[str, Any]:
     """A line as read (`products[]`) turned back into the write form (`items[]`, the unit price as
-    `subtotal`: openapi-v1/invoice.json, "Update Document")."""
-    item = {k: line.get(k) for k in ("name", "desc", "units", "tax", "taxes", "discount", "retention", "sku")}
+    `subtotal`: openapi-v1/invoice.json, "Update Document"). A line read through API v2 keeps its
+    `lineId` (v2's `line_id`), so Holded keeps that line (shared/holded-api/v2/README.md, "Shapes")."""
+    item = {k: line.get(k) for k in ("name", "desc", "units", "tax", "taxes", "discount", "retention", "sku", "lineId")}
     item["subtotal"] = line.get("price")
     return {k: v for k, v in item.items() if v is not None}
 
@@ -897,7 +901,6 @@ GENERIC_CONTACT = ModelMapping(
         CONTACT_WRITES,
         required=("firstName",),
         create_values={"isperson": True},
-        refuse=contact_person,
         matches=contact_kind(person=True),
     ),
 )
@@ -912,6 +915,17 @@ CONTACT_PERSONS = ModelMapping(
     children="contactPersons",
     custom_fields=None,
     description="Contact persons of companies (`contactPersons[]`), id `<companyId>:<personId>`",
+    # Written by rewriting the company's list where the dialect takes it: API v2's contact PUT takes
+    # `contact_persons[]{person_id, name, job, phone, email}` (shared/holded-api/v2/README.md, "Shapes";
+    # the contacts spec: "contact_persons[{person_id}] links existing persons"); API v1's contact writes
+    # take none (openapi-v1/invoice.json), so its dialect declares them unwritable and they are refused.
+    write=WriteRules(
+        noun="contact person",
+        required=("firstName",),
+        natural_key=person_key,
+        claims=is_contact_person,
+        embedded=Embedded("genericCompany", "company", own_id="personId"),
+    ),
 )
 
 GENERIC_COMPANY = ModelMapping(
@@ -1033,7 +1047,7 @@ CRM_OPPORTUNITY = ModelMapping(
         f("amount", "value", number),
         f("currency", None, opportunity_currency, None),
         f("pipeline", "funnelId", ref),
-        Field(("stage",), "stageId", stage_ref, stage_from_ref),  # read as a crmStage id; moves: `update_routes`
+        Field(("stage",), "stageId", stage_ref, stage_from_ref),  # a crmStage id; moved by a sub-route (dialects)
         f("contact", "contactId", ref),
         f("company", None, const(None), None),
         f("owner", "userId", ref, None),
@@ -1048,7 +1062,6 @@ CRM_OPPORTUNITY = ModelMapping(
         references={"pipeline": ("crmPipeline",), "contact": CONTACT_STREAMS, "stage": ("crmStage",)},
         create_only=("funnelId", "contactId", "name", "value", "potential", "dueDate", "stageId", "customFields"),
         update_drops=("funnelId", "contactId"),
-        update_routes={"stageId": "stages"},
     ),
 )
 

@@ -9,10 +9,12 @@ Documents asked to be approved (a target with an `Approval` rule: an invoice wit
 held, with the line records that follow them, until their lines are in: every line id the document
 declares in `lines` has arrived, or the input ends (`drain`). Holded's API v1 approves only at create,
 so this is how an invoice pushed with its lines ends approved (shared/holded-api/README.md, "Writes";
-iamsamuelfraga/mcp-holded issue 51). At most `MAX_HELD` documents are held (the oldest is written past
-it). A state message waits while a document held before it is still held (`hold_state`, then
-`released` after `settle` or `drain`): a state is passed on only once every record before it is
-applied, as the Airbyte protocol asks.
+iamsamuelfraga/mcp-holded issue 51); through API v2 the writer creates it with its lines and then
+approves it (`POST /invoices/{id}/approve`), and an approved document takes no more lines either.
+Writes speak the API the credential speaks (a v1 key, a v2 token: `holded_core.write_channel`).
+At most `MAX_HELD` documents are held (the oldest is written past it). A state message waits while a
+document held before it is still held (`hold_state`, then `released` after `settle` or `drain`): a
+state is passed on only once every record before it is applied, as the Airbyte protocol asks.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from holded_core.client import HoldedClient
 from holded_core.errors import HoldedConfigError
 from holded_core.identity import identity
 from holded_core.scheduler import Scheduler
-from holded_core.settings import Settings, refuse_v2_writes
+from holded_core.settings import Settings
 from holded_core.streams import DELETED_AT, StreamSpec
 from holded_core.writes import OPS, TARGETS, Writer, WriteResult, field_names, parent_of
 
@@ -184,7 +186,6 @@ class Push:
     `drain()` (the end of the input: everything held is written, then waited for)."""
 
     def __init__(self, client: HoldedClient, settings: Settings, options: PushOptions) -> None:
-        refuse_v2_writes(settings)  # HoldedConfigError: writes still speak Holded's API v1 only
         self.options = options
         self.settings = settings
         self.writer = Writer(

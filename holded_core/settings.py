@@ -74,22 +74,6 @@ def _custom_streams(raw: Any) -> tuple[Mapping[str, Any], ...]:
     return tuple(raw)
 
 
-V2_WRITES_PENDING = (
-    "`credentials` is a Holded API v2 token, and writes (destination, `holded push`, the Singer target) still "
-    "write through Holded's API v1: use a v1 API key to write (reads, syncs and `holded proxy` take the token)"
-)
-
-
-def refuse_v2_writes(settings: Settings) -> None:
-    """Where writes start: writes still speak only Holded's API v1.
-
-    Raises:
-        HoldedConfigError: the credential is a v2 token (one line: what to use instead).
-    """
-    if settings.client.dialect != "v1":
-        raise HoldedConfigError(V2_WRITES_PENDING)
-
-
 def parse_settings(raw: Mapping[str, Any]) -> Settings:
     """Validate a whole connector config once, for every entry point (source, destination, runner, Singer).
 

@@ -31,7 +31,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from holded_core.changes import FP_BYTES, ChangeTracker, build_event, bytes_per_record, field_hashes, fingerprint
+from holded_core.changes import (
+    ChangeTracker,
+    build_event,
+    bytes_per_record,
+    events_width,
+    field_hashes,
+    fingerprint,
+)
 from holded_core.client import HoldedClient
 from holded_core.dates import DEFAULT_TIMEZONE
 from holded_core.deletions import DEFAULT_MAX_SHARE, DeletionCheck, Verdicts
@@ -255,8 +262,8 @@ class StreamConsumer:
 
 
 class EventsHub:
-    """The change-events stream: per unified model, a tracker of fingerprints plus one hash byte per
-    field (so `changedFields` can be told), shared by the listings that feed the models."""
+    """The change-events stream: per unified model, a tracker of fingerprints plus a 2-byte hash per
+    field (`changes.field_hashes`, so `changedFields` can be told), shared by the listings that feed the models."""
 
     def __init__(self, engine: SyncEngine, state: Mapping[str, Any] | None) -> None:
         self.engine = engine
@@ -274,7 +281,7 @@ class EventsHub:
         self.specs[spec.name] = spec
         self.trackers[spec.name] = ChangeTracker(
             self._states.get(spec.name),
-            width=FP_BYTES + len(spec.fields),
+            width=events_width(spec.fields),
             stream=f"{EVENTS_STREAM} ({spec.name})",
             scope=self.engine.scope(spec),
         )

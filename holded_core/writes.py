@@ -15,8 +15,15 @@ differs from Holded's only in Unicode form is no change.
 Approval (`Approval`, declared per target): Holded's API v1 approves a document only as it creates it
 (`approveDoc`), and an approved document cannot be edited, so an invoice asked to be approved
 (`draft: false`) is created in one request with the lines that came with it in the same push
-(`Writer.apply_group`, fed by `holded_core.push`). One that cannot be approved that way is created as a
-draft and reported `not approved` with the reason; it is never silently left a draft.
+(`Writer.apply_group`, fed by `holded_core.push`). Through API v2 it is created with those lines, then
+approved by its approve route; v2 approves an existing draft too, after the lines that came with it are
+written. One that cannot be approved is created (or left) a draft and reported `not approved` with the
+reason; it is never silently left a draft.
+
+Dialects (`holded_core.write_channel`): the writer builds Holded's v1 bodies and reads v1-shaped records
+whatever the credential speaks; its one `WriteChannel` translates both ways from the dialect's resource
+rows (v2: snake_case bodies, full-replace PUTs as read-modify-write, sub-routes, the approve route). A field
+the dialect's writes do not take is never a change: it is said in the result's note.
 
 Models (`holded_core.mappings`): what differs between models (required fields, natural key, references,
 computed and set-once fields, children written through their parent, guards, Holded's body quirks) is
@@ -37,7 +44,7 @@ from pydantic import ValidationError
 
 from holded_core.client import HoldedClient
 from holded_core.dates import DEFAULT_TIMEZONE, account_zone, parse_day
-from holded_core.dialects.v1 import V1
+from holded_core.dialects import dialect_named
 from holded_core.errors import HoldedAmbiguousWriteError, HoldedError, HoldedNotFoundError
 from holded_core.fieldmap import FieldMapping, extra_fields
 from holded_core.identity import identity, nfc, same_value
@@ -55,6 +62,7 @@ from holded_core.mappings import (
 )
 from holded_core.models import MODELS
 from holded_core.secrets import get_logger
+from holded_core.write_channel import WriteChannel
 
 logger = get_logger(__name__)
 
@@ -88,10 +96,10 @@ class Target:
         return self.mapping.write
 
     @property
-    def path(self) -> str:
-        """The list route of the resource the model is written to (creates `POST` there; updates and
-        deletes go to `<path>/{id}`), in Holded API v1: the writer speaks v1 until it speaks v2 too."""
-        return V1.resource(self.mapping.resource).path
+    def resource(self) -> str:
+        """The Holded resource the model is written to, by name (`contacts`, `invoices`): the dialect's
+        `WriteChannel` knows its routes."""
+        return self.mapping.resource
 
     @property
     def custom_id(self) -> Field | None:
@@ -107,10 +115,26 @@ class Target:
         return embedded.write_as or self.mapping.children
 
 
-# Every model whose mapping declares how it is written (the first mapping of a stream is the one written).
-TARGETS: dict[str, Target] = {
-    stream: Target(mappings[0]) for stream, mappings in MAPPINGS.items() if mappings[0].write is not None
+# Every model whose mapping declares how it is written: per stream, its written mappings in order. The first
+# is the stream's target (references, indexes); a later one writes the records its `WriteRules.claims`
+# (a company's contact persons in `genericContact`).
+WRITTEN: dict[str, tuple[Target, ...]] = {
+    stream: tuple(Target(m) for m in mappings if m.write is not None)
+    for stream, mappings in MAPPINGS.items()
+    if mappings[0].write is not None
 }
+TARGETS: dict[str, Target] = {stream: targets[0] for stream, targets in WRITTEN.items()}
+
+
+def target_of(stream: str, record: Mapping[str, Any]) -> Target | None:
+    """The target that writes `record` of `stream`: the first of its written mappings whose
+    `WriteRules.claims` takes it, else the stream's first; None for a stream nothing writes."""
+    targets = WRITTEN.get(stream, ())
+    for target in targets[1:]:
+        claims = target.rules.claims
+        if claims is not None and claims(record):
+            return target
+    return targets[0] if targets else None
 
 
 def field_names(stream: str, field_mappings: tuple[FieldMapping, ...] = ()) -> dict[str, str]:
@@ -160,16 +184,17 @@ class Index:
     `customId`, external id, natural key and matching key (for every stream that shares the listing)."""
 
     def __init__(
-        self, client: HoldedClient, path: str, matching: Mapping[str, str | None], timezone: str = DEFAULT_TIMEZONE
+        self, channel: WriteChannel, resource: str, matching: Mapping[str, str | None], timezone: str = DEFAULT_TIMEZONE
     ) -> None:
-        """`matching`: for each target stream on `path`, the unified field `matching_keys` names (or None);
-        `timezone`: the account's zone (a day used as a matching key compares as a day there)."""
+        """`matching`: for each target stream on `resource`, the unified field `matching_keys` names (or
+        None); `timezone`: the account's zone (a day used as a matching key compares as a day there). The
+        listing is read through `channel`, in v1's record shape whatever the dialect."""
         self.timezone = timezone
         self.by_id: dict[str, dict[str, Any]] = {}
         self.by_key: dict[str, str] = {}
         self.stale: set[str] = set()  # ids written in this sync, re-read on next use
         self.targets = [(TARGETS[stream], key) for stream, key in matching.items()]
-        for record in client.iter_records(path):
+        for record in channel.records(resource):
             self.add(record)
 
     def add(self, record: Mapping[str, Any]) -> None:
@@ -227,11 +252,15 @@ class Writer:
                 equal to the one Holded stores is unchanged (shared/holded-api/README.md: Calendar
                 dates are midnight in Madrid).
 
+        The writer speaks the API `client`'s credential speaks (`ClientConfig.dialect`: a v1 key, a v2
+        token) through one `WriteChannel`; its steps are the same for both.
+
         Raises:
             HoldedConfigError: `timezone` is not a known zone.
         """
         self.client = client
         self.zone = account_zone(timezone)
+        self.channel = WriteChannel(client, dialect_named(client.config.dialect), self.zone)
         self.matching_keys = dict(matching_keys or {})  # stream -> unified field an upsert matches on
         self.dry_run = dry_run
         self.default_currency = default_currency
@@ -257,7 +286,7 @@ class Writer:
         try:
             if op not in OPS:
                 raise Rejected(f"unknown operation {op!r}: use one of {', '.join(OPS)}")
-            target = TARGETS.get(stream)
+            target = target_of(stream, record)
             if target is None:
                 raise Rejected(f"{stream!r} is not a unified stream this destination writes")
             _check(target.rules.refuse, record)
@@ -325,6 +354,12 @@ class Writer:
             kept.sort(key=lambda entry: _sort_position(entry[1]))  # stable: arrival order among equals
             created = self._create(target, resolved, key, lines=[line for _, line, _ in kept])
         except _OneByOne:
+            approves = self.channel.approves_drafts(target.resource)
+            if rule is not None and rule.asked(record) and op != "delete" and approves:
+                # An existing draft that the dialect can approve (API v2): its lines first, then the
+                # document, whose update approves it; an approved document takes no more lines.
+                written = [self.apply(s, r, o) for s, r, o in lines]
+                return [self.apply(stream, record, op), *written]
             return [self.apply(stream, record, op), *(self.apply(s, r, o) for s, r, o in lines)]
         except (Rejected, HoldedError) as exc:
             reason = (exc.holded_message or str(exc)) if isinstance(exc, HoldedError) else str(exc)
@@ -360,19 +395,19 @@ class Writer:
         keys = [f"{stream}:{key}"]
         target = TARGETS.get(stream)
         if target is not None:
-            keys += [f"{target.path}|{k}" for k in self._identity_keys(target, record, key)]
+            keys += [f"{target.resource}|{k}" for k in self._identity_keys(target, record, key)]
         return keys
 
     # --------------------------------------------------------------------------- matching
 
     def index(self, target: Target) -> Index:
         with self._lock:
-            if target.path not in self._indexes:
+            if target.resource not in self._indexes:
                 # persons and companies share one listing; children are indexed as their parent
-                shared = [t.stream for t in TARGETS.values() if t.path == target.path and not t.rules.embedded]
+                shared = [t.stream for t in TARGETS.values() if t.resource == target.resource and not t.rules.embedded]
                 matching = {stream: self.matching_keys.get(stream) for stream in shared}
-                self._indexes[target.path] = Index(self.client, target.path, matching, self.zone.key)
-            return self._indexes[target.path]
+                self._indexes[target.resource] = Index(self.channel, target.resource, matching, self.zone.key)
+            return self._indexes[target.resource]
 
     def _identity_keys(self, target: Target, record: Mapping[str, Any], key: str) -> list[str]:
         """The index keys `record` is looked up by (`identity_keys`), its own key standing for a contact's
@@ -392,7 +427,7 @@ class Writer:
         for rid in candidates:
             if rid and rid in index.by_id:
                 if rid in index.stale:  # written in this sync: read back only if it is needed again
-                    index.add(self.client.get(f"{target.path}/{rid}"))
+                    index.add(self.channel.read(target.resource, rid))
                 return index.by_id[rid]
         return None
 
@@ -429,7 +464,21 @@ class Writer:
             found = self.find(target, {"id": key}, key)
             if found is not None:
                 return str(found["id"])
-        raise Rejected(f"{what} {key!r} does not exist in Holded (write it first, or check the id)")
+        keyless = [s for s in streams if not self._keeps_external_id(TARGETS[s])]
+        hint = (
+            f"; Holded's API {self.channel.name} keeps no external id on {' or '.join(keyless)} records, so a later "
+            "run finds one by its Holded id (or write it in the same run)"
+            if keyless
+            else ""
+        )
+        raise Rejected(f"{what} {key!r} does not exist in Holded (write it first, or check the id){hint}")
+
+    def _keeps_external_id(self, target: Target) -> bool:
+        """Whether Holded keeps the record's source key for `target` in this dialect (its `customId`, or the
+        external id among its custom fields): else a record is found again only by its Holded id or natural key."""
+        if target.rules.custom_id is not None or target.rules.embedded is not None:
+            return True
+        return bool(target.mapping.custom_fields) and "customFields" not in self.channel.unwritable(target.resource)
 
     def _resolve_embedded(self, target: Target, key: str, what: str) -> str:
         """A reference `<parentKey>:<ownId>` to an item of a parent's list (a stage of a funnel)."""
@@ -445,10 +494,6 @@ class Writer:
             return f"{parent}:{own}"
         raise Rejected(f"{what} {key!r} does not exist in Holded (write the {target.stream} first)")
 
-    def _send(self, method: str, path: str, body: Mapping[str, Any]) -> Any:
-        """A write request; every text in the body in Unicode's composed form (NFC, see holded_core.identity)."""
-        return self.client.request(method, path, json=nfc(dict(body)))
-
     # ----------------------------------------------------------------------------- writes
 
     def _apply(self, target: Target, record: Mapping[str, Any], op: str, key: str) -> WriteResult:
@@ -463,7 +508,7 @@ class Writer:
             if self.dry_run:
                 return WriteResult(stream, key, op, "planned", holded_id=current["id"])
             with contextlib.suppress(HoldedNotFoundError):
-                self.client.request("DELETE", f"{target.path}/{current['id']}")
+                self.channel.delete(target.resource, str(current["id"]))
             self.index(target).by_id.pop(str(current["id"]), None)
             return WriteResult(stream, key, op, "deleted", holded_id=current["id"])
         if current is None:
@@ -485,44 +530,77 @@ class Writer:
         _require(rules, record)
         body = self._body(target, record, creating=True)
         notes = [note for said in rules.create_notes if (note := said(record))]  # what a create cannot reproduce
-        rule, not_approved = rules.approval, None
+        rule, not_approved, approve_after = rules.approval, None, False
         if rule is not None:
             line_target = TARGETS[rule.lines]  # the lines in the create, in their write form
             body[line_target.items] = [to_holded(line_target.mapping, ln, timezone=self.zone) for ln in lines or ()]
             if rule.asked(record):
                 not_approved = rule.missing(record, lines)
-                if not_approved is None:
-                    body[rule.flag] = True
+                if not_approved is not None:
+                    notes.insert(0, self._draft_note(target, f"created as a draft, not approved: {not_approved}"))
+                elif self.channel.approves_drafts(target.resource):
+                    approve_after = True  # API v2: created (a draft, with its lines), then approved
                 else:
-                    notes.insert(0, f"created as a draft, not approved: {not_approved}; Holded's API v1 approves a "
-                                    f"document only as it creates it, with its lines ({rule.flag}): push it "
-                                    f"with its {rule.lines} records in one run (holded push --lines), or approve it "
-                                    "in Holded")  # fmt: skip
+                    body[rule.flag] = True  # API v1: approved as it is created, or never
         first = {k: v for k, v in body.items() if k in rules.create_only} if rules.create_only else body
         rest = {k: v for k, v in body.items() if k not in first}
         status = "not approved" if not_approved else "created"
         if self.dry_run:
             changes = {k: [None, v] for k, v in nfc(body).items()}
-            note = "; ".join(notes) or None
+            if approve_after and rule is not None:
+                changes[rule.field] = [None, False]
+            note = "; ".join(notes + self._not_written(target, record)) or None
             return WriteResult(target.stream, key, "create", "planned", reason=note, changes=changes)
         try:
-            answer = self._send("POST", target.path, first)
-            rid = str(answer["id"])
+            rid = self.channel.create(target.resource, first)
         except HoldedAmbiguousWriteError:
             # The answer was lost: Holded may have created it. Look before creating again.
             found = self._look_again(target, record, key, first)
             if found is None:
-                answer = self._send("POST", target.path, first)
-                rid = str(answer["id"])
+                rid = self.channel.create(target.resource, first)
             else:
                 rid = str(found["id"])
                 logger.info("%s %s: the lost create had been applied (Holded id %s)", target.stream, key, rid)
         if rest:
-            self._send("PUT", f"{target.path}/{rid}", rest)
+            self.channel.update(target.resource, rid, rest)
+        if approve_after:
+            self.channel.approve(target.resource, rid)
         self.resolved[f"{target.stream}:{key}"] = rid
         self._written(target, rid, record, key)
         notes += self._read_back(target, record, rid)
         return WriteResult(target.stream, key, "create", status, holded_id=rid, reason="; ".join(notes) or None)
+
+    def _draft_note(self, target: Target, what: str) -> str:
+        """Why a document asked to be approved stays a draft, and how to approve it, in the dialect's terms."""
+        rule = target.rules.approval
+        assert rule is not None
+        if self.channel.approves_drafts(target.resource):
+            return (f"{what}; push it again with its {rule.lines} records and {rule.field} false (Holded's API "
+                    f"{self.channel.name} approves an existing draft), or approve it in Holded")  # fmt: skip
+        return (f"{what}; Holded's API {self.channel.name} approves a document only as it creates it, with its "
+                f"lines ({rule.flag}): push it with its {rule.lines} records in one run (holded push --lines), "
+                "or approve it in Holded")  # fmt: skip
+
+    def _unwritable(self, target: Target) -> set[str]:
+        """The unified fields of `target` the dialect's writes do not take (`Resource.unwritable`)."""
+        keys = self.channel.unwritable(target.resource)
+        if not keys:
+            return set()
+        names = set()
+        for fld in (*target.mapping.fields, *self._extras[target.stream]):
+            sent = fld.sent_as.split(".")[0] if fld.sent_as else None
+            if fld.write is not None and (sent in keys or (fld.custom_field and "customFields" in keys)):
+                names.update(fld.names)
+        if "customFields" in keys and target.mapping.custom_fields:
+            names.add("customFields")
+        return names
+
+    def _not_written(self, target: Target, record: Mapping[str, Any]) -> list[str]:
+        """A note naming the record's filled-in fields the dialect's writes do not take, or none."""
+        names = sorted(n for n in self._unwritable(target) if record.get(n) not in (None, "", [], {}))
+        if not names:
+            return []
+        return [f"not written, Holded's API {self.channel.name} does not take them: {', '.join(names)}"]
 
     def _read_back(self, target: Target, record: Mapping[str, Any], rid: str) -> list[str]:
         """After a create that sent fields Holded may replace (`WriteRules.set_once`): Holded's copy, read once
@@ -532,32 +610,39 @@ class Writer:
         "what integrators report"): the invoice keeps Holded's number, is still matched by its external id
         on the next run, and the difference is not written again (`_diff`)."""
         sent = [name for name in target.rules.set_once if record.get(name) not in (None, "")]
-        if not sent:
+        unwritable = [name for name in sorted(self._unwritable(target)) if record.get(name) not in (None, "", [], {})]
+        if not sent and not unwritable:
             return []
-        fresh = self.client.get(f"{target.path}/{rid}")
+        fresh = self.channel.read(target.resource, rid)
         self.index(target).add(fresh)
         now = self._unified(target, fresh)
-        return [
+        notes = [
             f"Holded gave it {name} {now.get(name)!r}, not {record[name]!r} (its numbering series); kept, and not "
             "written again: it is set only at create"
             for name in sent
             if not same_value(record[name], now.get(name))
         ]
+        lost = [name for name in unwritable if not same_value(record[name], now.get(name))]
+        if lost:
+            notes.append(f"not written, Holded's API {self.channel.name} does not take them: {', '.join(lost)}")
+        return notes
 
     def _look_again(
         self, target: Target, record: Mapping[str, Any], key: str, body: Mapping[str, Any]
     ) -> dict[str, Any] | None:
-        """After a lost answer: a model with a `customId` through Holded's filter on it (README "Lists and
-        pagination"), the rest by a fresh index."""
+        """After a lost answer: a model with a `customId` through the dialect's exact filter on it (v1
+        `?customId=`: README "Lists and pagination"; v2 `?custom_id=`: v2 README "Shapes"), the rest (and a
+        dialect without that filter) by a fresh index, where the external id or natural key finds it."""
         custom = target.custom_id
-        if custom is not None and custom.sent_as in body:
-            matches = self.client.get(target.path, {custom.path: nfc(body[custom.sent_as])})
-            if matches:
-                self.index(target).add(matches[0])
-                return matches[0]
-            return None
+        if custom is not None and custom.sent_as in body and custom.path is not None:
+            matches = self.channel.lookup(target.resource, custom.path, body[custom.sent_as])
+            if matches is not None:
+                if matches:
+                    self.index(target).add(matches[0])
+                    return matches[0]
+                return None
         with self._lock:
-            self._indexes.pop(target.path, None)
+            self._indexes.pop(target.resource, None)
         return self.find(target, record, key)
 
     def _update(
@@ -565,20 +650,27 @@ class Writer:
     ) -> WriteResult:
         self.resolved[f"{target.stream}:{key}"] = str(current["id"])
         now = self._unified(target, current)
-        changes, read_only, once = self._diff(target, record, now)
+        changes, read_only, once, unwritable = self._diff(target, record, now)
         # Fields Holded computes itself (an invoice's status and amounts, ...) are never written, nor are
-        # fields set only at create (an invoice's number); a difference in them is said in the result's
-        # note rather than dropped without a word, and is not a change.
+        # fields set only at create (an invoice's number), nor fields the dialect's writes do not take (a
+        # contact's tags on API v2); a difference in them is said in the result's note rather than dropped
+        # without a word, and is not a change.
         notes = [f"not written, Holded computes them: {', '.join(sorted(read_only))}"] if read_only else []
         if once:
             notes.append(f"not written, set only when created: {', '.join(sorted(once))} (Holded keeps its own)")
+        if unwritable:
+            notes.append(f"not written, Holded's API {self.channel.name} does not take them: "
+                         f"{', '.join(sorted(unwritable))}")  # fmt: skip
         rule = target.rules.approval
         draft = rule is not None and rule.asked(record) and now.get(rule.field) is True
-        if draft:
-            notes.insert(0, f"it is a draft in Holded, and Holded's API v1 cannot approve an existing "
-                            f"{target.stream}: approve it in Holded")  # fmt: skip
-        status = "not approved" if draft else "unchanged"
+        approve = draft and self.channel.approves_drafts(target.resource)  # API v2 approves an existing draft
+        if draft and not approve:
+            notes.insert(0, f"it is a draft in Holded, and Holded's API {self.channel.name} cannot approve an "
+                            f"existing {target.stream}: approve it in Holded")  # fmt: skip
+        status = "not approved" if draft and not approve else "unchanged"
         note = "; ".join(notes) or None
+        if approve and rule is not None:
+            changes[rule.field] = [True, False]
         if not changes:
             return WriteResult(target.stream, key, op, status, holded_id=current["id"], reason=note)
         self._guard(target, current, "update")
@@ -586,14 +678,13 @@ class Writer:
         body = self._body(target, changed_record, creating=False)
         if self.dry_run:
             return WriteResult(target.stream, key, op, "planned", current["id"], note, changes)
-        routes = target.rules.update_routes  # fields Holded moves through a sub-route (a lead's stage)
-        routed = {name: body.pop(name) for name in routes if name in body}
-        if body:
-            self._send("PUT", f"{target.path}/{current['id']}", body)
-        for name, value in routed.items():
-            self._send("PUT", f"{target.path}/{current['id']}/{routes[name]}", {name: value})
+        if body:  # fields a dialect moves through a sub-route (a lead's stage) go there (`WriteChannel`)
+            self.channel.update(target.resource, str(current["id"]), body)
+        if approve:
+            self.channel.approve(target.resource, str(current["id"]))
         self._written(target, str(current["id"]))
-        return WriteResult(target.stream, key, op, "not approved" if draft else "updated", current["id"], note, changes)
+        status = "not approved" if draft and not approve else "updated"
+        return WriteResult(target.stream, key, op, status, current["id"], note, changes)
 
     def _unified(self, target: Target, current: Mapping[str, Any]) -> dict[str, Any]:
         """Holded's copy of a record read through the target's mapping (as the source reads it)."""
@@ -604,19 +695,21 @@ class Writer:
 
     def _diff(
         self, target: Target, record: Mapping[str, Any], now: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], set[str], set[str]]:
+    ) -> tuple[dict[str, Any], set[str], set[str], set[str]]:
         """Compare `record` with Holded's copy `now` (its unified form).
 
         Returns:
             The writable fields that differ (name -> [Holded's value, the new value]); the read-only
             fields that differ (Holded computes them); the set-once fields that differ (written only at
-            create). A difference of Unicode form only (`same_value`) is no difference; one of case is,
-            except in the model's `key_fields`, compared as identities.
+            create); the fields that differ which the dialect's writes do not take (`Resource.unwritable`).
+            A difference of Unicode form only (`same_value`) is no difference; one of case is, except in
+            the model's `key_fields`, compared as identities.
         """
         rules = target.rules
         fields = (*target.mapping.fields, *self._extras[target.stream])
-        writable = {n for fld in fields if fld.write is not None for n in fld.names} - set(rules.set_once)
-        writable |= {"customFields"} if target.mapping.custom_fields else set()
+        unwritable = self._unwritable(target)
+        writable = {n for fld in fields if fld.write is not None for n in fld.names} - set(rules.set_once) - unwritable
+        writable |= {"customFields"} if target.mapping.custom_fields and "customFields" not in unwritable else set()
         read_only = set(rules.computed)
         if rules.approval is not None and rules.approval.asked(record):
             read_only.discard(rules.approval.field)  # said by the approval rule (`not approved`)
@@ -636,7 +729,7 @@ class Writer:
         def differ(names: set[str]) -> set[str]:
             return {n for n in names & set(record) if record[n] is not None and not same_value(record[n], now.get(n))}
 
-        return changes, differ(read_only), differ(set(rules.set_once))
+        return changes, differ(read_only), differ(set(rules.set_once)), differ(unwritable)
 
     def _guard(self, target: Target, current: Mapping[str, Any], action: str) -> None:
         """Refuse a change Holded refuses in the current record's state (`WriteRules.locked`)."""
@@ -700,16 +793,22 @@ class Writer:
         The parent is read fresh (siblings may have changed); the item is found by its own id, by the id
         written for its key in this sync, then by the model's natural key, or (no own id in Holded) by
         its position. The parent's `locked` state refuses any change to its items but an identical one.
+        A list the dialect's writes do not take (a company's contact persons on API v1) is refused first.
         """
         rules, stream = target.rules, target.stream
         embedded = rules.embedded
         assert embedded is not None
         parent_target = TARGETS[embedded.parent]
+        if target.items in self.channel.unwritable(parent_target.resource):
+            raise Rejected(
+                f"{rules.noun}s cannot be written through Holded's API {self.channel.name}: its "
+                f"{parent_target.rules.noun} writes take no {target.items}"
+            )
         parent_key = (parent_of(stream, record) or ("", ""))[1] or None
         parent = self.find(parent_target, {"id": parent_key}, str(parent_key)) if parent_key else None
         if parent is None:
             raise Rejected(f"its {embedded.field} {parent_key!r} does not exist in Holded (write it first)")
-        parent = self.client.get(f"{parent_target.path}/{parent['id']}")  # fresh: siblings may have changed
+        parent = self.channel.read(parent_target.resource, str(parent["id"]))  # fresh: siblings may have changed
         pid = str(parent["id"])
         listed = [item for item in get_path(parent, target.mapping.children or "") or [] if isinstance(item, dict)]
         items = [embedded.listed(item) for item in listed]
@@ -754,9 +853,9 @@ class Writer:
             holded_id, status = child_id(len(items) - 1) if by_position else pid, "created"
         if self.dry_run:
             return WriteResult(stream, key, op, "planned", changes={target.items: [before, items]})
-        self._send("PUT", f"{parent_target.path}/{pid}", {target.items: items})
+        self.channel.update(parent_target.resource, pid, {target.items: items})
         if status == "created" and not by_position:  # Holded gave the new item its id: read it
-            fresh = self.client.get(f"{parent_target.path}/{pid}")
+            fresh = self.channel.read(parent_target.resource, pid)
             self.index(parent_target).add(fresh)
             created = self._created(target, record, fresh)
             if created is not None:
@@ -871,9 +970,10 @@ def _sort_position(record: Mapping[str, Any]) -> tuple[bool, int]:
 
 
 def parent_of(stream: str, record: Mapping[str, Any]) -> tuple[str, str] | None:
-    """For an `Embedded` stream (written through its parent): (the parent's stream, the parent's key), taken
-    from the record's parent field or the head of its id `<parent>:<child>`; None for other streams."""
-    target = TARGETS.get(stream)
+    """For a record written through its parent (an `Embedded` target: a stage, a line, a contact person):
+    (the parent's stream, the parent's key), taken from the record's parent field or the head of its id
+    `<parent>:<child>`; None for other records."""
+    target = target_of(stream, record)
     embedded = target.rules.embedded if target is not None else None
     if embedded is None:
         return None

@@ -86,6 +86,26 @@ def test_given_a_wrong_key_then_one_call_and_one_line_naming_the_api_key(command
     assert "paste a valid API key" in line
     assert SECRET not in result.stdout + result.stderr
     assert requests_by_status(sandbox).get("401", 0) == refused_before + 1  # one call, not one per stream
+    assert not (tmp_path / "holded.duckdb").exists()  # no empty database left that looks synced
+
+
+def test_given_a_wrong_key_then_an_existing_database_is_kept_as_it_was(sandbox, tmp_path):
+    synced = holded("sync", tmp_path, sandbox.api_key, sandbox.base_url)
+    assert synced.returncode == 0, synced.stderr
+    db = tmp_path / "holded.duckdb"
+    size = db.stat().st_size
+    one_line(holded("sync", tmp_path, SECRET, sandbox.base_url), "holded sync: `credentials.api_key`")
+    assert db.exists() and db.stat().st_size == size
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_given_a_revoked_v2_token_then_one_line_naming_the_token_not_a_v1_key(command, sandbox, tmp_path):
+    token = "pat_revoked-0123456789"
+    env = {"HOLDED_API_TOKEN": token, "HOLDED_API_KEY": "", "HOLDED_BASE_URL": sandbox.base_url, "HOLDED_CONFIG": ""}
+    result = run_script("holded", *COMMANDS[command](tmp_path), env=env)
+    line = one_line(result, f"holded {command}: `credentials.token`: Holded refused the API v2 token (HTTP 403")
+    assert "Access denied." in line and "not revoked" in line
+    assert token not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))

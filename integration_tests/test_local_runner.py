@@ -303,6 +303,20 @@ def test_proxy_calls_and_never_sends_the_key_elsewhere(sandbox):
     assert bad_json.returncode == 2 and "--data" in bad_json.stderr
 
 
+def test_proxy_with_a_refused_credential_says_which_field_in_one_line_and_exits_2(sandbox):
+    wrong_key = {**os.environ, "HOLDED_API_KEY": "0" * 32}
+    refused = run_script("holded", "proxy", "GET", "/invoicing/v1/contacts", "--base-url", sandbox.base_url,
+                         env=wrong_key)  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.count("\n") == 1 and "`credentials.api_key`" in refused.stderr
+    revoked = {**os.environ, "HOLDED_API_TOKEN": "pat_revoked-token-000"}
+    revoked.pop("HOLDED_API_KEY", None)
+    refused = run_script("holded", "proxy", "GET", "/v2/contacts", "--base-url", sandbox.base_url, env=revoked)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.count("\n") == 1 and "credentials" in refused.stderr
+    assert "pat_revoked-token-000" not in refused.stderr
+
+
 # -------------------------------------------------------------------------------------- events
 
 

@@ -213,7 +213,7 @@ def test_given_a_token_without_deals_write_when_pushing_leads_then_nothing_is_wr
 
 
 def test_given_a_token_without_deals_write_when_the_singer_target_gets_leads_then_it_stops_before_writing(
-    sandbox, tmp_path, monkeypatch, capsys
+    sandbox, tmp_path
 ):
     import io
 
@@ -221,7 +221,6 @@ def test_given_a_token_without_deals_write_when_the_singer_target_gets_leads_the
     from singer_holded import target
     from singer_holded.common import Lines
 
-    monkeypatch.setattr("holded_core.push.refuse_v2_writes", lambda settings: None, raising=False)  # (v2 writes)
     token = sandbox.mint_token(["crm:deals.read", "contacts:contacts.read", "contacts:contacts.write"])
     leads = len(sandbox.store.all("leads"))
     lines = [{"type": "SCHEMA", "stream": "crmOpportunity", "schema": {}, "key_properties": ["id"]},

@@ -19,7 +19,6 @@ import pytest
 
 from holded_core.adapter import Handler, ReadRun, check, select_streams
 from holded_core.client import HoldedClient
-from holded_core.errors import HoldedConfigError
 from holded_core.mappings import MAPPINGS
 from holded_core.push import Push, PushOptions
 from holded_core.settings import parse_settings
@@ -138,11 +137,16 @@ def test_given_a_v2_token_when_the_native_contacts_are_read_then_they_are_v2_rec
     assert native and all("is_person" in r and "isperson" not in r for r in native)
 
 
-def test_given_a_v2_token_when_writing_then_one_line_says_writes_still_need_a_v1_key(account):
+def test_given_a_v2_token_when_writing_then_the_write_goes_through_v2_and_reads_back_the_same_through_v1(account):
     settings = parse_settings(connector_config(account, dialect="v2"))
-    with HoldedClient(settings.client) as client, pytest.raises(HoldedConfigError) as caught:
-        Push(client, settings, PushOptions.from_config({}))
-    assert "v1 API key to write" in str(caught.value) and "\n" not in str(caught.value)
+    with HoldedClient(settings.client) as client, Push(client, settings, PushOptions.from_config({})) as push:
+        push.submit("genericCompany", {"id": "v2-write-co", "name": "Escrita por v2 SL", "email": "v2@escrita.es"})
+        (outcome,) = list(push.drain())
+    assert outcome.result.status == "created", outcome.result.reason
+    v1 = {r["id"]: r for r in read(account, "v1", ["genericCompany"]).records["genericCompany"]}
+    written = v1[outcome.result.holded_id]
+    assert (written["name"], written["email"]) == ("Escrita por v2 SL", "v2@escrita.es")
+    assert written["customId"] == "v2-write-co"
 
 
 # ------------------------------------------------------------------------------ end to end

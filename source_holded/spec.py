@@ -41,7 +41,7 @@ CREDENTIALS: dict[str, Any] = {
                     "pattern": "^pat_",
                     "description": (
                         "A token of Holded's API v2, pat_... (Settings > Developers > Credentials). The "
-                        "streams read through v2 with it; writing (the destination) still needs a v1 key."
+                        "streams read, and the destination writes, through v2 with it."
                     ),
                 },
             },

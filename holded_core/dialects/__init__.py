@@ -11,15 +11,30 @@ the unified mappings, the streams, the sync engine and the writer name a resourc
 - `holded_core.dialects.v2`: Holded's API v2 (`/v2/...`, cursor pages up to the resource's `limit`,
   per-resource permissions). shared/holded-api/v2/endpoints.md is the source of its table.
 
+Writes (`holded_core.write_channel.WriteChannel`) are declared on the same rows: the writer builds Holded's
+v1 write body, and a dialect whose bodies differ declares `from_v1` (that body -> its own), whether its
+`PUT` replaces the whole record (`replace`: its record -> the whole body to send back, so an update is a
+read-modify-write), the fields an update moves through a sub-route (`routes`), the route approving an
+existing draft (`approve`), its exact list filters (`filters`) and the fields its writes do not take
+(`unwritable`). v1's rows need none of the translations: the writer's bodies are v1's.
+
 Adding a resource touches one row per dialect; adding a dialect is one more module with its table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from holded_core.listing import UNIX_RANGE, DateRange, Listing, ToV1
+
+# A dialect's translation of the writer's body (Holded's v1 write body) into its own, given the account's
+# zone (a calendar day the body carries as v1's unix seconds is a day there).
+FromV1 = Callable[[Mapping[str, Any], ZoneInfo], dict[str, Any]]
+# A record as this dialect reads it -> the whole write body that puts it back unchanged (a full-replace PUT).
+WholeBody = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,13 @@ class Resource:
     # A v1 list the mappings read (embedded children) -> the list of this dialect's record it comes from,
     # index for index (`products` -> `lines`): a child's `raw` is that element, as Holded returned it.
     lists: tuple[tuple[str, str], ...] = ()
+    # Writes (see the module docstring; v1's rows leave the translations None: the writer's bodies are v1's).
+    from_v1: FromV1 | None = None  # Holded's v1 write body -> this dialect's (None: sent as it is)
+    replace: WholeBody | None = None  # PUT resets what it is not sent: an update sends this, overlaid
+    routes: tuple[tuple[str, str], ...] = ()  # (v1 body field, sub-route): `PUT <item>/<route>` it alone
+    approve: str | None = None  # `POST <item>/<approve>` approves an existing draft (None: only a create can)
+    filters: tuple[tuple[str, str], ...] = ()  # (v1 field, the list's exact filter parameter on it)
+    unwritable: tuple[str, ...] = ()  # v1 body fields this dialect's writes do not take
 
     @property
     def item(self) -> str | None:

@@ -2,7 +2,8 @@
 
 Routes and query parameters: shared/holded-api/openapi-v1/; pages of 500 with `?page=N`, the first
 short page the last; what integrators report of the live API (a route that ignores `page`, day-level
-dates at Madrid midnight): shared/holded-api/README.md.
+dates at Madrid midnight): shared/holded-api/README.md. The writer's bodies are v1's, so no row declares a
+write translation; the rows a write needs say their exact filters, sub-routes and what v1 cannot write.
 """
 
 from __future__ import annotations
@@ -30,7 +31,15 @@ def _r(name: str, path: str, **kw: object) -> Resource:
 
 V1 = table(
     "v1",
-    _r("contacts", "/invoicing/v1/contacts", cursor="updatedAt"),
+    # Writes: `customId` is an exact list filter (README "Lists and pagination"); contact persons have no
+    # write route (openapi-v1/invoice.json has none under contacts, and its contact update takes none).
+    _r(
+        "contacts",
+        "/invoicing/v1/contacts",
+        cursor="updatedAt",
+        filters=(("customId", "customId"),),
+        unwritable=("contactPersons",),
+    ),
     _r("contact_groups", "/invoicing/v1/contacts/groups"),
     _r("products", "/invoicing/v1/products"),
     _r("services", "/invoicing/v1/services"),
@@ -44,7 +53,8 @@ V1 = table(
     _r("remittances", "/invoicing/v1/remittances"),
     *(_r(name, f"/invoicing/v1/documents/{doc_type}", dated=True) for doc_type, name in DOC_TYPES.items()),
     _r("funnels", "/crm/v1/funnels"),
-    _r("leads", "/crm/v1/leads", cursor="updatedAt"),
+    # A lead's stage moves through `PUT /leads/{id}/stages {stageId}` (openapi-v1 crm.json; README "Writes").
+    _r("leads", "/crm/v1/leads", cursor="updatedAt", routes=(("stageId", "stages"),)),
     _r("crm_events", "/crm/v1/events"),
     _r("booking_locations", "/crm/v1/bookings/locations", by_id=False),
     _r("bookings", "/crm/v1/bookings", cursor="updatedAt"),

@@ -155,3 +155,15 @@ def test_a_v2_route_is_read_with_cursors_by_default_and_never_cut_at_its_first_p
         assert len(list(client.iter_records(CONTACTS_V2))) == 120  # /v2/: cursor pages unless told otherwise
         with pytest.raises(HoldedPaginationError, match="cursor page with more after it"):
             list(client.iter_records(CONTACTS_V2, pagination="page"))
+
+
+def test_given_a_problem_json_refusal_then_the_error_carries_holded_detail_and_no_token(sandbox):
+    """v2 errors are problem+json `{type, title, status, detail}` (README "Auth, permissions, errors"): the
+    detail, not the generic title, is what the writer reports as the record's rejection."""
+    from holded_core.errors import HoldedRequestError
+
+    with _v2(sandbox) as client, pytest.raises(HoldedRequestError) as caught:
+        client.request("POST", "/v2/leads", json={"name": "Sin embudo"})
+    assert caught.value.status_code == 422
+    assert caught.value.holded_message == "funnel_id is required."
+    assert "funnel_id is required." in str(caught.value) and sandbox.api_token not in str(caught.value)

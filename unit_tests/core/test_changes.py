@@ -10,6 +10,7 @@ from holded_core.changes import (
     bytes_per_record,
     decode_snapshot,
     encode_snapshot,
+    events_width,
     field_hashes,
     fingerprint,
 )
@@ -147,14 +148,39 @@ def test_event_ids_are_stable_and_changed_fields_are_told():
     fields = ("id", "name", "email")
     old = {"id": "x", "name": "Ana", "email": "a@x.es"}
     new = {"id": "x", "name": "Ana", "email": "ana@x.es"}
-    tracker = ChangeTracker(None, width=4 + len(fields))
+    tracker = ChangeTracker(None, width=events_width(fields))
     tracker.observe("x", fingerprint(old) + field_hashes(old, fields))
-    nxt = ChangeTracker(tracker.complete(), width=4 + len(fields))
+    nxt = ChangeTracker(tracker.complete(), width=events_width(fields))
     change = nxt.observe("x", fingerprint(new) + field_hashes(new, fields))
     event = build_event("genericContact", change, new, fields, "2026-01-01T00:00:00Z")
     assert event["event"] == "genericContact::updated" and event["changedFields"] == ["email"]
     again = build_event("genericContact", change, new, fields, "2026-02-02T00:00:00Z")
     assert again["id"] == event["id"]
+
+
+def test_a_state_with_one_byte_field_hashes_reads_without_false_updates_and_unknown_changed_fields():
+    """An older release kept 1 hash byte per field (a changed field missed once in 256): its state must
+    neither turn every record into an update nor guess changedFields after the upgrade."""
+    fields = ("id", "name", "email")
+    same = {"id": "a" * 24, "name": "Ana", "email": "a@x.es"}
+    edited_before = {"id": "b" * 24, "name": "Bea", "email": "b@x.es"}
+    edited_now = {**edited_before, "email": "bea@x.es"}
+    one_byte = {r["id"]: fingerprint(r) + bytes(len(fields)) for r in (same, edited_before)}
+    old_state = {"v": 1, "snapshot": encode_snapshot(one_byte, 4 + len(fields))}
+
+    tracker = ChangeTracker(old_state, width=events_width(fields))
+    assert tracker.observe(same["id"], fingerprint(same) + field_hashes(same, fields)) is None
+    change = tracker.observe(edited_now["id"], fingerprint(edited_now) + field_hashes(edited_now, fields))
+    assert change is not None and change.kind == "updated"
+    event = build_event("genericContact", change, edited_now, fields, "2026-01-01T00:00:00Z")
+    assert event["changedFields"] is None  # not known from a 1-byte state: not guessed
+
+    # The next sync reads what this one stored: 2-byte hashes, exact changedFields.
+    nxt = ChangeTracker(tracker.complete(), width=events_width(fields))
+    renamed = {**same, "name": "Ana María"}
+    change = nxt.observe(same["id"], fingerprint(renamed) + field_hashes(renamed, fields))
+    assert build_event("genericContact", change, renamed, fields, "t")["changedFields"] == ["name"]
+    assert nxt.observe(edited_now["id"], fingerprint(edited_now) + field_hashes(edited_now, fields)) is None
 
 
 def test_unreadable_state_is_a_clear_config_error():

@@ -13,19 +13,29 @@ from holded_core.mappings import (
     MAPPINGS,
     to_holded,
 )
-from holded_core.writes import TARGETS, parent_of
+from holded_core.writes import TARGETS, WRITTEN, Target, parent_of, target_of
 
-WRITTEN = sorted(TARGETS)
+STREAMS = sorted(TARGETS)
+EVERY_TARGET = [target for targets in WRITTEN.values() for target in targets]
 
 
 def test_given_the_ten_unified_models_then_each_declares_how_it_is_written():
-    assert sorted(MAPPINGS) == WRITTEN
-    assert all(mappings[1:] == () or mappings[1].write is None for mappings in MAPPINGS.values())  # one written
+    assert sorted(MAPPINGS) == STREAMS
+    # A stream's later written mappings say which of its records they write; the first writes the rest.
+    assert all(t.rules.claims is not None for targets in WRITTEN.values() for t in targets[1:])
+    assert all(targets[0].rules.claims is None for targets in WRITTEN.values())
 
 
-@pytest.mark.parametrize("stream", WRITTEN)
-def test_given_a_written_model_then_every_unified_field_its_rules_name_is_one_of_its_fields(stream):
-    target = TARGETS[stream]
+def test_given_a_contact_person_id_then_it_is_written_through_its_company():
+    person = {"id": "co1:p1", "firstName": "Itziar"}
+    assert target_of("genericContact", person).rules.embedded.parent == "genericCompany"
+    assert target_of("genericContact", {"id": "p1"}) is TARGETS["genericContact"]
+    assert parent_of("genericContact", person) == ("genericCompany", "co1")
+    assert parent_of("genericContact", {"id": "p1"}) is None
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET, ids=lambda t: f"{t.stream}-{t.mapping.children or 'top'}")
+def test_given_a_written_model_then_every_unified_field_its_rules_name_is_one_of_its_fields(target: Target):
     rules = target.rules
     named = {*rules.required, *rules.key_fields, *rules.computed, *rules.set_once, *rules.references}
     named |= {rules.custom_id} if rules.custom_id else set()
@@ -34,26 +44,25 @@ def test_given_a_written_model_then_every_unified_field_its_rules_name_is_one_of
     assert named <= set(target.mapping.model.model_fields), named - set(target.mapping.model.model_fields)
 
 
-@pytest.mark.parametrize("stream", WRITTEN)
-def test_given_a_written_model_then_every_holded_field_its_rules_name_is_one_a_field_sends(stream):
-    target = TARGETS[stream]
+@pytest.mark.parametrize("target", EVERY_TARGET, ids=lambda t: f"{t.stream}-{t.mapping.children or 'top'}")
+def test_given_a_written_model_then_every_holded_field_its_rules_name_is_one_a_field_sends(target: Target):
     rules = target.rules
     sent = {fld.sent_as for fld in target.mapping.fields if fld.write is not None} | {"customFields"}
-    named = {*rules.create_only, *rules.update_drops, *rules.update_routes}
+    named = {*rules.create_only, *rules.update_drops}
     assert named <= sent, named - sent
 
 
-@pytest.mark.parametrize("stream", WRITTEN)
-def test_given_a_written_model_then_its_references_parent_and_lines_are_written_models(stream):
-    rules = TARGETS[stream].rules
+@pytest.mark.parametrize("target", EVERY_TARGET, ids=lambda t: f"{t.stream}-{t.mapping.children or 'top'}")
+def test_given_a_written_model_then_its_references_parent_and_lines_are_written_models(target: Target):
+    rules, stream = target.rules, target.stream
     assert all(set(streams) <= set(TARGETS) for streams in rules.references.values())
     if rules.embedded is not None:
         parent = TARGETS[rules.embedded.parent]
-        assert parent.rules.embedded is None and TARGETS[stream].mapping.children
-        assert parent.mapping.resource == TARGETS[stream].mapping.resource  # written by rewriting the parent
+        assert parent.rules.embedded is None and target.mapping.children
+        assert parent.mapping.resource == target.mapping.resource  # written by rewriting the parent
         assert parent_of(stream, {"id": "p:1"}) == (rules.embedded.parent, "p")
-    else:
-        assert parent_of(stream, {"id": "p:1"}) is None
+    elif rules.claims is None:
+        assert parent_of(stream, {"id": "p1"}) is None
     if rules.approval is not None:
         lines = TARGETS[rules.approval.lines].rules.embedded
         assert lines is not None and lines.parent == stream

@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 # Main job: start the sandbox, sync it into holded-demo.duckdb, change a few records, sync again, print
-# the summaries and example queries. No account, no config.
+# the summaries and example queries. No account, no config. Through Holded API v2 (an API token, what a new
+# Holded user has); `make demo API_VERSION=v1` runs it through the deprecated API v1 (an API key).
 demo: $(STAMP)
-	$(BIN)/holded demo --db $${DB:-holded-demo.duckdb}
+	$(BIN)/holded demo --db $${DB:-holded-demo.duckdb} --api-version $(or $(API_VERSION),v2)
 
 # The sandbox in the foreground, for your own experiments (port 8420 unless PORT is set).
 sandbox: $(STAMP)

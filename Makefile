@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo sandbox test test-main test-ecosystem lint bench clean
+.PHONY: setup demo sandbox test test-main test-ecosystem lint docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: $(STAMP)
 # The sandbox in the foreground, for your own experiments (port 8420 unless PORT is set).
 sandbox: $(STAMP)
 	$(BIN)/holded sandbox --port $${PORT:-8420}
+
+# The docs' Holded API v2 permission tables, regenerated from the v2 dialect (a test checks they match).
+docs: $(STAMP)
+	$(BIN)/python docs/permission_tables.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

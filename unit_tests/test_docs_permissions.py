@@ -23,7 +23,7 @@ def test_given_a_table_edited_by_hand_then_the_check_names_its_file(tmp_path):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text((ROOT / name).read_text())
     source = tmp_path / "docs/integrations/sources/holded.md"
-    source.write_text(source.read_text().replace("`crm:deals.read`", "`crm:leads.read`", 1))
+    source.write_text(source.read_text().replace("| `crm:deals.read` |", "| `crm:leads.read` |", 1))
     readme = tmp_path / "README.md"
     readme.write_text(readme.read_text().replace("<!-- permissions:unified -->", "", 1))
     found = TABLES["problems"](tmp_path)

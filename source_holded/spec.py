@@ -24,9 +24,10 @@ CREDENTIALS: dict[str, Any] = {
                     "pattern": "^pat_",
                     "description": (
                         "A token of Holded's API v2, pat_... (Settings > Developers > Credentials > Add API "
-                        "Token), what Holded issues today: streams are read, and the destination writes, through API v2. Tick the "
-                        "`.read` permission of each stream synced (and, to write, the `.write` permission of "
-                        "each model written); the connector's docs list them, `holded permissions` prints them."
+                        "Token), what Holded issues today: streams are read, and the destination writes, through "
+                        "API v2. Tick the `.read` permission of each stream synced (and, to write, the `.write` "
+                        "permission of each model written); the connector's docs list them, `holded permissions` "
+                        "prints them."
                     ),
                 },
             },

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo sandbox test test-main test-ecosystem lint bench clean
+.PHONY: setup demo sandbox test test-main test-ecosystem lint docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -15,13 +15,18 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 # Main job: start the sandbox, sync it into holded-demo.duckdb, change a few records, sync again, print
-# the summaries and example queries. No account, no config.
+# the summaries and example queries. No account, no config. Through Holded API v2 (an API token, what a new
+# Holded user has); `make demo API_VERSION=v1` runs it through the deprecated API v1 (an API key).
 demo: $(STAMP)
-	$(BIN)/holded demo --db $${DB:-holded-demo.duckdb}
+	$(BIN)/holded demo --db $${DB:-holded-demo.duckdb} --api-version $(or $(API_VERSION),v2)
 
 # The sandbox in the foreground, for your own experiments (port 8420 unless PORT is set).
 sandbox: $(STAMP)
 	$(BIN)/holded sandbox --port $${PORT:-8420}
+
+# The docs' Holded API v2 permission tables, regenerated from the v2 dialect (a test checks they match).
+docs: $(STAMP)
+	$(BIN)/python docs/permission_tables.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

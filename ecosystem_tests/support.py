@@ -2,6 +2,10 @@
 package (only pytest and requests here), so the sandbox and the connectors are the main venv's
 executables (`<root>/.venv/bin`, or `$HOLDED_VENV/bin`), each in its own process, and every expected
 figure is read from the sandbox through its Holded routes.
+
+Each suite runs once with each Holded API (`DIALECTS`): with the sandbox's API v1 key and with its API
+v2 token (`credentials(sandbox, dialect)`). The v2 runs read `V2_STREAMS`, a subset that still covers
+cursor pages, both kinds of contact, documents and leads, to keep the suites' time reasonable.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(os.environ.get("HOLDED_VENV") or ROOT / ".venv")
 CONTACTS = "/invoicing/v1/contacts"
+DIALECTS = ("v1", "v2")
+# What the v2 runs read: contacts (people and companies: two cursor pages at scale 0.05), leads, invoices.
+V2_STREAMS = ("genericContact", "genericCompany", "crmOpportunity", "accountingInvoice")
 UNIFIED = (
     "genericContact",
     "genericCompany",
@@ -34,6 +41,11 @@ UNIFIED = (
 )
 
 
+def streams_for(dialect: str) -> tuple[str, ...]:
+    """The unified streams a suite reads with this API: all ten with v1, `V2_STREAMS` with v2."""
+    return UNIFIED if dialect == "v1" else V2_STREAMS
+
+
 def executable(name: str) -> Path:
     path = VENV / "bin" / name
     if not path.exists():
@@ -43,12 +55,19 @@ def executable(name: str) -> Path:
 
 @dataclass
 class Sandbox:
-    """A `holded sandbox` process: its Holded API (`base_url`, `api_key`) and control routes (`root`)."""
+    """A `holded sandbox` process: its Holded API (`base_url`, `api_key`, `api_token`) and control routes (`root`)."""
 
     base_url: str  # http://127.0.0.1:PORT/api
     root: str  # http://127.0.0.1:PORT
-    api_key: str
+    api_key: str  # API v1
+    api_token: str  # API v2 (pat_..., every permission)
     process: subprocess.Popen
+
+    def credentials(self, dialect: str) -> dict[str, str]:
+        """The connector `credentials` for this sandbox through API `v1` (its key) or `v2` (its token)."""
+        if dialect == "v2":
+            return {"auth_type": "api_token", "token": self.api_token}
+        return {"auth_type": "api_key", "api_key": self.api_key}
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         resp = requests.request(method, f"{self.base_url}{path}", headers={"key": self.api_key}, timeout=30, **kwargs)
@@ -105,9 +124,12 @@ class Sandbox:
         }
 
 
-def start_sandbox(log: Path, api_key: str, *args: str) -> Sandbox:
-    """`holded sandbox --port 0 ARGS`: its first stdout line names the URL it listens on; stderr goes to `log`."""
-    cmd = [str(executable("holded")), "sandbox", "--port", "0", "--api-key", api_key, *args]
+def start_sandbox(log: Path, api_key: str, *args: str, api_token: str | None = None) -> Sandbox:
+    """`holded sandbox --port 0 ARGS`: its first stdout line names the URL it listens on; stderr goes to `log`.
+
+    `api_key` is its API v1 key; `api_token` its API v2 token (default: `pat_` + the key)."""
+    api_token = api_token or f"pat_{api_key}"
+    cmd = [str(executable("holded")), "sandbox", "--port", "0", "--api-key", api_key, "--api-token", api_token, *args]
     with log.open("wb") as errors:
         process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
@@ -118,7 +140,7 @@ def start_sandbox(log: Path, api_key: str, *args: str) -> Sandbox:
         base_url = base_url or (match.group(1) if match else None)
         if line.startswith("Press Ctrl-C") or time.monotonic() > deadline:
             break
-    sandbox = Sandbox(base_url or "", (base_url or "").rsplit("/api", 1)[0], api_key, process)
+    sandbox = Sandbox(base_url or "", (base_url or "").rsplit("/api", 1)[0], api_key, api_token, process)
     if base_url is None:
         stop_sandbox(sandbox)
         pytest.fail(f"the sandbox did not start ({' '.join(cmd)}): {log.read_text(errors='replace')}")

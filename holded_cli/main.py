@@ -301,7 +301,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     console = make_console()
     _setup_logging(args.verbose)
-    return run_demo(Path(args.db), args.scale, console, live=False if args.no_progress else None)
+    return run_demo(
+        Path(args.db), args.scale, console, live=False if args.no_progress else None, api_version=args.api_version
+    )
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -549,6 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="sandbox -> fresh DuckDB file -> summary and example queries (no account)")
     d.add_argument("--db", default="holded-demo.duckdb", help="the DuckDB file to (re)create")
     d.add_argument("--scale", type=float, default=1.0, help="sandbox size (1 ~ 1,000 contacts, 2,000 invoices)")
+    d.add_argument("--api-version", choices=("v2", "v1"), default="v2",  # holded_cli.demo.API_VERSIONS
+                   help="v2 (default: an API token, Holded's current API) or v1 (an API key, deprecated)")  # fmt: skip
     d.add_argument("--no-progress", action="store_true")
     d.add_argument("-v", "--verbose", action="store_true")
 

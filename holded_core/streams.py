@@ -133,10 +133,27 @@ def unified_schema(stream: str, field_mappings: Sequence[FieldMapping] = ()) -> 
     return {"$schema": "http://json-schema.org/draft-07/schema#", **schema}
 
 
-def permissive_schema(primary_key: Sequence[str], cursor: str | None = None) -> dict[str, Any]:
+CURSOR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "unix": {"type": ["null", "integer"]},
+    "date-time": {"type": ["null", "string"], "format": "date-time"},
+    "unknown": {"type": ["null", "integer", "string"]},  # a custom stream's own cursor field: seconds or text
+}
+
+
+def permissive_schema(
+    primary_key: Sequence[str], cursor: str | None = None, cursor_format: str = "unix"
+) -> dict[str, Any]:
+    """A native or custom stream's schema: its key and cursor typed, any other field allowed.
+
+    Args:
+        primary_key: the key fields (a string or an integer each).
+        cursor: the modification-time field, when there is one.
+        cursor_format: how the cursor is served, `unix` seconds (API v1), an ISO `date-time` (API v2) or
+            `unknown` (seconds or text).
+    """
     props: dict[str, Any] = {key: {"type": ["string", "integer"]} for key in primary_key}
     if cursor:
-        props[cursor] = {"type": ["null", "integer"]}
+        props[cursor] = dict(CURSOR_SCHEMAS[cursor_format])
     props[DELETED_AT] = {"type": ["null", "string"], "format": "date-time"}
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
@@ -207,7 +224,7 @@ def native_streams(dialect: Dialect = V1) -> list[StreamSpec]:
             kind="native",
             listing=r.listing,
             primary_key=r.primary_key,
-            json_schema=permissive_schema(r.primary_key, r.cursor),
+            json_schema=permissive_schema(r.primary_key, r.cursor, r.cursor_format),
             cursor=r.cursor,
             module=r.module,
             description=f"Holded {r.path}, records as Holded returns them",
@@ -222,12 +239,14 @@ def custom_stream(definition: Mapping[str, Any], dialect: Dialect = V1) -> Strea
     primary_key = tuple(pk) if isinstance(pk, list) else (str(pk),)
     path = "/" + str(definition["path"]).lstrip("/")
     cursor = definition.get("cursor_field") or None
+    known = dialect.by_path(path)
+    cursor_format = known.cursor_format if known is not None and known.cursor == cursor else "unknown"
     return StreamSpec(
         name=str(definition["name"]),
         kind="custom",
         listing=listing_for(path, dialect),  # a route the connector knows shares its pass and its route by id
         primary_key=primary_key,
-        json_schema=permissive_schema(primary_key, cursor),
+        json_schema=permissive_schema(primary_key, cursor, cursor_format),
         cursor=cursor,
         module=path.split("/")[1] if path.count("/") > 1 else "",
         description=f"custom stream over {path}",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .server import SandboxServer
+from .v2 import DEFAULT_TOKEN
 
 
 @contextmanager
@@ -29,15 +30,20 @@ def running_sandbox(**kwargs: Any) -> Iterator[SandboxServer]:
 class SandboxProcess:
     base_url: str  # e.g. http://127.0.0.1:PORT/api
     root: str  # e.g. http://127.0.0.1:PORT (control routes under /__sandbox__/)
-    api_key: str
+    api_key: str  # the API v1 key (`key` header)
     process: subprocess.Popen
+    api_token: str = DEFAULT_TOKEN  # the API v2 token (pat_...) holding every permission
 
 
 @contextmanager
-def sandbox_process(*args: str, api_key: str = "sandbox-api-key", timeout: float = 120) -> Iterator[SandboxProcess]:
+def sandbox_process(
+    *args: str, api_key: str = "sandbox-api-key", api_token: str = DEFAULT_TOKEN, timeout: float = 120
+) -> Iterator[SandboxProcess]:
     """The sandbox in its own process on a free port (so it does not share the caller's interpreter
-    lock); `args` are `holded sandbox` options such as "--scale", "10". Always stopped on exit."""
-    cmd = [sys.executable, "-m", "holded_sandbox", "--port", "0", "--api-key", api_key, *args]
+    lock); `args` are `holded sandbox` options such as "--scale", "10". Always stopped on exit.
+
+    `api_key` is the v1 key it accepts, `api_token` the v2 token (`pat_...`, every permission)."""
+    cmd = [sys.executable, "-m", "holded_sandbox", "--port", "0", "--api-key", api_key, "--api-token", api_token, *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert proc.stdout is not None
@@ -50,7 +56,7 @@ def sandbox_process(*args: str, api_key: str = "sandbox-api-key", timeout: float
                 break
         if base_url is None:
             raise RuntimeError(f"the sandbox did not start (exit code {proc.poll()})")
-        yield SandboxProcess(base_url, base_url.rsplit("/api", 1)[0], api_key, proc)
+        yield SandboxProcess(base_url, base_url.rsplit("/api", 1)[0], api_key, proc, api_token)
     finally:
         proc.terminate()
         try:

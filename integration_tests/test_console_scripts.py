@@ -65,9 +65,10 @@ def test_destination_spec_and_check(config_file):
     assert spec_run.returncode == 0, spec_run.stderr
     spec = next(m["spec"] for m in airbyte_messages(spec_run.stdout) if m["type"] == "SPEC")
     assert "append_dedup" in spec["supported_destination_sync_modes"]
-    assert spec["connectionSpecification"]["properties"]["credentials"]["oneOf"][0]["properties"]["api_key"][
-        "airbyte_secret"
-    ]
+    options = spec["connectionSpecification"]["properties"]["credentials"]["oneOf"]
+    # The API v2 token is offered first (what Holded issues today), the API v1 key next; both secret.
+    assert [o["properties"]["auth_type"]["const"] for o in options[:2]] == ["api_token", "api_key"]
+    assert options[0]["properties"]["token"]["airbyte_secret"] and options[1]["properties"]["api_key"]["airbyte_secret"]
     check = run_script("destination-holded", "check", "--config", config_file())
     assert _status(check.stdout)["status"] == "SUCCEEDED", check.stdout
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -444,13 +445,42 @@ def test_events_without_webhook_print_json_lines(sandbox, tmp_path):
 # ---------------------------------------------------------------------------------------- demo
 
 
-def test_demo_needs_no_account_and_no_config(tmp_path):
+@pytest.mark.parametrize("api_version, flags", [("v2", ()), ("v1", ("--api-version", "v1"))], ids=["v2", "v1"])
+def test_demo_needs_no_account_and_no_config(tmp_path, api_version, flags):
+    """`holded demo` is v2 unless told v1: each syncs, edits three records through its own API's routes, and
+    the incremental sync finds exactly those three changes (an edit that changed only the phone: v2's
+    full-replace PUT kept every other field)."""
     db = tmp_path / "demo.duckdb"
-    result = run_script("holded", "demo", "--db", str(db), "--scale", "0.05", env={"HOLDED_API_KEY": ""})
+    no_credentials = {"HOLDED_API_KEY": "", "HOLDED_API_TOKEN": "", "HOLDED_CONFIG": ""}
+    result = run_script("holded", "demo", "--db", str(db), "--scale", "0.05", *flags, env=no_credentials)
     assert result.returncode == 0, result.stderr
-    assert "Second sync (incremental)" in result.stdout and "Top customers" in result.stdout
-    assert "genericContact::updated" in result.stdout and "crmOpportunity::deleted" in result.stdout
-    assert count(db, "accountingInvoice") > 0
+    out = " ".join(result.stdout.split())  # rich wraps long lines
+    other = "v1" if api_version == "v2" else "v2"
+    assert out.count(f"requests to Holded API {api_version}") == 2 and f"to Holded API {other}" not in out
+    assert "Second sync (incremental)" in out and "Top customers" in out
+    assert "pat_demo-api-token" not in result.stdout + result.stderr  # the sandbox's token is never printed
+    if api_version == "v2":  # every request went through v2: the account's usage shows none through v1
+        assert re.search(r"Monthly quota .*: [1-9]\d* of [\d,]+ used in \d{4}-\d\d, 0 through API v1\.", out), out
+
+    # The first sync: a `created` event per row it loaded (rows now, less the new company, plus the deleted
+    # lead); the second: the three edits, nothing else.
+    kinds = dict(query(db, "SELECT type, count(*) FROM changeEvents GROUP BY type"))
+    assert kinds == {"created": sum(count(db, stream) for stream in UNIFIED) + 1, "updated": 1, "deleted": 1}
+    events = query(db, "SELECT event, recordId, changedFields, record FROM changeEvents ORDER BY seq DESC LIMIT 3")
+    (deleted, lead_id, _, _), (created, company_id, _, company), (updated, person_id, fields, _) = events
+    assert [updated, created, deleted] == [
+        "genericContact::updated",
+        "genericCompany::created",
+        "crmOpportunity::deleted",
+    ]
+    assert sorted(json.loads(fields)) == ["phoneNumber", "updatedAt"]
+    assert query(db, f"SELECT phoneNumber FROM genericContact WHERE id = '{person_id}'") == [("+34 600 000 001",)]
+    assert json.loads(company)["record"]["name"] == "Demo Nueva SL"  # the column holds the whole event
+    assert query(db, f"SELECT name, email FROM genericCompany WHERE id = '{company_id}'") == [
+        ("Demo Nueva SL", "hola@demo-nueva.es")
+    ]
+    assert query(db, f"SELECT count(*) FROM crmOpportunity WHERE id = '{lead_id}'") == [(0,)]
+    assert count(db, "accountingInvoice") > 0 and count(db, "crmOpportunity") > 0
 
 
 def test_moving_start_date_forward_deletes_nothing(sandbox, tmp_path):

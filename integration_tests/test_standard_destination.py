@@ -13,6 +13,9 @@ per-process temporary directory, and the module fixture starts its own sandbox o
 API key (with digits, so the CDK's secret leak check searches the output for it), renders the copies there,
 and removes them and stops the sandbox afterwards.
 
+Every scenario runs once with each Holded API: an API v1 key (`destination_config.json`) and an API v2 token
+(`destination_config_v2.json`).
+
 The image tests (the CDK's `test_docker_image_*`) are skipped: they build and run the connector's Docker image,
 which needs a Docker daemon, and the spec backward-compatibility one also the public registry.
 """
@@ -34,7 +37,13 @@ from airbyte_cdk.test.standard_tests._spec_lint import assert_spec_is_valid, get
 from boltons.typeutils import classproperty
 
 from destination_holded.destination import DestinationHolded
-from integration_tests.acceptance_support import TEMPLATES, SkipImageTests, pointed_at, sandbox_with_configs
+from integration_tests.acceptance_support import (
+    TEMPLATES,
+    SkipImageTests,
+    assert_both_dialects,
+    pointed_at,
+    sandbox_with_configs,
+)
 
 # `pytest_generate_tests` (one parametrization per scenario) and the fixtures the CDK's tests take.
 pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks"]
@@ -92,15 +101,16 @@ class TestDestinationHoldedStandard(SkipImageTests, DestinationTestSuiteBase):
 
     # --- additions to the CDK's destination suite --------------------------------------------------------------
 
-    def test_scenarios_cover_a_good_and_a_bad_key(self) -> None:
-        """The scenarios file still yields a config whose `check` succeeds and one whose `check` fails.
+    def test_scenarios_cover_a_good_and_a_bad_credential_of_each_api(self) -> None:
+        """The scenarios file still yields a config whose `check` succeeds and one whose `check` fails, each
+        with an API v1 key and with an API v2 token.
 
         Guards against the file losing an entry: an empty scenario list only skips the CDK's tests.
         """
-        by_status = {s.status: s for s in self.get_scenarios()}
-        assert set(by_status) == {"succeed", "failed"}, by_status
-        for scenario in by_status.values():
-            assert scenario.commands == {"spec", "check"}, scenario
+        scenarios = self.get_scenarios()
+        assert {s.status for s in scenarios} == {"succeed", "failed"}, scenarios
+        assert all(s.commands == {"spec", "check"} for s in scenarios), scenarios
+        assert_both_dialects(self.get_connector_root_dir(), scenarios)
 
     def test_spec(self) -> None:
         """The source suite's `test_spec`, which the CDK's destination suite lacks: `spec` emits one valid spec.

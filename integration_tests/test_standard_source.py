@@ -10,6 +10,9 @@ module fixture starts the sandbox on a free port, renders the copies there, and 
 sandbox afterwards. The configs are read only when a test runs, so the rendered files need not exist at
 collection time.
 
+Every scenario runs once with each Holded API: an API v1 key (`config.json`) and an API v2 token (`config_v2.json`:
+check, discover and the catalog's read all through v2's routes); `test_scenarios_cover_both_apis` keeps it so.
+
 The image tests (the CDK's `test_docker_image_*`) are skipped: they build and run the connector's Docker
 image, which needs a Docker daemon, and the spec backward-compatibility one also the public registry.
 """
@@ -25,7 +28,13 @@ import pytest
 from airbyte_cdk.test.models import ConnectorTestScenario
 from airbyte_cdk.test.standard_tests import SourceTestSuiteBase
 
-from integration_tests.acceptance_support import NO_DOCKER, SkipImageTests, pointed_at, sandbox_with_configs
+from integration_tests.acceptance_support import (
+    NO_DOCKER,
+    SkipImageTests,
+    assert_both_dialects,
+    pointed_at,
+    sandbox_with_configs,
+)
 from source_holded.source import SourceHolded
 
 # `pytest_generate_tests` (one parametrization per scenario) and the fixtures the CDK's tests take.
@@ -63,6 +72,12 @@ class TestSourceHoldedStandard(SkipImageTests, SourceTestSuiteBase):
         catalog exits 2 ("unrecognized arguments: --catalog ...") before the config is ever compared.
         """
         super().test_config_matches_spec(scenario.model_copy(update={"configured_catalog_path": None}))
+
+    def test_scenarios_cover_both_apis(self) -> None:
+        """A good and a bad credential, discover and read: each with a v1 key and with a v2 token."""
+        scenarios = self.get_scenarios()
+        assert_both_dialects(self.get_connector_root_dir(), scenarios)
+        assert {"read", "discover"} <= set().union(*(s.commands for s in scenarios))
 
     # --- image tests: not run here (see NO_DOCKER) ---------------------------------------------------------
 

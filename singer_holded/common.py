@@ -61,8 +61,9 @@ def load(path: str | None) -> LoadedConfig:
         for name in SECRET_FIELDS:
             if isinstance(credentials.get(name), str):
                 register_secret(credentials[name])
-    if isinstance(loaded.values.get("api_key"), str):  # the top-level shorthand parse_config accepts
-        register_secret(loaded.values["api_key"])
+    for name in ("api_token", "api_key"):  # the top-level shorthands parse_config accepts (Meltano's `api_token`)
+        if isinstance(loaded.values.get(name), str):
+            register_secret(loaded.values[name])
     return loaded
 
 

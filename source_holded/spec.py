@@ -12,23 +12,6 @@ CREDENTIALS: dict[str, Any] = {
     "order": 0,
     "oneOf": [
         {
-            "title": "API key (Holded API v1)",
-            "type": "object",
-            "required": ["api_key"],
-            "properties": {
-                "auth_type": {"type": "string", "const": "api_key", "default": "api_key"},
-                "api_key": {
-                    "title": "API key",
-                    "type": "string",
-                    "airbyte_secret": True,
-                    "description": (
-                        "A key of Holded's API v1 (deprecated; 32 hex characters; Settings > Developers > "
-                        "'Go to Api Keys v1'). Sent as the `key` header."
-                    ),
-                },
-            },
-        },
-        {
             "title": "API token (Holded API v2)",
             "type": "object",
             "required": ["auth_type", "token"],
@@ -40,8 +23,28 @@ CREDENTIALS: dict[str, Any] = {
                     "airbyte_secret": True,
                     "pattern": "^pat_",
                     "description": (
-                        "A token of Holded's API v2, pat_... (Settings > Developers > Credentials). The "
-                        "streams read, and the destination writes, through v2 with it."
+                        "A token of Holded's API v2, pat_... (Settings > Developers > Credentials > Add API "
+                        "Token), what Holded issues today: streams are read, and the destination writes, through "
+                        "API v2. Tick the `.read` permission of each stream synced (and, to write, the `.write` "
+                        "permission of each model written); the connector's docs list them, `holded permissions` "
+                        "prints them."
+                    ),
+                },
+            },
+        },
+        {
+            "title": "API key (Holded API v1)",
+            "type": "object",
+            "required": ["api_key"],
+            "properties": {
+                "auth_type": {"type": "string", "const": "api_key", "default": "api_key"},
+                "api_key": {
+                    "title": "API key",
+                    "type": "string",
+                    "airbyte_secret": True,
+                    "description": (
+                        "A key of Holded's API v1 (deprecated, for existing integrations; 32 hex characters; "
+                        "Settings > Developers > 'Go to Api Keys v1'). Sent as the `key` header."
                     ),
                 },
             },

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ecosystem_tests.support import Sandbox, executable, start_sandbox, stop_sandbox
+from ecosystem_tests.support import DIALECTS, Sandbox, executable, start_sandbox, stop_sandbox
 
 WORK = Path(tempfile.mkdtemp(prefix="pyairbyte-tests-"))
 
@@ -39,10 +39,16 @@ def sandbox() -> Iterator[Sandbox]:
     stop_sandbox(sb)
 
 
-@pytest.fixture(scope="session")
-def target_sandbox() -> Iterator[Sandbox]:
-    """The account the destination writes into: another seed, its contacts emptied first."""
-    sb = start_sandbox(WORK / "sandbox-target.log", API_KEY, "--scale", "0.01", "--seed", "2")
+@pytest.fixture(scope="module", params=DIALECTS)
+def dialect(request: pytest.FixtureRequest) -> str:
+    """The Holded API the connectors speak: `v1` (the sandbox's API key), then `v2` (its API token)."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def target_sandbox(dialect: str) -> Iterator[Sandbox]:
+    """The account the destination writes into (one per API): another seed, its contacts emptied first."""
+    sb = start_sandbox(WORK / f"sandbox-target-{dialect}.log", API_KEY, "--scale", "0.01", "--seed", "2")
     sb.control("POST", "fill", {"collection": "contacts", "count": 0})
     yield sb
     stop_sandbox(sb)

@@ -1,7 +1,9 @@
 """What a PyAirbyte user sees with source-holded and destination-holded, counted against the sandbox.
 
-Each expected figure is read from the sandbox through its Holded routes, never hard-coded. Runs under
-.venv-pyairbyte (`make test-pyairbyte`); see conftest.py for the processes and the offline settings.
+Each expected figure is read from the sandbox through its Holded routes, never hard-coded. Every test runs
+once with each Holded API (the `dialect` fixture): an API v1 key reading the ten unified streams, an API v2
+token reading `V2_STREAMS`. Runs under .venv-pyairbyte (`make test-pyairbyte`); see conftest.py for the
+processes and the offline settings.
 """
 
 from __future__ import annotations
@@ -14,22 +16,19 @@ import airbyte as ab
 import pytest
 from airbyte import DuckDBCache
 
-from ecosystem_tests.support import CONTACTS, UNIFIED, Sandbox
+from ecosystem_tests.support import CONTACTS, Sandbox, streams_for
 
 CONTACT_STREAMS = ["genericCompany", "genericContact"]
+PHONES = {"v1": ("+34 600 000 001", "+34 600 000 002"), "v2": ("+34 600 000 021", "+34 600 000 022")}
 
 
-def source_config(sandbox: Any) -> dict[str, Any]:
+def source_config(sandbox: Sandbox, dialect: str) -> dict[str, Any]:
     # Contact persons (`<companyId>:<personId>`) off: genericContact is then exactly the isperson=1 contacts.
-    return {
-        "credentials": {"auth_type": "api_key", "api_key": sandbox.api_key},
-        "base_url": sandbox.base_url,
-        "include_contact_persons": False,
-    }
+    return {"credentials": sandbox.credentials(dialect), "base_url": sandbox.base_url, "include_contact_persons": False}
 
 
-def get_source(sandbox: Any, source_exe: str) -> ab.Source:
-    return ab.get_source("source-holded", local_executable=source_exe, config=source_config(sandbox))
+def get_source(sandbox: Sandbox, source_exe: str, dialect: str) -> ab.Source:
+    return ab.get_source("source-holded", local_executable=source_exe, config=source_config(sandbox, dialect))
 
 
 def duckdb_cache(directory: Path, name: str) -> DuckDBCache:
@@ -37,9 +36,18 @@ def duckdb_cache(directory: Path, name: str) -> DuckDBCache:
     return DuckDBCache(db_path=str(directory / f"{name}.duckdb"), cache_dir=directory / f"{name}-files")
 
 
-def expected_counts(sandbox: Sandbox) -> dict[str, int]:
-    """Each unified stream's record count, from the sandbox's own Holded listings (contact persons off)."""
-    return sandbox.unified_counts(contact_persons=False)
+def expected_counts(sandbox: Sandbox, dialect: str) -> dict[str, int]:
+    """The record count of each stream read with this API, from the sandbox's own Holded listings (contact
+    persons off)."""
+    counts = sandbox.unified_counts(contact_persons=False)
+    return {stream: counts[stream] for stream in streams_for(dialect)}
+
+
+def connector_logs(exc: BaseException) -> str:
+    """The log files a PyAirbyte connector error (and the error it wraps) names, as text."""
+    errors = (exc, getattr(exc, "original_exception", None))
+    files = {Path(str(f)) for e in errors if (f := getattr(e, "log_file", None))}
+    return str(exc) + "".join(f.read_text(errors="replace") for f in files if f.is_file())
 
 
 def rows(cache: DuckDBCache, stream: str) -> list[dict[str, Any]]:
@@ -47,21 +55,22 @@ def rows(cache: DuckDBCache, stream: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def first_read(sandbox, source_exe, tmp_path_factory) -> tuple[DuckDBCache, Any]:
-    """The ten unified streams read once into a DuckDB cache (the start of the incremental test too)."""
-    source = get_source(sandbox, source_exe)
+def first_read(sandbox, source_exe, dialect, tmp_path_factory) -> tuple[DuckDBCache, Any]:
+    """The API's streams read once into a DuckDB cache (the start of the incremental test too)."""
+    source = get_source(sandbox, source_exe, dialect)
     source.check()
-    source.select_streams(list(UNIFIED))
-    cache = duckdb_cache(tmp_path_factory.mktemp("incremental"), "holded")
+    source.select_streams(list(streams_for(dialect)))
+    cache = duckdb_cache(tmp_path_factory.mktemp(f"incremental-{dialect}"), "holded")
     return cache, source.read(cache=cache)
 
 
-def test_read_into_duckdb_matches_the_sandbox(sandbox, first_read) -> None:
+def test_read_into_duckdb_matches_the_sandbox(sandbox, dialect, first_read) -> None:
     cache, result = first_read
-    expected = expected_counts(sandbox)
+    streams = streams_for(dialect)
+    expected = expected_counts(sandbox, dialect)
     assert all(expected.values()), expected  # every stream has data to compare
-    assert sorted(result) == sorted(UNIFIED)
-    assert {stream: len(cache[stream]) for stream in UNIFIED} == expected
+    assert sorted(result) == sorted(streams)
+    assert {stream: len(cache[stream]) for stream in streams} == expected
     assert result.processed_records == sum(expected.values())
 
     # Values, not only counts. PyAirbyte lower-cases column names: firstName -> firstname.
@@ -86,28 +95,30 @@ def test_read_into_duckdb_matches_the_sandbox(sandbox, first_read) -> None:
     assert not any(i["customer"] and i["company"] for i in cached)
 
 
-def test_second_read_is_incremental(sandbox, source_exe, first_read) -> None:
+def test_second_read_is_incremental(sandbox, source_exe, dialect, first_read) -> None:
     cache, _ = first_read
-    expected = expected_counts(sandbox)
+    streams = streams_for(dialect)
+    expected = expected_counts(sandbox, dialect)
     extracted = {s: {r["id"]: r["_airbyte_extracted_at"] for r in rows(cache, s)} for s in CONTACT_STREAMS}
     contacts = sandbox.listing(CONTACTS)
     person = next(c for c in contacts if c["isperson"] == 1)
     company = next(c for c in contacts if c["isperson"] == 0)
-    sandbox.put(f"{CONTACTS}/{person['id']}", {"phone": "+34 600 000 001"})
-    sandbox.put(f"{CONTACTS}/{company['id']}", {"phone": "+34 600 000 002"})
+    person_phone, company_phone = PHONES[dialect]  # each API's run changes them again
+    sandbox.put(f"{CONTACTS}/{person['id']}", {"phone": person_phone})
+    sandbox.put(f"{CONTACTS}/{company['id']}", {"phone": company_phone})
 
-    source = get_source(sandbox, source_exe)
-    source.select_streams(list(UNIFIED))
+    source = get_source(sandbox, source_exe, dialect)
+    source.select_streams(list(streams))
     result = source.read(cache=cache)
 
-    # Only the two changed contacts come through; the other eight streams bring nothing.
+    # Only the two changed contacts come through; the other streams bring nothing.
     assert result.processed_records == 2
-    assert sorted(result) == sorted(UNIFIED)
+    assert sorted(result) == sorted(streams)
     # The cache merges them by primary key: same totals, new values, only those two rows re-extracted.
-    assert {stream: len(cache[stream]) for stream in UNIFIED} == expected
+    assert {stream: len(cache[stream]) for stream in streams} == expected
     after = {s: {r["id"]: r for r in rows(cache, s)} for s in CONTACT_STREAMS}
-    assert after["genericContact"][person["id"]]["phonenumber"] == "+34 600 000 001"
-    assert after["genericCompany"][company["id"]]["phonenumber"] == "+34 600 000 002"
+    assert after["genericContact"][person["id"]]["phonenumber"] == person_phone
+    assert after["genericCompany"][company["id"]]["phonenumber"] == company_phone
     changed = {
         s: sorted(i for i, row in after[s].items() if row["_airbyte_extracted_at"] != extracted[s][i])
         for s in CONTACT_STREAMS
@@ -115,16 +126,18 @@ def test_second_read_is_incremental(sandbox, source_exe, first_read) -> None:
     assert changed == {"genericContact": [person["id"]], "genericCompany": [company["id"]]}
 
 
-def test_destination_writes_each_contact_once(sandbox, target_sandbox, source_exe, destination_exe, tmp_path) -> None:
+def test_destination_writes_each_contact_once(
+    sandbox, target_sandbox, source_exe, destination_exe, dialect, tmp_path
+) -> None:
     holded = sandbox.listing(CONTACTS)
     assert target_sandbox.listing(CONTACTS) == []
-    source = get_source(sandbox, source_exe)
+    source = get_source(sandbox, source_exe, dialect)
     read = source.read(cache=duckdb_cache(tmp_path, "to-write"), streams=CONTACT_STREAMS, force_full_refresh=True)
     destination = ab.get_destination(
         "destination-holded",
         local_executable=destination_exe,
         config={
-            "credentials": {"auth_type": "api_key", "api_key": target_sandbox.api_key},
+            "credentials": target_sandbox.credentials(dialect),
             "base_url": target_sandbox.base_url,
             "requests_per_second": 50,
         },

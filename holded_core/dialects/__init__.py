@@ -45,6 +45,7 @@ class Resource:
     path: str  # the list route under `base_url`
     primary_key: tuple[str, ...] = ("id",)
     cursor: str | None = None  # a field Holded maintains as a modification time, when there is one
+    cursor_format: str = "unix"  # how `cursor` is served: `unix` seconds (v1) or an ISO 8601 `date-time` (v2)
     dated: bool = False  # takes a date range on the business date (`start_date` applies)
     needs_range: bool = False  # Holded refuses the list without a date range
     by_id: bool = True  # Holded reads one record at `<path>/{id}`

@@ -414,6 +414,8 @@ def _r(name: str, path: str, permission: str | None, page_size: int | None = 100
     pagination = kw.pop("pagination", "cursor")
     if kw.get("dated") or kw.get("needs_range"):
         kw.setdefault("date_range", DAY_RANGE)  # `start_date`/`end_date` as days (README "Transport")
+    if kw.get("cursor"):
+        kw.setdefault("cursor_format", "date-time")  # `updated_at` is an ISO 8601 date-time (README "Shapes")
     return Resource(
         name, f"/v2{path}", permission=permission, module=area, pagination=pagination, page_size=page_size, **kw
     )  # type: ignore[arg-type]

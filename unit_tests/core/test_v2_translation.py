@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+import jsonschema
+
 from holded_core.dialects.v1 import V1
 from holded_core.dialects.v2 import V2
 from holded_core.mappings import ACCOUNTING_INVOICE_ITEM, GENERIC_CONTACT, to_unified
+from holded_core.streams import custom_stream, native_streams
 
 MADRID = ZoneInfo("Europe/Madrid")
 NEW_YEAR_MADRID = 1_704_063_600  # 2024-01-01T00:00 in Madrid
@@ -65,3 +68,20 @@ def test_given_a_start_date_then_v2_sends_days_and_v1_unix_seconds():
 def test_given_v1_records_then_no_translation_applies():
     record = {"isperson": 1}
     assert V1.resource("contacts").listing.as_v1(record, MADRID) is record
+
+
+def test_given_each_dialect_then_a_native_streams_cursor_schema_is_the_type_it_serves():
+    """v1 serves `updatedAt` as unix seconds, v2 `updated_at` as an ISO date-time (README "Shapes"): a native
+    stream's schema says which, so a v2 record validates against it (the CDK's standard read checks)."""
+    v1 = {s.name: s for s in native_streams(V1)}["contacts"]
+    v2 = {s.name: s for s in native_streams(V2)}["contacts"]
+    record_v2 = {"id": "5f0c1e2d3b4a596877665544", "updated_at": "2024-01-02T00:00:00Z"}
+    jsonschema.validate(record_v2, v2.json_schema)
+    jsonschema.validate({"id": "5f0c1e2d3b4a596877665544", "updatedAt": 1_704_153_600}, v1.json_schema)
+    assert v1.json_schema["properties"]["updatedAt"]["type"] == ["null", "integer"]
+    assert v2.json_schema["properties"]["updated_at"]["format"] == "date-time"
+    # A custom stream over a known route with its cursor takes the route's format; a field of its own, either.
+    known = custom_stream({"name": "mine", "path": "/v2/leads", "cursor_field": "updated_at"}, V2)
+    own = custom_stream({"name": "mine", "path": "/v2/leads", "cursor_field": "modified"}, V2)
+    assert known.json_schema["properties"]["updated_at"]["type"] == ["null", "string"]
+    assert own.json_schema["properties"]["modified"]["type"] == ["null", "integer", "string"]

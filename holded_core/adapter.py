@@ -538,8 +538,11 @@ def _check_permissions(client: HoldedClient, settings: Settings, writes: bool) -
     lacking = tuple(need for need in needs if need.granted is False)
     denied = tuple(need.permission for need in lacking)
     affected = tuple(dict.fromkeys(user for need in lacking for user in need.used_by))
-    if lacking and len(lacking) == len(needs):
-        error = f"the Holded API token lacks every permission {'writes' if writes else 'the streams'} need: "
+    users = {user for need in needs for user in need.used_by}
+    # Fails when nothing could run: every stream blocked, or (a destination) every model's write, a write
+    # needing its resource's `.read` as well as its `.write`; otherwise passes, naming what is blocked.
+    if lacking and set(affected) == users:
+        error = f"the Holded API token lacks the permissions {'every write' if writes else 'every stream'} needs: "
         return CheckResult(
             error=error + f"{describe(lacking)}: {FIX}", config_error=True, denied=denied, affected=affected
         )

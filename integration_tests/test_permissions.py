@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import requests
 
+from holded_core.permissions import needed
+from holded_core.writes import TARGETS
 from holded_sandbox.testing import connector_config, running_sandbox
 from integration_tests.conftest import airbyte_messages, run_script, script
 from integration_tests.source_helpers import SourceRunner
@@ -125,7 +127,19 @@ def test_given_a_token_that_only_reads_when_the_destination_checks_then_it_names
     assert "contacts:contacts" not in message and "crm:deals.write" not in message
     none = config_with(sandbox, sandbox.mint_token(["developers:usage.read"]), tmp_path, "none.json")
     nothing = run_script("destination-holded", "check", "--config", none)
-    assert status_of(nothing.stdout)["status"] == "FAILED" and "lacks every permission" in nothing.stdout
+    assert status_of(nothing.stdout)["status"] == "FAILED" and "every write needs" in nothing.stdout
+
+
+def test_given_a_token_that_reads_everything_and_writes_nothing_the_destination_check_fails(sandbox, tmp_path):
+    reads = sorted({need.permission for need in needed([], list(TARGETS))[0] if need.permission.endswith(".read")})
+    config = config_with(sandbox, sandbox.mint_token(reads), tmp_path, "reads.json")
+    result = run_script("destination-holded", "check", "--config", config)
+    status = status_of(result.stdout)
+    assert status["status"] == "FAILED", status  # no model could be written: not a connection that works
+    assert "every write needs" in status["message"] and "crm:deals.write" in status["message"]
+    assert "crm:deals.read" not in status["message"]
+    source = run_script("source-holded", "check", "--config", config)
+    assert status_of(source.stdout)["status"] == "SUCCEEDED"  # reading is all a source needs
 
 
 # ------------------------------------------------------------------------------ reads

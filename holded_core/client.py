@@ -503,6 +503,7 @@ class HoldedClient:
         pending: deque[Future[Page]] = deque()
         abandon = threading.Event()
         next_number = 2
+        interrupted = False
         try:
             while True:
                 while len(pending) < ahead:
@@ -512,13 +513,17 @@ class HoldedClient:
                 yield page
                 if page.last:
                     return
+        except (KeyboardInterrupt, SystemExit):
+            interrupted = True
+            raise
         finally:
             abandon.set()  # pages past the end or after an early close: stop their retries
             for future in pending:
                 future.cancel()
             # Wait for the page requests already sent (one request each, no retry): when the listing ends,
             # every request made for it is made and counted (its cost is final, `ClientStats.by_label`).
-            pool.shutdown(wait=True, cancel_futures=True)
+            # Not on an interrupt: Ctrl-C stops now rather than after the requests in flight time out.
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
 
     def usage(self) -> Usage:
         """The account's monthly request quota, read from Holded API v2 (one request, which counts).

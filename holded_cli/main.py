@@ -223,7 +223,9 @@ def cmd_events(args: argparse.Namespace) -> int:
 
     loaded, settings = _settings(args)
     interval = parse_every(args.every) if args.every else None
-    secret = args.secret or os.environ.get(ENV_WEBHOOK_SECRET, "")
+    # HOLDED_EVENTS_SECRET signs the events we send (as `holded webhooks serve --webhook`); HOLDED_WEBHOOK_SECRET,
+    # which this command read first, still works when it is the only one set.
+    secret = args.secret or os.environ.get(ENV_EVENTS_SECRET) or os.environ.get(ENV_WEBHOOK_SECRET, "")
     register_secret(secret)
     _setup_logging(args.verbose)
     progress = Progress(quiet=True)
@@ -235,7 +237,8 @@ def cmd_events(args: argparse.Namespace) -> int:
     with _kept_only_if_used(_db(args)), Store(_db(args)) as store:
         webhook = None
         if args.webhook:
-            webhook = Webhook(store, args.webhook, secret, attempts=args.attempts, backoff=args.backoff)
+            webhook = Webhook(store, args.webhook, secret, attempts=args.attempts, backoff=args.backoff,
+                              include_own_writes=args.include_own_writes)  # fmt: skip
         last: dict[str, Any] = {}
 
         def tick() -> None:
@@ -247,6 +250,7 @@ def cmd_events(args: argparse.Namespace) -> int:
                 progress=progress,
                 on_refresh_token=tokens,
                 preflight="run" not in last,  # the basics are checked once, before the first run
+                include_own_writes=args.include_own_writes,
             )
             last["run"] = run
             log(describe(run))
@@ -356,7 +360,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     db = _db(args)
     if not db.exists():
         raise HoldedConfigError(f"{db}: no such database; run `holded sync` (or `holded demo`) first, or pass --db")
-    with duckdb.connect(str(db), read_only=True) as con:
+    from holded_cli.store import LOCK_WAIT, connect
+
+    with connect(db, read_only=True, wait=LOCK_WAIT) as con:
         try:
             cursor = con.execute(args.sql)
         except duckdb.Error as exc:
@@ -517,8 +523,8 @@ COMMANDS = {
 }
 
 EPILOG = """config precedence (highest first): flags (--base-url), environment (HOLDED_API_TOKEN or HOLDED_API_KEY,
-HOLDED_BASE_URL, HOLDED_DB, HOLDED_WEBHOOK_SECRET), the config file (--config FILE or HOLDED_CONFIG; JSON or YAML, the
-connectors' own config format)."""
+HOLDED_BASE_URL, HOLDED_DB, HOLDED_WEBHOOK_SECRET, HOLDED_EVENTS_SECRET), the config file (--config FILE or
+HOLDED_CONFIG; JSON or YAML, the connectors' own config format)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -565,11 +571,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = command("events", "detect changes and deliver them to a webhook (or print them as JSON lines)")
     e.add_argument("--webhook", help="POST each event here, signed with HMAC-SHA256")
-    e.add_argument("--secret", help=f"the signing secret (prefer env {ENV_WEBHOOK_SECRET})")
+    e.add_argument("--secret", help=f"the signing secret (prefer env {ENV_EVENTS_SECRET}; or {ENV_WEBHOOK_SECRET})")
     e.add_argument("--every", help="run on a schedule, e.g. 30s, 5m, 1h (Ctrl-C stops)")
     e.add_argument("--include-existing", action="store_true", help="the first run sends every record as created")
     e.add_argument("--attempts", type=int, default=4, help="tries per event per run (default 4)")
     e.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds, doubled each time")
+    e.add_argument("--include-own-writes", action="store_true",
+                   help="send the events of changes this connector wrote itself (holded push) too")  # fmt: skip
 
     c = command("check", "check the config: Holded reachable, the credential accepted, which modules it may use",
                 db=False)  # fmt: skip

@@ -185,6 +185,8 @@ class Receiver:
         self._thread: threading.Thread | None = None
         self._counters_lock = threading.Lock()
         self._retry_in = POLL
+        self._outbound_next = 0.0  # monotonic: no delivery to the webhook before
+        self._outbound_pause = 0.0
 
     # --- start and stop ------------------------------------------------------------------------
 
@@ -318,6 +320,8 @@ class Receiver:
             self.spool.drain(store.con)
             items = inbox.pending(store.con)
             received = self._received(store, items)
+            if not items:
+                self._report_delivery(self._deliver(store))  # events still queued for the webhook
         if not items:
             return False
         started_requests = self.client.stats.requests
@@ -356,7 +360,7 @@ class Receiver:
             given_up = 0
             for group, error in failed:
                 given_up += inbox.failed_attempt(store.con, group, error)
-            delivery = self._deliver(store) if applied.events or self.outbound else None
+            delivery = self._deliver(store)
         latency = max((time.time() - received.get(i.webhook_id, time.time()) for i in done), default=None)
         self._report(items, done, ignored, failed, given_up, applied.counts, started_requests, latency, delivery)
         if failed:  # Holded failed to answer: give it time (new deliveries still wake the processor)
@@ -395,16 +399,34 @@ class Receiver:
 
     def _webhook(self, store: Store) -> Webhook:
         assert self.outbound is not None
-        return Webhook(store, self.outbound.url, self.outbound.secret, attempts=1, timeout=5.0)
+        out = self.outbound
+        return Webhook(store, out.url, out.secret, attempts=1, timeout=5.0, include_own_writes=out.include_own_writes)
 
     def _deliver(self, store: Store) -> Any:
-        if self.outbound is None:
+        """Send the queued events to the webhook (one attempt each: the rest wait for a later look, after a
+        pause that doubles while the webhook keeps failing, so the file is not held on a dead endpoint)."""
+        if self.outbound is None or time.monotonic() < self._outbound_next:
             return None
         webhook = self._webhook(store)
         try:
-            return webhook.deliver_pending()
+            report = webhook.deliver_pending()
         finally:
             webhook.close()
+        if report.pending:
+            self._outbound_pause = min(max(self._outbound_pause * 2, 2.0), 300.0)
+            self._outbound_next = time.monotonic() + self._outbound_pause
+        else:
+            self._outbound_pause = 0.0
+        return report
+
+    def _report_delivery(self, delivery: Any) -> None:
+        if delivery is None or not (delivery.delivered or delivery.pending):
+            return
+        with self._counters_lock:
+            self.counters.delivered += delivery.delivered
+            self.counters.queued = delivery.pending
+        line = f"webhooks: events delivered {delivery.delivered}, {delivery.pending} queued"
+        self.log(line + (f" (last error: {delivery.last_error})" if delivery.pending else ""))
 
     def _report(
         self,

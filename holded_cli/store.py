@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,9 @@ import duckdb
 import numpy as np
 import orjson
 
-from holded_cli.tables import SYNCED_AT, TableSpec, quote
+from holded_cli.tables import ORIGIN, SYNCED_AT, TableSpec, quote
 from holded_core.errors import HoldedConfigError
+from holded_core.own_writes import CONNECTOR, HOLDED, WINDOW, OwnWrite, is_echo
 from holded_core.streams import DELETED_AT, EVENTS_STREAM
 
 STATE = "_holded_state"
@@ -29,6 +31,7 @@ RUNS = "_holded_runs"
 WEBHOOKS = "_holded_webhooks"
 DELIVERIES = "_holded_deliveries"
 EVENT_SEQ = "_holded_event_seq"
+OWN_WRITES = "_holded_own_writes"  # what `holded push` wrote, so it is recognised coming back (own_writes.py)
 INBOX = "_holded_inbox"  # Holded's webhook deliveries, stored before they are answered (holded_cli/receiver.py)
 # Text columns retyped when the schema now says day or instant: how each old value converts.
 _RETYPED = {
@@ -52,6 +55,8 @@ META_DDL = (
         account_id VARCHAR, webhook_id VARCHAR, event VARCHAR, record_id VARCHAR, received_at TIMESTAMPTZ,
         status VARCHAR, attempts INTEGER, last_error VARCHAR, processed_at TIMESTAMPTZ, body JSON,
         PRIMARY KEY (account_id, webhook_id))""",
+    f"""CREATE TABLE IF NOT EXISTS {OWN_WRITES} (
+        model VARCHAR, record_id VARCHAR, op VARCHAR, fields JSON, written_at TIMESTAMPTZ)""",
 )
 
 
@@ -181,6 +186,8 @@ class Store:
         with self.transaction() as con:
             if also is not None:
                 also(con)
+            if batches.get(EVENTS_STREAM):
+                self._mark_origins(con, batches[EVENTS_STREAM])
             for name, records in batches.items():
                 if records:
                     counts[name] = self._merge(con, self._tables[name], records)
@@ -190,6 +197,34 @@ class Store:
                     [stream, orjson.dumps(state).decode()],
                 )
         return counts
+
+    def record_own_writes(self, writes: Sequence[OwnWrite]) -> None:
+        """Keep what the connector wrote (`holded push`), so its changes are told apart when they come back;
+        writes past `own_writes.WINDOW` are forgotten meanwhile."""
+        if not writes:
+            return
+        dump = orjson.dumps
+        rows = [[w.model, w.record_id, w.op, dump(w.fields, default=str).decode(), w.written_at] for w in writes]
+        with self.transaction() as con:
+            con.executemany(f"INSERT INTO {OWN_WRITES} VALUES (?, ?, ?, ?, ?)", rows)
+            con.execute(f"DELETE FROM {OWN_WRITES} WHERE written_at < ?", [datetime.now(UTC) - WINDOW])
+
+    @staticmethod
+    def _mark_origins(con: duckdb.DuckDBPyConnection, events: list[dict[str, Any]]) -> None:
+        """Each event's `origin`: `connector` when it is one of the connector's own writes coming back."""
+        pairs = sorted({(str(e.get("model")), str(e.get("recordId"))) for e in events})
+        rows = con.execute(
+            f"""SELECT model, record_id, op, fields, written_at FROM {OWN_WRITES}
+                WHERE [model, record_id] IN (SELECT unnest(?::VARCHAR[][]))""",
+            [[list(p) for p in pairs]],
+        ).fetchall()
+        writes: dict[tuple[str, str], list[OwnWrite]] = {}
+        for model, record_id, op, fields, written_at in rows:
+            write = OwnWrite(model, record_id, op, orjson.loads(fields) if fields else {}, written_at)
+            writes.setdefault((model, record_id), []).append(write)
+        for event in events:
+            mine = writes.get((str(event.get("model")), str(event.get("recordId"))), [])
+            event[ORIGIN] = CONNECTOR if mine and is_echo(event, mine) else HOLDED
 
     def _merge(self, con: duckdb.DuckDBPyConnection, table: TableSpec, records: list[dict[str, Any]]) -> MergeCounts:
         dump = orjson.dumps

@@ -345,3 +345,25 @@ def test_given_a_push_when_it_comes_back_then_it_is_not_delivered_unless_asked(s
     assert printed.returncode == 0, printed.stderr
     assert [json.loads(line)["recordId"] for line in printed.stdout.splitlines()] == [other["id"]]
     assert [(e[1], e[3]) for e in events_of(db, pushed["id"])][-1] == ("updated", "connector")
+
+
+def test_given_an_invoice_created_through_v2_then_it_and_its_lines_land_for_at_most_two_requests(sandbox, tmp_path):
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    port = free_port()
+    secret = register(sandbox, port)
+    customer = company(sandbox)
+    baseline = last_seq(db)
+    with serving(sandbox, db, port, secret) as serve:
+        before = requests_served(sandbox)
+        line = {"name": "Webhook consulting", "price": "100.00", "units": 2, "tax": 21}
+        body = {"contact_id": customer["id"], "date": "2025-03-14", "items": [line]}
+        made = v2(sandbox, "POST", "/invoices", json=body)
+        serve.wait("the invoice processed", lambda s: s["processed"] >= 1)
+        assert requests_served(sandbox) - before - 1 <= 2  # the invoice read again; its contact is in the file
+    invoice = query(db, "SELECT company, customer, issueDate::VARCHAR, total FROM accountingInvoice WHERE id = ?",
+                    [made["id"]])  # fmt: skip
+    assert invoice == [(customer["id"], None, "2025-03-14", 242.0)]
+    assert query(db, "SELECT count(*) FROM accountingInvoiceItem WHERE id LIKE ?", [made["id"] + ":%"]) == [(1,)]
+    assert [e[1] for e in events_of(db, made["id"], baseline)] == ["created"]
+    assert changes_found(sync(sandbox, db)) == {}

@@ -4,7 +4,7 @@ Table `_holded_inbox` of the DuckDB file (`holded_cli/store.py`), one row per de
 (account id, webhook id), so a delivery Holded sends twice is stored once. A row is `pending` until the
 processor read its object again and committed what changed (in the same transaction it is marked
 `processed`), `ignored` when no selected stream reads its object, `failed` after `MAX_ATTEMPTS` reads that
-failed (the error is kept in `last_error`).
+failed (the error is kept in `last_error`). Done rows are forgotten after `KEEP_DAYS` (`prune`, at start).
 
 DuckDB lets one process write a file at a time. The receiver holds it for milliseconds per delivery; when
 another `holded` command holds it (a `holded sync` can take minutes), a delivery is appended to the spool
@@ -28,6 +28,7 @@ import orjson
 from holded_cli.store import INBOX
 from holded_core.inbound import Delivery
 
+KEEP_DAYS = 30  # days a done delivery is kept (for de-duplication and for looking back)
 MAX_ATTEMPTS = 10  # reads of one delivery's object that failed before the delivery is marked failed
 
 
@@ -85,6 +86,17 @@ def failed_attempt(con: duckdb.DuckDBPyConnection, items: Sequence[Stored], erro
     )
     mark(con, given_up, "failed", error)
     return len(given_up)
+
+
+def prune(con: duckdb.DuckDBPyConnection, days: int = KEEP_DAYS) -> int:
+    """Forget deliveries done (processed, ignored, failed) more than `days` ago; Holded stops retrying long
+    before, so de-duplication never needs them. Returns how many were removed."""
+    rows = con.execute(
+        f"""DELETE FROM {INBOX} WHERE status <> 'pending' AND processed_at < now() - to_days(?)
+            RETURNING webhook_id""",
+        [days],
+    ).fetchall()
+    return len(rows)
 
 
 def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

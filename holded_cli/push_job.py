@@ -16,15 +16,18 @@ from typing import Any
 
 import duckdb
 
-from holded_cli.store import LOCK_WAIT, Store, connect
+from holded_cli.store import LOCK_WAIT, DatabaseBusy, Store, connect
 from holded_cli.tables import SYNCED_AT, quote
 from holded_core.basics import check_basics
 from holded_core.client import HoldedClient
 from holded_core.errors import HoldedConfigError
 from holded_core.own_writes import OwnWrite
 from holded_core.push import NOTABLE, Outcome, Push, PushOptions, conform
+from holded_core.secrets import get_logger
 from holded_core.settings import Settings
 from holded_core.streams import StreamSpec
+
+logger = get_logger(__name__)
 
 CHUNK = 1_000
 LOCAL_COLUMNS = (SYNCED_AT, "seq")  # the runner's own bookkeeping columns, never sent to Holded
@@ -121,7 +124,19 @@ def _own_writes(source: PushInput, options: PushOptions) -> Iterator[_OwnWrites]
     if options.dry_run or source.db is None or not source.db.exists():
         yield _OwnWrites(None)
         return
-    with Store(source.db) as store:
+    try:
+        store = Store(source.db)
+    except DatabaseBusy:
+        if source.file is None:
+            raise  # a table or query input needs the file anyway
+        logger.warning(
+            "%s is held by another command: this push's writes are not kept there, so their change events "
+            "will not be told apart as the connector's own (origin: connector)",
+            source.db,
+        )
+        yield _OwnWrites(None)
+        return
+    with store:
         kept = _OwnWrites(store)
         try:
             yield kept

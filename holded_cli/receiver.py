@@ -209,6 +209,7 @@ class Receiver:
                     row = store.con.execute(f'SELECT coalesce(max(seq), 0) FROM "{EVENTS_STREAM}"').fetchone()
                     webhook.subscribe(int(row[0]) if row else 0)
             self.spool.drain(store.con)
+            inbox.prune(store.con)
 
     def start(self) -> None:
         """Start the processor thread (it looks at the inbox at once: deliveries left from a previous run)."""

@@ -4,7 +4,8 @@ Detection is the sync engine with only the change-events stream: it lists the te
 compares them with the fingerprints saved in the database and stores new events in the
 `changeEvents` table (the same table and state `holded sync` uses, so an event is detected once
 whichever command sees it first). Then each event is delivered to the webhook, or printed as a JSON
-line when there is none.
+line when there is none; a change this connector wrote itself (`holded push`, coming back: `origin:
+"connector"`) only with `include_own_writes`.
 
 A webhook registered for the first time gets the events detected from then on; on a database with
 no saved fingerprints yet, the first detection only records the baseline (every record would be
@@ -30,6 +31,7 @@ from holded_cli.sync_job import SyncJob, SyncResult
 from holded_cli.webhooks import DeliveryReport, Webhook, body_of
 from holded_core.adapter import select_streams
 from holded_core.errors import HoldedAuthError, HoldedConfigError, HoldedError, HoldedQuotaError
+from holded_core.own_writes import CONNECTOR
 from holded_core.settings import Settings
 from holded_core.streams import EVENTS_STREAM
 
@@ -65,6 +67,7 @@ def run_once(
     out: TextIO = sys.stdout,
     on_refresh_token: Callable[[str], None] | None = None,
     preflight: bool = True,
+    include_own_writes: bool = False,
 ) -> EventsRun:
     """Detect changes once, then deliver the new events to `webhook` (or print them as JSON lines on `out`).
 
@@ -78,6 +81,8 @@ def run_once(
         on_refresh_token: called with a rotated OAuth refresh token.
         preflight: run the basics check first (`--every` runs it on the first run only: a credential
             refused later still stops the loop with one line, from the detection itself).
+        include_own_writes: print the events of the connector's own writes coming back too (a webhook is
+            told by its own `include_own_writes`).
 
     Returns:
         The detection's result, the number of new events and the delivery report (None without webhook).
@@ -106,9 +111,9 @@ def run_once(
         rows = store.con.execute(
             f"""SELECT id, event, model, recordId, type,
                        strftime(detectedAt AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') AS detectedAt,
-                       changedFields, record
-                FROM "{EVENTS_STREAM}" WHERE seq > ? ORDER BY seq""",
-            [before if (had_baseline or include_existing) else after],
+                       changedFields, record, origin
+                FROM "{EVENTS_STREAM}" WHERE seq > ? AND (? OR coalesce(origin, '') <> '{CONNECTOR}') ORDER BY seq""",
+            [before if (had_baseline or include_existing) else after, include_own_writes],
         )
         names = [d[0] for d in rows.description]
         for row in rows.fetchall():

@@ -26,7 +26,10 @@ from holded_core.secrets import redact, register_secret
 
 ENV_DB = "HOLDED_DB"
 ENV_WEBHOOK_SECRET = "HOLDED_WEBHOOK_SECRET"
+ENV_EVENTS_SECRET = "HOLDED_EVENTS_SECRET"  # signs the events `holded webhooks serve --webhook` delivers
+CONFIG_WEBHOOK_SECRET = "webhook_secret"  # the config file's key for Holded's signing secret (whsec_...)
 DEFAULT_DB = "holded.duckdb"
+MAX_BODY_DEFAULT = 256 * 1024  # holded_core.inbound.MAX_BODY (not imported here: the parser stays light)
 
 
 class UsageError(Exception):
@@ -233,7 +236,9 @@ def cmd_events(args: argparse.Namespace) -> int:
 
     loaded, settings = _settings(args)
     interval = parse_every(args.every) if args.every else None
-    secret = args.secret or os.environ.get(ENV_WEBHOOK_SECRET, "")
+    # HOLDED_EVENTS_SECRET signs the events we send (as `holded webhooks serve --webhook`); HOLDED_WEBHOOK_SECRET,
+    # which this command read first, still works when it is the only one set.
+    secret = args.secret or os.environ.get(ENV_EVENTS_SECRET) or os.environ.get(ENV_WEBHOOK_SECRET, "")
     register_secret(secret)
     _setup_logging(args.verbose)
     progress = Progress(quiet=True)
@@ -245,7 +250,8 @@ def cmd_events(args: argparse.Namespace) -> int:
     with _kept_only_if_used(_db(args)), Store(_db(args)) as store:
         webhook = None
         if args.webhook:
-            webhook = Webhook(store, args.webhook, secret, attempts=args.attempts, backoff=args.backoff)
+            webhook = Webhook(store, args.webhook, secret, attempts=args.attempts, backoff=args.backoff,
+                              include_own_writes=args.include_own_writes)  # fmt: skip
         last: dict[str, Any] = {}
 
         def tick() -> None:
@@ -257,6 +263,7 @@ def cmd_events(args: argparse.Namespace) -> int:
                 progress=progress,
                 on_refresh_token=tokens,
                 preflight="run" not in last,  # the basics are checked once, before the first run
+                include_own_writes=args.include_own_writes,
             )
             last["run"] = run
             log(describe(run))
@@ -270,6 +277,65 @@ def cmd_events(args: argparse.Namespace) -> int:
     if run.detection.failed or (run.delivery is not None and run.delivery.pending):
         return 1
     return 0
+
+
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    """`holded webhooks serve`: Holded's signed webhooks into the DuckDB file (holded_cli/receiver.py)."""
+    from holded_cli.receiver import Outbound, Receiver, serve
+    from holded_cli.sync_job import streams_of
+    from holded_cli.webhooks import check_url
+    from holded_core.inbound import MAX_BODY
+
+    loaded, settings = _settings(args)
+    secret = args.secret or os.environ.get(ENV_WEBHOOK_SECRET) or str(loaded.values.get(CONFIG_WEBHOOK_SECRET) or "")
+    register_secret(secret)
+    if not secret:
+        raise HoldedConfigError(
+            f"no webhook secret: set {ENV_WEBHOOK_SECRET} (or --secret, or `{CONFIG_WEBHOOK_SECRET}` in the config "
+            "file) to the whsec_... secret Holded showed when the webhook was made"
+        )
+    outbound = None
+    if args.webhook:
+        out_secret = args.webhook_secret or os.environ.get(ENV_EVENTS_SECRET, "")
+        register_secret(out_secret)
+        if not out_secret:
+            raise HoldedConfigError(
+                f"--webhook needs a secret to sign the events: set {ENV_EVENTS_SECRET} (or --webhook-secret)"
+            )
+        outbound = Outbound(check_url(args.webhook), out_secret, args.include_own_writes)
+    if args.max_body is not None and args.max_body < 1024:
+        raise UsageError(f"--max-body {args.max_body}: give at least 1024 bytes (default {MAX_BODY})")
+    db = _db(args)
+    selection = streams_of(settings, _names(args.streams) or _served_streams(settings, db))
+    _setup_logging(args.verbose)
+
+    def log(message: str) -> None:
+        print(redact(message), file=sys.stderr, flush=True)
+
+    receiver = Receiver(
+        settings, selection, db, secret, outbound=outbound, max_body=args.max_body or MAX_BODY, log=log,
+        on_refresh_token=_tokens(loaded, lambda level, message: log(f"{level}: {message}")),
+    )  # fmt: skip
+    with _kept_only_if_used(db):
+        receiver.prepare()
+    return serve(receiver, args.host, args.port, log)
+
+
+def _served_streams(settings: Any, db: Path) -> list[str] | None:
+    """What the receiver keeps up to date by default: the ten unified streams and changeEvents (as `holded
+    sync`), plus every other stream the database already has a table of (a native stream synced before)."""
+    from holded_cli.store import connect
+    from holded_core.adapter import selected_by_default
+
+    if not db.exists():
+        return None
+    con = connect(db, read_only=True, wait=10.0)
+    try:
+        tables = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    finally:
+        con.close()
+    specs = settings.streams()
+    return [s.name for s in specs if selected_by_default(s) or s.name in tables]
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -315,7 +381,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     db = _db(args)
     if not db.exists():
         raise HoldedConfigError(f"{db}: no such database; run `holded sync` (or `holded demo`) first, or pass --db")
-    with duckdb.connect(str(db), read_only=True) as con:
+    from holded_cli.store import LOCK_WAIT, connect
+
+    with connect(db, read_only=True, wait=LOCK_WAIT) as con:
         try:
             cursor = con.execute(args.sql)
         except duckdb.Error as exc:
@@ -481,11 +549,12 @@ COMMANDS = {
     "get": cmd_get,
     "search": cmd_search,
     "proxy": cmd_proxy,
+    "webhooks": cmd_webhooks,
 }
 
 EPILOG = """config precedence (highest first): flags (--base-url), environment (HOLDED_API_TOKEN or HOLDED_API_KEY,
-HOLDED_BASE_URL, HOLDED_DB, HOLDED_WEBHOOK_SECRET), the config file (--config FILE or HOLDED_CONFIG; JSON or YAML, the
-connectors' own config format)."""
+HOLDED_BASE_URL, HOLDED_DB, HOLDED_WEBHOOK_SECRET, HOLDED_EVENTS_SECRET), the config file (--config FILE or
+HOLDED_CONFIG; JSON or YAML, the connectors' own config format)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -538,11 +607,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = command("events", "detect changes and deliver them to a webhook (or print them as JSON lines)")
     e.add_argument("--webhook", help="POST each event here, signed with HMAC-SHA256")
-    e.add_argument("--secret", help=f"the signing secret (prefer env {ENV_WEBHOOK_SECRET})")
+    e.add_argument("--secret", help=f"the signing secret (prefer env {ENV_EVENTS_SECRET}; or {ENV_WEBHOOK_SECRET})")
     e.add_argument("--every", help="run on a schedule, e.g. 30s, 5m, 1h (Ctrl-C stops)")
     e.add_argument("--include-existing", action="store_true", help="the first run sends every record as created")
     e.add_argument("--attempts", type=int, default=4, help="tries per event per run (default 4)")
     e.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds, doubled each time")
+    e.add_argument("--include-own-writes", action="store_true",
+                   help="send the events of changes this connector wrote itself (holded push) too")  # fmt: skip
 
     c = command("check", "check the config: Holded reachable, the credential accepted, which modules it may use",
                 db=False)  # fmt: skip
@@ -582,6 +653,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     x.add_argument("--data", help="JSON body")
 
+    w = sub.add_parser("webhooks", help="receive Holded's signed webhooks (`holded webhooks serve`)")
+    wsub = w.add_subparsers(dest="webhooks_command", required=True, metavar="SUBCOMMAND")
+    ws = wsub.add_parser(
+        "serve",
+        help="receive Holded's webhooks into the DuckDB file: each change read again and merged within a second",
+        description="Receive Holded's signed webhooks: each delivery is verified, stored in the DuckDB file "
+        "before it is answered, its object read again from Holded and merged into the tables and changeEvents.",
+        epilog=EPILOG,
+    )
+    ws.add_argument("--config", help="connector config file, JSON or YAML (env HOLDED_CONFIG)")
+    ws.add_argument("--base-url", help="Holded API base URL, e.g. a sandbox's (env HOLDED_BASE_URL)")
+    ws.add_argument("--db", help=f"DuckDB file (env {ENV_DB}; default {DEFAULT_DB})")
+    ws.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: put a TLS proxy in front)")
+    ws.add_argument("--port", type=int, default=8421, help="port to listen on (default 8421; 0 picks a free one)")
+    ws.add_argument("--secret", help=f"Holded's signing secret, whsec_... (prefer env {ENV_WEBHOOK_SECRET})")
+    ws.add_argument("--streams", help="streams kept up to date (default: the ten unified ones + changeEvents, "
+                    "and any other stream the database has a table of)")  # fmt: skip
+    ws.add_argument("--webhook", help="deliver the new change events here, as `holded events --webhook` does")
+    ws.add_argument("--webhook-secret", help=f"signs those deliveries (prefer env {ENV_EVENTS_SECRET})")
+    ws.add_argument("--include-own-writes", action="store_true",
+                    help="deliver the events of changes this connector wrote itself too (holded push)")  # fmt: skip
+    ws.add_argument("--max-body", type=int, help=f"largest delivery taken, in bytes (default {MAX_BODY_DEFAULT})")
+    ws.add_argument("-v", "--verbose", action="store_true", help="log retries and requests")
+
     sub.add_parser(
         "sandbox", help="run the local Holded sandbox, API v1 and v2 (see `holded sandbox --help`)", add_help=False
     )
@@ -595,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return sandbox_main(argv[1:])
     args = build_parser().parse_args(argv)
-    prog = f"holded {args.command}"
+    prog = f"holded {args.command}" + (f" {args.webhooks_command}" if args.command == "webhooks" else "")
 
     def bug(exc: Exception) -> int:  # a bug or an environment failure (disk full...): one redacted line
         if getattr(args, "verbose", False):

@@ -9,9 +9,11 @@ Rows reach DuckDB in bulk (one array of JSON texts per batch, typed by DuckDB), 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,9 @@ import duckdb
 import numpy as np
 import orjson
 
-from holded_cli.tables import SYNCED_AT, TableSpec, quote
+from holded_cli.tables import ORIGIN, SYNCED_AT, TableSpec, quote
 from holded_core.errors import HoldedConfigError
+from holded_core.own_writes import CONNECTOR, HOLDED, WINDOW, OwnWrite, is_echo
 from holded_core.streams import DELETED_AT, EVENTS_STREAM
 
 STATE = "_holded_state"
@@ -28,11 +31,14 @@ RUNS = "_holded_runs"
 WEBHOOKS = "_holded_webhooks"
 DELIVERIES = "_holded_deliveries"
 EVENT_SEQ = "_holded_event_seq"
+OWN_WRITES = "_holded_own_writes"  # what `holded push` wrote, so it is recognised coming back (own_writes.py)
+INBOX = "_holded_inbox"  # Holded's webhook deliveries, stored before they are answered (holded_cli/receiver.py)
 # Text columns retyped when the schema now says day or instant: how each old value converts.
 _RETYPED = {
     "DATE": "CASE WHEN length({0}) = 10 THEN TRY_CAST({0} AS DATE) END",  # `YYYY-MM-DD` only
     "TIMESTAMPTZ": "TRY_CAST({0} AS TIMESTAMPTZ)",
 }
+LOCK_WAIT = 10.0  # seconds a command waits for the file while another process (the receiver) holds it
 MEMORY_LIMIT = "128MB"  # measured: 256MB -> 587 MiB peak at 30x scale, 128MB -> 517 MiB, same speed
 
 META_DDL = (
@@ -45,6 +51,12 @@ META_DDL = (
     f"""CREATE TABLE IF NOT EXISTS {DELIVERIES} (
         url VARCHAR, event_id VARCHAR, attempts INTEGER, last_status VARCHAR, last_error VARCHAR,
         last_attempt_at TIMESTAMPTZ, delivered_at TIMESTAMPTZ, PRIMARY KEY (url, event_id))""",
+    f"""CREATE TABLE IF NOT EXISTS {INBOX} (
+        account_id VARCHAR, webhook_id VARCHAR, event VARCHAR, record_id VARCHAR, received_at TIMESTAMPTZ,
+        status VARCHAR, attempts INTEGER, last_error VARCHAR, processed_at TIMESTAMPTZ, body JSON,
+        PRIMARY KEY (account_id, webhook_id))""",
+    f"""CREATE TABLE IF NOT EXISTS {OWN_WRITES} (
+        model VARCHAR, record_id VARCHAR, op VARCHAR, fields JSON, written_at TIMESTAMPTZ)""",
 )
 
 
@@ -54,18 +66,40 @@ class MergeCounts:
     deleted: int = 0
 
 
-class Store:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+class DatabaseBusy(HoldedConfigError):
+    """Another process holds the DuckDB file (DuckDB lets one process write a file at a time)."""
+
+
+def connect(path: str | Path, *, read_only: bool = False, wait: float = 0.0) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection to `path`, waiting up to `wait` seconds while another process holds the file
+    (`holded webhooks serve` holds it only for milliseconds at a time, so a command started meanwhile waits).
+
+    Raises:
+        DatabaseBusy: the file was still held after `wait` seconds.
+        HoldedConfigError: the file is not a DuckDB database.
+    """
+    deadline = time.monotonic() + wait
+    delay = 0.02
+    while True:
         try:
-            self.con = duckdb.connect(str(self.path))
+            return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
-            raise HoldedConfigError(
-                f"{self.path}: cannot open the database ({str(exc).splitlines()[0]}); "
-                "is another `holded` command using it? Wait for it or pass another --db"
-            ) from None
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise DatabaseBusy(
+                    f"{path}: cannot open the database ({str(exc).splitlines()[0]}); "
+                    "is another `holded` command using it? Wait for it or pass another --db"
+                ) from None
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.25)
         except duckdb.Error as exc:
-            raise HoldedConfigError(f"{self.path}: not a DuckDB database ({exc}); pass another --db") from None
+            raise HoldedConfigError(f"{path}: not a DuckDB database ({exc}); pass another --db") from None
+
+
+class Store:
+    def __init__(self, path: str | Path, *, wait: float = LOCK_WAIT) -> None:
+        """Open (or create) the database; `wait`: seconds to wait while another process holds the file."""
+        self.path = Path(path)
+        self.con = connect(self.path, wait=wait)
         # DuckDB would take up to 80% of RAM for its buffers; a sync's batches need far less, and past the
         # limit DuckDB spills to disk: the runner's memory stays flat as the account grows.
         self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
@@ -140,11 +174,20 @@ class Store:
     # --- the one write path ----------------------------------------------------------------
 
     def commit(
-        self, batches: Mapping[str, list[dict[str, Any]]], states: Mapping[str, Mapping[str, Any]]
+        self,
+        batches: Mapping[str, list[dict[str, Any]]],
+        states: Mapping[str, Mapping[str, Any]],
+        also: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     ) -> dict[str, MergeCounts]:
-        """Merge each stream's records and save the states, atomically. Returns per-stream counts."""
+        """Merge each stream's records and save the states, atomically. Returns per-stream counts.
+
+        `also`: more writes for the same transaction (the receiver marks the deliveries it processed)."""
         counts: dict[str, MergeCounts] = {}
         with self.transaction() as con:
+            if also is not None:
+                also(con)
+            if batches.get(EVENTS_STREAM):
+                self._mark_origins(con, batches[EVENTS_STREAM])
             for name, records in batches.items():
                 if records:
                     counts[name] = self._merge(con, self._tables[name], records)
@@ -154,6 +197,34 @@ class Store:
                     [stream, orjson.dumps(state).decode()],
                 )
         return counts
+
+    def record_own_writes(self, writes: Sequence[OwnWrite]) -> None:
+        """Keep what the connector wrote (`holded push`), so its changes are told apart when they come back;
+        writes past `own_writes.WINDOW` are forgotten meanwhile."""
+        if not writes:
+            return
+        dump = orjson.dumps
+        rows = [[w.model, w.record_id, w.op, dump(w.fields, default=str).decode(), w.written_at] for w in writes]
+        with self.transaction() as con:
+            con.executemany(f"INSERT INTO {OWN_WRITES} VALUES (?, ?, ?, ?, ?)", rows)
+            con.execute(f"DELETE FROM {OWN_WRITES} WHERE written_at < ?", [datetime.now(UTC) - WINDOW])
+
+    @staticmethod
+    def _mark_origins(con: duckdb.DuckDBPyConnection, events: list[dict[str, Any]]) -> None:
+        """Each event's `origin`: `connector` when it is one of the connector's own writes coming back."""
+        pairs = sorted({(str(e.get("model")), str(e.get("recordId"))) for e in events})
+        rows = con.execute(
+            f"""SELECT model, record_id, op, fields, written_at FROM {OWN_WRITES}
+                WHERE [model, record_id] IN (SELECT unnest(?::VARCHAR[][]))""",
+            [[list(p) for p in pairs]],
+        ).fetchall()
+        writes: dict[tuple[str, str], list[OwnWrite]] = {}
+        for model, record_id, op, fields, written_at in rows:
+            write = OwnWrite(model, record_id, op, orjson.loads(fields) if fields else {}, written_at)
+            writes.setdefault((model, record_id), []).append(write)
+        for event in events:
+            mine = writes.get((str(event.get("model")), str(event.get("recordId"))), [])
+            event[ORIGIN] = CONNECTOR if mine and is_echo(event, mine) else HOLDED
 
     def _merge(self, con: duckdb.DuckDBPyConnection, table: TableSpec, records: list[dict[str, Any]]) -> MergeCounts:
         dump = orjson.dumps

@@ -2,7 +2,8 @@
 
 Unified streams get one typed column per field (objects and arrays as JSON). Holded-native and
 custom streams, whose records are Holded's own loose shapes, get their primary key columns plus the
-whole record in `record` (JSON). The events stream gets its fields plus `seq`, the order of detection.
+whole record in `record` (JSON). The events stream gets its fields plus `seq`, the order of detection, and
+`origin` (`holded`, or `connector` for a change this connector wrote itself: `holded_core.own_writes`).
 Every table has `_synced_at`, when the row was last written.
 
 Records reach DuckDB as JSON text and DuckDB's own `json_transform` types them (in C++, in bulk): a
@@ -19,6 +20,7 @@ import orjson
 from holded_core.streams import DELETED_AT, StreamSpec
 
 SYNCED_AT = "_synced_at"
+ORIGIN = "origin"  # events: `holded`, or `connector` for the connector's own write coming back (own_writes.py)
 
 
 @dataclass(frozen=True)
@@ -84,4 +86,6 @@ def table_for(spec: StreamSpec) -> TableSpec:
         columns = [Column(k, "VARCHAR", "VARCHAR") for k in spec.primary_key] + [Column(RECORD, "JSON", "JSON")]
     else:
         columns = [_column(name, prop) for name, prop in props.items() if name != DELETED_AT]
+    if spec.kind == "events":
+        columns.append(Column(ORIGIN, "VARCHAR", "VARCHAR"))
     return TableSpec(spec.name, spec.kind, tuple(spec.primary_key), tuple(columns))

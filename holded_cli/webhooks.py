@@ -9,7 +9,8 @@ A 2xx answer is acceptance; anything else (or no answer) is retried with backoff
 still fails stays queued in the database for the next run. Events go out in the order they were
 detected; delivery to a URL stops at the first event it does not accept, so order is kept.
 Delivery is at-least-once: a receiver that answered but whose answer was lost sees the event again,
-with the same idempotency key.
+with the same idempotency key. Events of changes this connector wrote itself (`origin: "connector"`,
+`holded_core.own_writes`: a `holded push` coming back) are not delivered unless `include_own_writes`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import requests
 
 from holded_cli.store import DELIVERIES, WEBHOOKS, Store
 from holded_core.errors import HoldedConfigError
+from holded_core.own_writes import CONNECTOR
 from holded_core.streams import EVENTS_STREAM
 
 SIGNATURE_HEADER = "X-Holded-Signature"
@@ -70,6 +72,7 @@ def body_of(row: dict[str, Any]) -> bytes:
         "detectedAt": row["detectedAt"],
         "changedFields": orjson.loads(row["changedFields"]) if row["changedFields"] else None,
         "record": orjson.loads(row["record"]) if row["record"] else None,
+        "origin": row.get("origin") or "holded",
     }
     return orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
 
@@ -85,9 +88,24 @@ class Webhook:
         backoff: float = 1.0,
         timeout: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
+        include_own_writes: bool = False,
     ) -> None:
+        """A webhook of the store's events.
+
+        Args:
+            store: the database holding `changeEvents` and the delivery queue.
+            url: where events are POSTed; secret: signs them (HMAC-SHA256).
+            attempts: tries per event per run; backoff: the first retry's delay, doubled each time.
+            timeout: seconds per attempt; sleep: waits between attempts (tests pass their own).
+            include_own_writes: deliver the connector's own writes coming back too (`origin: connector`).
+
+        Raises:
+            HoldedConfigError: no secret, or `url` is not an http(s) URL.
+        """
         if not secret:
-            raise HoldedConfigError("no webhook secret: set HOLDED_WEBHOOK_SECRET (or --secret) to sign deliveries")
+            raise HoldedConfigError(
+                "no webhook secret: set HOLDED_EVENTS_SECRET (or HOLDED_WEBHOOK_SECRET, or --secret) to sign deliveries"
+            )
         self.store = store
         self.url = check_url(url)
         self.secret = secret
@@ -95,6 +113,7 @@ class Webhook:
         self.backoff = backoff
         self.timeout = timeout
         self.sleep = sleep
+        self.include_own_writes = include_own_writes
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
 
@@ -111,12 +130,12 @@ class Webhook:
     def pending(self) -> Iterator[dict[str, Any]]:
         cursor = self.store.con.execute(
             f"""SELECT e.id, e.event, e.model, e.recordId, e.type, strftime(e.detectedAt AT TIME ZONE 'UTC',
-                       '%Y-%m-%dT%H:%M:%SZ') AS detectedAt, e.changedFields, e.record
+                       '%Y-%m-%dT%H:%M:%SZ') AS detectedAt, e.changedFields, e.record, e.origin
                 FROM "{EVENTS_STREAM}" e JOIN {WEBHOOKS} w ON w.url = ?
-                WHERE e.seq > w.baseline_seq
+                WHERE e.seq > w.baseline_seq AND (? OR coalesce(e.origin, '') <> '{CONNECTOR}')
                   AND e.id NOT IN (SELECT event_id FROM {DELIVERIES} WHERE url = ? AND delivered_at IS NOT NULL)
                 ORDER BY e.seq""",
-            [self.url, self.url],
+            [self.url, self.include_own_writes, self.url],
         )
         names = [d[0] for d in cursor.description]
         return iter([dict(zip(names, row, strict=True)) for row in cursor.fetchall()])

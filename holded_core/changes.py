@@ -334,3 +334,58 @@ def build_event(
         "changedFields": changed_fields(change.old, change.new, fields) if change.kind == "updated" else None,
         "record": dict(record) if record is not None else None,
     }
+
+
+# ------------------------------------------------------------------------- single-record edits
+
+
+def known_values(state: Mapping[str, Any] | None, width: int = FP_BYTES, *, stream: str = "") -> dict[str, bytes]:
+    """What a stream's state knows (its snapshot and everything emitted since), key -> stored value, in
+    `width` (a value stored in another layout: its fingerprint, the rest unknown, as `ChangeTracker` reads it).
+
+    Raises:
+        UnreadableState: the state cannot be decoded.
+    """
+    return dict(ChangeTracker(state, width, stream=stream, scope=(state or {}).get("scope")).known)
+
+
+def edited_state(
+    state: Mapping[str, Any] | None,
+    updates: Mapping[str, bytes | None],
+    width: int = FP_BYTES,
+    *,
+    stream: str = "",
+    scope: Any = None,
+) -> dict[str, Any]:
+    """A stream's state with single records set (a value) or removed (None), as a complete listing that saw
+    the same would leave it, so the next listing finds them unchanged (or gone) and emits nothing for them.
+
+    Used by the webhook receiver (`holded_core.inbound`), which reads records one by one. Everything the
+    state knew is folded into its snapshot (the pending chunks of a pass killed mid-way included: they were
+    emitted already); the scope and the second-listing candidates are kept (a removed key leaves those too).
+
+    Args:
+        state: the stream's saved state (None: none yet).
+        updates: key -> the value now (fingerprint, plus field hashes for change events), None: deleted.
+        width: bytes per stored value (`FP_BYTES`, or `events_width(fields)` for change events).
+        stream: named in an error.
+        scope: the scope of a state made from nothing (`start_date` of a dated listing).
+
+    Raises:
+        UnreadableState: the state cannot be decoded.
+    """
+    values = known_values(state, width, stream=stream)
+    for key, value in updates.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    out: dict[str, Any] = {"v": STATE_VERSION, "snapshot": encode_snapshot(values, width), "pending": None}
+    scope = (state or {}).get("scope", scope) if state else scope
+    if scope is not None:
+        out["scope"] = scope
+    held = (state or {}).get("missing")
+    missing = {k: v for k, v in decode_snapshot(held).items() if k not in updates} if held else {}
+    if missing:
+        out["missing"] = encode_snapshot(missing, int(held["w"]))
+    return out

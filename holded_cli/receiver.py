@@ -1,0 +1,507 @@
+"""`holded webhooks serve`: receives Holded's signed webhooks into the DuckDB file.
+
+A small WSGI app served by waitress (a pure-Python production WSGI server of the Pylons project), bound to
+127.0.0.1 unless `--host` says otherwise; put a TLS reverse proxy in front of it (docs/webhooks.md).
+
+- `POST <any path>`: a body over `max_body` bytes is refused (413) before it is read; a missing or wrong
+  `x-holded-webhook-signature` (HMAC-SHA256 of the raw body keyed by the whole `whsec_` secret) is refused
+  (401) and nothing is stored; a delivery without Holded's headers or a JSON object body is refused (400).
+  Otherwise the delivery is stored durably (`holded_cli.inbox`: the inbox table, or the spool while another
+  process holds the file) and only then answered 200; a delivery stored before (same account id and
+  webhook id) is answered 200 again and not stored twice.
+- `GET <any path>`: the receiver's counters as JSON (no secret, no record).
+- A processor thread takes the stored deliveries in arrival order, reads each object again by id
+  (`holded_core.inbound`; one request per object, however many deliveries named it), and commits in one
+  transaction the records (tombstones for deletions), the change events, the edited states and the
+  deliveries marked processed: a crash anywhere leaves each delivery either pending (processed again, which
+  changes nothing already committed) or processed, never half. A read that fails leaves the delivery
+  pending, tried again with the next batch (failed after `inbox.MAX_ATTEMPTS`). The new events then go to
+  `--webhook` as `holded events` delivers them (`holded_cli.webhooks`: signed, queued until accepted).
+
+The database is opened for each step and closed right after, so `holded sync`, `holded push` or `holded
+events` can run on the same file meanwhile (they wait for the file the milliseconds it is held).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from holded_cli import inbox
+from holded_cli.inbox import Spool, Stored
+from holded_cli.store import LOCK_WAIT, DatabaseBusy, Store
+from holded_cli.tables import table_for
+from holded_cli.webhooks import Webhook
+from holded_core.adapter import StreamSelection
+from holded_core.basics import check_basics
+from holded_core.client import HoldedClient
+from holded_core.errors import HoldedAuthError, HoldedError, HoldedNotFoundError
+from holded_core.inbound import (
+    MAX_BODY,
+    SIGNATURE_HEADER,
+    BadDelivery,
+    Delivery,
+    Fetched,
+    Inbound,
+    parse_delivery,
+    verify_signature,
+)
+from holded_core.mappings import is_person
+from holded_core.secrets import redact
+from holded_core.settings import Settings
+from holded_core.streams import EVENTS_STREAM
+
+HANDLER_WAIT = 0.5  # seconds a delivery waits for its turn on the file before it goes to the spool
+POLL = 1.0  # seconds between looks at the inbox when no delivery woke the processor
+THREADS = 4
+
+
+@dataclass
+class Counters:
+    """What the receiver did since it started (served on GET)."""
+
+    received: int = 0
+    stored: int = 0
+    spooled: int = 0
+    duplicates: int = 0
+    refused: Counter[str] = field(default_factory=Counter)  # by HTTP status
+    processed: int = 0
+    ignored: Counter[str] = field(default_factory=Counter)  # by Holded object
+    requests: int = 0
+    changes: Counter[str] = field(default_factory=Counter)  # "<stream> <kind>"
+    last_latency: float | None = None  # seconds from a delivery's arrival to its commit (the last batch)
+    delivered: int = 0
+    queued: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "stored": self.stored,
+            "spooled": self.spooled,
+            "duplicates": self.duplicates,
+            "refused": dict(self.refused),
+            "processed": self.processed,
+            "ignored": dict(self.ignored),
+            "requests": self.requests,
+            "changes": dict(self.changes),
+            "last_latency_seconds": self.last_latency,
+            "events_delivered": self.delivered,
+            "events_queued": self.queued,
+        }
+
+
+class Gate:
+    """This process's turns on the DuckDB file: one at a time, the file open only for the turn.
+
+    Args:
+        db: the DuckDB file.
+    """
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def turn(self, wait: float) -> Iterator[Store | None]:
+        """The store, open for this turn; None when the file could not be had within `wait` seconds
+        (another thread of this process, then another process, holding it)."""
+        deadline = time.monotonic() + wait
+        if not self._lock.acquire(timeout=max(wait, 0.001)):
+            yield None
+            return
+        try:
+            try:
+                store = Store(self.db, wait=max(0.0, deadline - time.monotonic()))
+            except DatabaseBusy:
+                yield None
+                return
+            with store:
+                yield store
+        finally:
+            self._lock.release()
+
+
+@dataclass
+class Outbound:
+    """Where new change events go, as `holded events --webhook` sends them."""
+
+    url: str
+    secret: str
+    include_own_writes: bool = False
+
+
+class Receiver:
+    """The receiving app (WSGI) and its processor thread.
+
+    Args:
+        settings: the connector settings (the credential's dialect, sync options).
+        selection: the streams kept up to date (and change events when selected).
+        db: the DuckDB file.
+        secret: Holded's signing secret (`whsec_...`), shown once when the webhook was made.
+        outbound: where new change events are delivered, or None.
+        max_body: the largest body taken, in bytes.
+        log: prints one line (the command's stderr).
+        on_refresh_token: called with a rotated OAuth refresh token.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        selection: StreamSelection,
+        db: Path,
+        secret: str,
+        *,
+        outbound: Outbound | None = None,
+        max_body: int = MAX_BODY,
+        log: Callable[[str], None] = print,
+        on_refresh_token: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.selection = selection
+        self.secret = secret
+        self.outbound = outbound
+        self.max_body = max_body
+        self.log = log
+        self.gate = Gate(db)
+        self.spool = Spool(db)
+        # A read that fails leaves its delivery pending for the next batch: no long retries inside one batch.
+        quick = settings.client.model_copy(update={"max_retries": 2, "max_retry_seconds": 10.0})
+        self.client = HoldedClient(quick, on_refresh_token=on_refresh_token)
+        self.inbound = Inbound(settings, self.client, selection.specs)
+        self.tables = {spec.name: table_for(spec) for spec in selection.specs}
+        self.counters = Counters()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._counters_lock = threading.Lock()
+        self._retry_in = POLL
+        self._outbound_next = 0.0  # monotonic: no delivery to the webhook before
+        self._outbound_pause = 0.0
+
+    # --- start and stop ------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Before serving: the basics check, the tables, the outbound webhook's baseline, the spool drained.
+
+        Raises:
+            HoldedBasicsError: the credential, base URL or host is wrong (one line naming the field).
+            DatabaseBusy: another process held the file for longer than `LOCK_WAIT` seconds.
+        """
+        check_basics(self.client)
+        with self.gate.turn(LOCK_WAIT) as store:
+            if store is None:
+                raise DatabaseBusy(f"{self.gate.db}: another `holded` command holds the database; wait for it")
+            for table in self.tables.values():
+                store.ensure_table(table)
+            if self.outbound is not None:
+                webhook = self._webhook(store)
+                if not webhook.subscribed():
+                    row = store.con.execute(f'SELECT coalesce(max(seq), 0) FROM "{EVENTS_STREAM}"').fetchone()
+                    webhook.subscribe(int(row[0]) if row else 0)
+            self.spool.drain(store.con)
+            inbox.prune(store.con)
+
+    def start(self) -> None:
+        """Start the processor thread (it looks at the inbox at once: deliveries left from a previous run)."""
+        self._thread = threading.Thread(target=self._run, name="holded-webhooks-processor", daemon=True)
+        self._thread.start()
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop the processor after its current batch (what is stored stays stored)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.client.close()
+
+    # --- WSGI ------------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        status, body = self._handle(environ)
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _handle(self, environ: dict[str, Any]) -> tuple[str, bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method == "GET":
+            with self._counters_lock:
+                return "200 OK", orjson.dumps(self.counters.as_json())
+        if method != "POST":
+            return self._refuse("405 Method Not Allowed", "POST Holded's webhook deliveries here")
+        with self._counters_lock:
+            self.counters.received += 1
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > self.max_body:
+            return self._refuse("413 Request Entity Too Large", f"bodies over {self.max_body} bytes are not taken")
+        body = environ["wsgi.input"].read(self.max_body + 1) if length or "wsgi.input" in environ else b""
+        if len(body) > self.max_body:
+            return self._refuse("413 Request Entity Too Large", f"bodies over {self.max_body} bytes are not taken")
+        headers = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
+        if not verify_signature(self.secret, body, headers.get(SIGNATURE_HEADER)):
+            return self._refuse("401 Unauthorized", f"missing or wrong {SIGNATURE_HEADER}: nothing stored")
+        try:
+            delivery = parse_delivery(headers, body)
+        except BadDelivery as exc:
+            return self._refuse("400 Bad Request", str(exc))
+        try:
+            stored = self._store(delivery, body)
+        except (OSError, HoldedError) as exc:
+            self.log(f"webhooks: could not store delivery {delivery.webhook_id} ({redact(str(exc))}); answered 503")
+            return self._refuse("503 Service Unavailable", "could not store the delivery; send it again")
+        self._wake.set()
+        return "200 OK", orjson.dumps({"stored": stored != "duplicate", "duplicate": stored == "duplicate"})
+
+    def _refuse(self, status: str, message: str) -> tuple[str, bytes]:
+        with self._counters_lock:
+            self.counters.refused[status.split()[0]] += 1
+        return status, orjson.dumps({"error": message})
+
+    def _store(self, delivery: Delivery, body: bytes) -> str:
+        """`stored`, `duplicate` (stored before) or `spooled` (the file was busy); durable when it returns."""
+        with self.gate.turn(HANDLER_WAIT) as store:
+            if store is not None:
+                added = inbox.add(store.con, delivery, body)
+                outcome = "stored" if added else "duplicate"
+            else:
+                self.spool.append(delivery, body)
+                outcome = "spooled"
+        with self._counters_lock:
+            if outcome == "duplicate":
+                self.counters.duplicates += 1
+            else:
+                self.counters.stored += outcome == "stored"
+                self.counters.spooled += outcome == "spooled"
+        return outcome
+
+    # --- processing ----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        backoff = POLL
+        while not self._stop.is_set():
+            self._wake.wait(backoff)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self._retry_in = POLL
+                more = self.process_once()
+                backoff = self._retry_in
+                if more:
+                    self._wake.set()
+            except HoldedAuthError as exc:
+                self.log(f"webhooks: Holded refused the credential ({redact(str(exc))}); deliveries stay stored")
+                backoff = 30.0
+            except Exception as exc:  # keep serving: what is stored stays stored and is tried again
+                self.log(f"webhooks: processing failed ({type(exc).__name__}: {redact(str(exc))}); trying again")
+                backoff = min(max(backoff * 2, 2.0), 60.0)
+
+    def process_once(self) -> bool:
+        """One batch: the pending deliveries read again, committed, delivered. True when more are waiting.
+
+        Raises:
+            HoldedAuthError: Holded refused the credential (the deliveries stay pending).
+        """
+        with self.gate.turn(LOCK_WAIT) as store:
+            if store is None:
+                return False  # another process holds the file: the next look will do
+            self.spool.drain(store.con)
+            items = inbox.pending(store.con)
+            received = self._received(store, items)
+            if not items:
+                self._report_delivery(self._deliver(store))  # events still queued for the webhook
+        if not items:
+            return False
+        started_requests = self.client.stats.requests
+        groups: dict[tuple[str, str], list[Stored]] = {}
+        ignored: list[Stored] = []
+        for item in items:
+            delivery = Delivery(item.account_id, item.webhook_id, item.event, item.record_id)
+            resource = self.inbound.resource_of(delivery) if delivery.record_id else None
+            if resource is None or delivery.record_id is None:
+                ignored.append(item)
+                continue
+            groups.setdefault((resource.name, delivery.record_id), []).append(item)
+        fetched: list[Fetched] = []
+        done: list[Stored] = []
+        failed: list[tuple[list[Stored], str]] = []
+        for (resource, holded_id), group in groups.items():
+            try:
+                fetched.append(self.inbound.fetch(self.settings.dialect.resource(resource), holded_id))
+                done.extend(group)
+            except HoldedAuthError:
+                raise
+            except HoldedError as exc:
+                failed.append((group, redact(str(exc))))
+        with self.gate.turn(LOCK_WAIT) as store:
+            if store is None:
+                return True  # read again next time: nothing was committed
+            applied = self.inbound.apply(fetched, store.states(), self._kinds(store))
+            for name in applied.batches:
+                store.ensure_table(self.tables[name])
+
+            def mark(con: Any) -> None:
+                inbox.mark(con, done, "processed")
+                inbox.mark(con, ignored, "ignored")
+
+            store.commit(applied.batches, applied.states, also=mark)
+            given_up = 0
+            for group, error in failed:
+                given_up += inbox.failed_attempt(store.con, group, error)
+            delivery = self._deliver(store)
+        latency = max((time.time() - received.get(i.webhook_id, time.time()) for i in done), default=None)
+        self._report(items, done, ignored, failed, given_up, applied.counts, started_requests, latency, delivery)
+        if failed:  # Holded failed to answer: give it time (new deliveries still wake the processor)
+            attempts = max(item.attempts for group, _ in failed for item in group)
+            self._retry_in = min(POLL * 2 ** (attempts + 1), 300.0)
+        return len(items) >= 500
+
+    def _received(self, store: Store, items: list[Stored]) -> dict[str, float]:
+        """When each pending delivery arrived (unix seconds), for the latency reported."""
+        if not items:
+            return {}
+        rows = store.con.execute(
+            f"SELECT webhook_id, epoch(received_at) FROM {inbox.INBOX} WHERE webhook_id IN (SELECT unnest(?))",
+            [[i.webhook_id for i in items]],
+        ).fetchall()
+        return {webhook_id: float(at) for webhook_id, at in rows}
+
+    def _kinds(self, store: Store) -> Callable[[str], bool | None]:
+        """An invoice's contact: person or company, from the synced tables, else read from Holded by id."""
+        tables = set(store.table_names())
+
+        def kind(contact_id: str) -> bool | None:
+            for table, person in (("genericContact", True), ("genericCompany", False)):
+                if table in tables:
+                    row = store.con.execute(f'SELECT 1 FROM "{table}" WHERE id = ? LIMIT 1', [contact_id]).fetchone()
+                    if row:
+                        return person
+            contacts = self.settings.dialect.resource("contacts").listing
+            try:
+                contact = self.client.get(contacts.item_path(contact_id) or "")
+            except HoldedNotFoundError:
+                return None
+            return is_person(contacts.as_v1(contact, self.settings.options.timezone))
+
+        return kind
+
+    def _webhook(self, store: Store) -> Webhook:
+        assert self.outbound is not None
+        out = self.outbound
+        return Webhook(store, out.url, out.secret, attempts=1, timeout=5.0, include_own_writes=out.include_own_writes)
+
+    def _deliver(self, store: Store) -> Any:
+        """Send the queued events to the webhook (one attempt each: the rest wait for a later look, after a
+        pause that doubles while the webhook keeps failing, so the file is not held on a dead endpoint)."""
+        if self.outbound is None or time.monotonic() < self._outbound_next:
+            return None
+        webhook = self._webhook(store)
+        try:
+            report = webhook.deliver_pending()
+        finally:
+            webhook.close()
+        if report.pending:
+            self._outbound_pause = min(max(self._outbound_pause * 2, 2.0), 300.0)
+            self._outbound_next = time.monotonic() + self._outbound_pause
+        else:
+            self._outbound_pause = 0.0
+        return report
+
+    def _report_delivery(self, delivery: Any) -> None:
+        if delivery is None or not (delivery.delivered or delivery.pending):
+            return
+        with self._counters_lock:
+            self.counters.delivered += delivery.delivered
+            self.counters.queued = delivery.pending
+        line = f"webhooks: events delivered {delivery.delivered}, {delivery.pending} queued"
+        self.log(line + (f" (last error: {delivery.last_error})" if delivery.pending else ""))
+
+    def _report(
+        self,
+        items: list[Stored],
+        done: list[Stored],
+        ignored: list[Stored],
+        failed: list[tuple[list[Stored], str]],
+        given_up: int,
+        changes: Counter[str],
+        started_requests: int,
+        latency: float | None,
+        delivery: Any,
+    ) -> None:
+        requests = self.client.stats.requests - started_requests
+        with self._counters_lock:
+            c = self.counters
+            c.processed += len(done)
+            for item in ignored:
+                c.ignored[item.event.split(".", 1)[0]] += 1
+            c.requests += requests
+            c.changes.update(changes)
+            if latency is not None:
+                c.last_latency = round(latency, 3)
+            if delivery is not None:
+                c.delivered += delivery.delivered
+                c.queued = delivery.pending
+        what = ", ".join(f"{k} {v}" for k, v in sorted(changes.items())) or "no change"
+        line = f"webhooks: {len(items)} deliveries: {len(done)} processed ({what}), {requests} requests"
+        if latency is not None:
+            line += f", {latency:.2f}s after arrival"
+        if ignored:
+            objects = Counter(item.event.split(".", 1)[0] for item in ignored)
+            line += "; ignored (no selected stream reads them): " + ", ".join(f"{k} {v}" for k, v in objects.items())
+        if failed:
+            line += f"; {sum(len(g) for g, _ in failed)} left pending: {failed[0][1]}"
+            if given_up:
+                line += f" ({given_up} failed for good after {inbox.MAX_ATTEMPTS} attempts)"
+        if delivery is not None and (delivery.delivered or delivery.pending):
+            line += f"; events delivered {delivery.delivered}, {delivery.pending} queued"
+        self.log(line)
+
+
+def serve(receiver: Receiver, host: str, port: int, log: Callable[[str], None]) -> int:
+    """Serve until Ctrl-C or SIGTERM (exit 0). Prints `listening on http://HOST:PORT/` once bound.
+
+    Raises:
+        OSError: the address cannot be bound (in use, not this machine's).
+    """
+    from waitress import create_server
+
+    server = create_server(
+        receiver,
+        host=host,
+        port=port,
+        threads=THREADS,
+        max_request_body_size=receiver.max_body,
+        ident="holded-webhooks",
+        clear_untrusted_proxy_headers=True,
+    )
+
+    def _term(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _term)
+    receiver.start()
+    shown_host = f"[{host}]" if ":" in host else host
+    log(f"holded webhooks serve: listening on http://{shown_host}:{server.effective_port}/ (Ctrl-C stops)")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        log("holded webhooks serve: stopped")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        with contextlib.suppress(Exception):
+            server.close()
+        receiver.stop()
+    return 0

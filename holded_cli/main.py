@@ -1,7 +1,7 @@
 """`holded`: the local runner. Parses the command line and hands each command to its module:
-sync (sync_job), push (push_job), events (events_job, webhooks), check, demo, proxy, query, streams,
-sandbox. What every adapter shares (stream selection, the read loop, check, the rotated-token hand-back,
-exit codes) is `holded_core.adapter`.
+sync (sync_job), push (push_job), events (events_job, webhooks), webhooks register (webhook_setup), check, demo,
+proxy, query, streams, sandbox. What every adapter shares (stream selection, the read loop, check, the rotated-token
+hand-back, exit codes) is `holded_core.adapter`.
 
 Every mistake ends as one line on stderr naming what to fix; exit codes: 0 done, 1 the run failed
 (Holded refused, records refused past the threshold, events still queued), 2 a usage or config mistake.

@@ -1,7 +1,7 @@
 """`holded`: the local runner. Parses the command line and hands each command to its module:
-sync (sync_job), push (push_job), events (events_job, webhooks), check, demo, proxy, query, streams,
-sandbox. What every adapter shares (stream selection, the read loop, check, the rotated-token hand-back,
-exit codes) is `holded_core.adapter`.
+sync (sync_job), push (push_job), events (events_job, webhooks), webhooks register (webhook_setup), check, demo,
+proxy, query, streams, sandbox. What every adapter shares (stream selection, the read loop, check, the rotated-token
+hand-back, exit codes) is `holded_core.adapter`.
 
 Every mistake ends as one line on stderr naming what to fix; exit codes: 0 done, 1 the run failed
 (Holded refused, records refused past the threshold, events still queued), 2 a usage or config mistake.
@@ -99,11 +99,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from holded_cli.store import Store
     from holded_cli.sync_job import QuotaCheck, SyncJob, streams_of
     from holded_core.streams import EVENTS_STREAM
+    from holded_core.webhook_plan import reconcile, webhook_sync
 
     loaded, settings = _settings(args)
     selection = streams_of(settings, _names(args.streams))
     if args.no_events:
         selection = selection.without(EVENTS_STREAM)
+    webhooks = webhook_sync(loaded.values, enabled=args.webhooks, every=args.reconcile_every)
     progress = Progress(live=False if args.no_progress else None)
     _setup_logging(args.verbose, progress.console if progress.live_mode else None)
     started = time.time()
@@ -111,16 +113,21 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if args.full_refresh:
             store.forget_state()
         quota = QuotaCheck(settings, store, fit_quota=args.fit_quota, say=lambda line: print(line, file=sys.stderr))
+        force = args.reconcile or args.full_refresh  # list everything now
+        plan = reconcile(selection, settings.unified(), store.last_listed(), webhooks, started, force=force)
         job = SyncJob(
-            settings, store, selection, progress=progress, on_refresh_token=_tokens(loaded, progress.log), quota=quota
-        )
+            settings, store, selection, progress=progress, on_refresh_token=_tokens(loaded, progress.log), quota=quota,
+            reconciliation=plan, webhooks=webhooks,
+        )  # fmt: skip
         result = job.run()
         status = "interrupted" if result.interrupted else "quota" if result.quota else None
         status = status or ("failed" if result.failed else "complete")
         summary = result.as_json()
         store.record_run("sync", started, status, result.requests, result.view.stats.retries, summary)
     title = f"holded sync {status} in {result.seconds:.1f}s: {result.requests} requests into {_db(args)}"
-    progress.console.print(summary_table(result.view, result.totals, title, outside=result.requests_outside))
+    table = summary_table(result.view, result.totals, title, outside=result.requests_outside,
+                          from_webhooks=result.webhook_rows(), notes=result.webhook_notes())  # fmt: skip
+    progress.console.print(table)
     if args.json:
         json.dump(summary, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -280,6 +287,11 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 
 def cmd_webhooks(args: argparse.Namespace) -> int:
+    """`holded webhooks SUBCOMMAND`: the subcommand's own function (`webhooks_run`, set by its parser)."""
+    return int(args.webhooks_run(args))
+
+
+def cmd_webhooks_serve(args: argparse.Namespace) -> int:
     """`holded webhooks serve`: Holded's signed webhooks into the DuckDB file (holded_cli/receiver.py)."""
     from holded_cli.receiver import Outbound, Receiver, serve
     from holded_cli.sync_job import streams_of
@@ -336,6 +348,44 @@ def _served_streams(settings: Any, db: Path) -> list[str] | None:
         con.close()
     specs = settings.streams()
     return [s.name for s in specs if selected_by_default(s) or s.name in tables]
+
+
+def cmd_webhooks_register(args: argparse.Namespace) -> int:
+    """Register Holded's webhooks for what the user syncs (holded_cli/webhook_setup.py). Exit 0 registered;
+    2 a v1 key, the token lacks developers:webhooks.write (the steps for Holded's UI printed) or a config
+    mistake; 1 Holded did not register it."""
+    from holded_cli.sync_job import streams_of
+    from holded_cli.webhook_setup import events_for, refuse_v1, register, secret_sink
+    from holded_cli.webhooks import check_url
+    from holded_core import HoldedClient
+
+    loaded, settings = _settings(args)
+    refuse_v1(settings.client.dialect)
+    url = check_url(args.url).strip()
+    events = events_for(_names(args.events), streams_of(settings, _names(args.streams)).specs)
+    sink = secret_sink(args.secret_file, loaded, sys.stdout.isatty())
+    _setup_logging(args.verbose)
+    steps = None
+    if args.json:  # the steps for Holded's UI, when nothing could be registered, as JSON too
+
+        def steps(lines: list[str]) -> None:
+            json.dump({"registered": False, "url": url, "events": events, "steps": lines}, sys.stdout)
+            sys.stdout.write("\n")
+
+    with HoldedClient(settings.client) as client:
+        done = register(client, url, events, sink, out=sys.stdout, show_steps=steps)
+    if args.json:
+        json.dump(done.as_json(), sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    kept = f"saved in {done.secret_saved_to} (owner-only)"
+    if done.secret_saved_to == "terminal":
+        kept = "shown above, once"
+    print(f"holded webhooks register: Holded registered webhook {done.id} to {done.url} for {len(done.events)} events "
+          f"({', '.join(done.events)}); its signing secret is {kept}. Next: `holded webhooks serve` at that URL, and "
+          "`webhooks: {enabled: true}` in the config (or `holded sync --webhooks`) so syncs list these objects only "
+          "to reconcile")  # fmt: skip
+    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -586,6 +636,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="API v2: when the estimated requests pass what is left of the monthly quota, read only the streams "
         "that fit (and name the others) instead of stopping",
     )
+    s.add_argument("--webhooks", action=argparse.BooleanOptionalAction, default=None,
+                   help="Holded's webhooks keep the streams it sends events for (`holded webhooks serve`): list them "
+                   "only every --reconcile-every (default: the config's `webhooks.enabled`, else off)")  # fmt: skip
+    s.add_argument("--reconcile-every", metavar="DURATION",
+                   help="with webhooks on, list a stream kept by webhooks again once this has passed since its last "
+                   "complete listing, e.g. 24h, 12h, 7d (default: `webhooks.reconcile_every`, else 24h)")  # fmt: skip
+    s.add_argument("--reconcile", action="store_true", help="with webhooks on, list every stream this run")
 
     p = command("push", "write rows (DuckDB table or query, CSV or JSONL file) into Holded")
     p.add_argument("--table", help="a table of --db (e.g. one `holded sync` made)")
@@ -653,7 +710,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     x.add_argument("--data", help="JSON body")
 
-    w = sub.add_parser("webhooks", help="receive Holded's signed webhooks (`holded webhooks serve`)")
+    _webhooks_parser(sub)
+    sub.add_parser(
+        "sandbox", help="run the local Holded sandbox, API v1 and v2 (see `holded sandbox --help`)", add_help=False
+    )
+    return parser
+
+
+def _webhooks_parser(sub: Any) -> None:
+    """`holded webhooks serve` and `register` (each subcommand sets `webhooks_run`, its function)."""
+    w = sub.add_parser("webhooks", help="Holded's own webhooks: `holded webhooks serve`, `holded webhooks register`")
     wsub = w.add_subparsers(dest="webhooks_command", required=True, metavar="SUBCOMMAND")
     ws = wsub.add_parser(
         "serve",
@@ -676,11 +742,28 @@ def build_parser() -> argparse.ArgumentParser:
                     help="deliver the events of changes this connector wrote itself too (holded push)")  # fmt: skip
     ws.add_argument("--max-body", type=int, help=f"largest delivery taken, in bytes (default {MAX_BODY_DEFAULT})")
     ws.add_argument("-v", "--verbose", action="store_true", help="log retries and requests")
-
-    sub.add_parser(
-        "sandbox", help="run the local Holded sandbox, API v1 and v2 (see `holded sandbox --help`)", add_help=False
+    ws.set_defaults(webhooks_run=cmd_webhooks_serve)
+    wr = wsub.add_parser(
+        "register",
+        help="register Holded's webhooks for the objects you sync (API v2; else the steps for Holded's UI)",
+        description="Register a Holded webhook through API v2 (the token needs developers:webhooks.write; without "
+        "it, the steps and events to pick in Holded's UI are printed and nothing is registered). Holded's signing "
+        "secret goes to --secret-file, else into the --config file as `webhook_secret`, else (on a terminal only) "
+        "is shown once.",
+        epilog=EPILOG,
     )
-    return parser
+    wr.add_argument("--config", help="connector config file, JSON or YAML (env HOLDED_CONFIG); keeps the secret")
+    wr.add_argument("--base-url", help="Holded API base URL, e.g. a sandbox's (env HOLDED_BASE_URL)")
+    wr.add_argument(
+        "--url", required=True, help="where Holded delivers: your `holded webhooks serve`, e.g. https://..."
+    )
+    wr.add_argument("--events", help="comma-separated events (invoice.update), objects (invoice) or `all` (default: "
+                    "every event of the objects feeding --streams)")  # fmt: skip
+    wr.add_argument("--streams", help="the streams you sync, for the default events (default: the ten unified ones)")
+    wr.add_argument("--secret-file", help="a new file (owner-only) to keep Holded's signing secret in")
+    wr.add_argument("--json", action="store_true", help="print the registration as JSON (never the secret)")
+    wr.add_argument("-v", "--verbose", action="store_true", help="log retries and requests")
+    wr.set_defaults(webhooks_run=cmd_webhooks_register)
 
 
 def main(argv: list[str] | None = None) -> int:

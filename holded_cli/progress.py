@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -142,7 +142,15 @@ class Progress:
         return table
 
 
-def summary_table(view: RunView, totals: Mapping[str, int], title: str, outside: int | None = None) -> Table:
+def summary_table(
+    view: RunView,
+    totals: Mapping[str, int],
+    title: str,
+    outside: int | None = None,
+    *,
+    from_webhooks: Sequence[tuple[str, int, str]] = (),
+    notes: Sequence[str] = (),
+) -> Table:
     """Per stream: new / changed / deleted rows this run, rows now in the table, requests, seconds.
 
     Args:
@@ -151,16 +159,20 @@ def summary_table(view: RunView, totals: Mapping[str, int], title: str, outside:
         title: the table's title.
         outside: requests the run made outside the streams' listings (the basics check, the quota read),
             said in the caption with the total.
+        from_webhooks: streams not listed this run because Holded's webhooks keep them (`holded sync` with
+            webhooks on): (name, rows in its table, when it is listed again), a row each (when: in `notes`).
+        notes: more caption sentences.
     """
     now = time.monotonic()
     shared = sorted({tuple(sorted((stream, *rep.shared))) for stream, rep in view.reports.items() if rep.shared})
-    notes = [f"{view.stats.requests} {_plural(view.stats.requests, 'request')} in all"]
+    caption = [f"{view.stats.requests} {_plural(view.stats.requests, 'request')} in all"]
     if outside:
-        notes.append(f"{outside} outside the streams (basics check, quota)")
+        caption.append(f"{outside} outside the streams (basics check, quota)")
     if shared:
         groups = "; ".join(" + ".join(group) for group in shared)
-        notes.append(f"* one listing feeds several streams, its requests counted once: {groups}")
-    table = Table(box=box.SIMPLE, title=title, caption=". ".join(notes), caption_justify="left")
+        caption.append(f"* one listing feeds several streams, its requests counted once: {groups}")
+    caption.extend(notes)
+    table = Table(box=box.SIMPLE, title=title, caption=". ".join(caption), caption_justify="left")
     table.add_column("stream", no_wrap=True, min_width=21)
     for name in ("new", "changed", "deleted", "rows in table", "requests", "seconds"):
         table.add_column(name, justify="right")
@@ -177,6 +189,8 @@ def summary_table(view: RunView, totals: Mapping[str, int], title: str, outside:
             f"{view.timing(stream).seconds(now):.1f}",
             status,
         )
+    for stream, rows, _next_listing in from_webhooks:
+        table.add_row(stream, "-", "-", "-", f"{rows:,}", "0", "-", "from webhooks")
     return table
 
 

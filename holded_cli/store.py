@@ -4,6 +4,9 @@ Writes are batched: `Store.commit` merges every buffered stream by primary key (
 row is removed), appends new change events, and saves the sync state, all in one transaction, so
 the state on disk never covers rows that are not there: a killed run resumes from its last commit.
 Rows reach DuckDB in bulk (one array of JSON texts per batch, typed by DuckDB), never an INSERT per row.
+`_holded_listed` keeps when each stream's last complete listing started (`holded sync` with webhooks on lists
+a stream Holded's webhooks keep only once `reconcile_every` has passed since); it is written after the run,
+so a run killed before it only makes the next one list again.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ DELIVERIES = "_holded_deliveries"
 EVENT_SEQ = "_holded_event_seq"
 OWN_WRITES = "_holded_own_writes"  # what `holded push` wrote, so it is recognised coming back (own_writes.py)
 INBOX = "_holded_inbox"  # Holded's webhook deliveries, stored before they are answered (holded_cli/receiver.py)
+LISTED = "_holded_listed"  # each stream's last complete listing (`holded sync` with webhooks on reconciles by it)
 # Text columns retyped when the schema now says day or instant: how each old value converts.
 _RETYPED = {
     "DATE": "CASE WHEN length({0}) = 10 THEN TRY_CAST({0} AS DATE) END",  # `YYYY-MM-DD` only
@@ -57,6 +61,7 @@ META_DDL = (
         PRIMARY KEY (account_id, webhook_id))""",
     f"""CREATE TABLE IF NOT EXISTS {OWN_WRITES} (
         model VARCHAR, record_id VARCHAR, op VARCHAR, fields JSON, written_at TIMESTAMPTZ)""",
+    f"CREATE TABLE IF NOT EXISTS {LISTED} (stream VARCHAR PRIMARY KEY, listed_at TIMESTAMPTZ)",
 )
 
 
@@ -315,3 +320,19 @@ class Store:
     def has_events_state(self) -> bool:
         row = self.con.execute(f"SELECT count(*) FROM {STATE} WHERE stream = ?", [EVENTS_STREAM]).fetchone()
         return bool(row and row[0])
+
+    # --- complete listings -------------------------------------------------------------------
+
+    def last_listed(self) -> dict[str, float]:
+        """Stream (or `changeEvents:<model>`) -> unix seconds when its last complete listing started."""
+        rows = self.con.execute(f"SELECT stream, epoch(listed_at) FROM {LISTED}").fetchall()
+        return {stream: float(at) for stream, at in rows if at is not None}
+
+    def mark_listed(self, streams: Sequence[str], started: float) -> None:
+        """Record that a listing started at `started` (unix seconds) read each of `streams` completely."""
+        if not streams:
+            return
+        with self.transaction() as con:
+            con.executemany(
+                f"INSERT OR REPLACE INTO {LISTED} VALUES (?, to_timestamp(?))", [[name, started] for name in streams]
+            )

@@ -23,6 +23,14 @@ Before a sync on an API v2 token (`QuotaCheck`, `holded_core.quota`): the month'
 and the sync's requests are estimated from the last runs' listings. When the estimate passes what is
 left, the sync stops before any listing (`QuotaTooSmall`, exit 2), or with `fit` reads only the
 listings that fit and names the streams it skipped.
+
+With Holded's webhooks on (`webhooks: {enabled: true, reconcile_every: "24h"}` in the config, or `holded
+sync --webhooks`; `holded_core.webhook_plan`), the job is given a `Reconciliation`: the selection lists
+the streams Holded sends no events for, and those kept by webhooks only when due (their last complete
+listing, kept in `_holded_listed`, older than `reconcile_every`). A stream left to the webhooks is not
+read at all: its table, its state and its models' change-event state stay exactly as they were, and the
+change events come only from the models listed. Every run (webhooks on or off) records when each stream
+it listed completely started, so switching webhooks on later knows what is fresh.
 """
 
 from __future__ import annotations
@@ -46,7 +54,9 @@ from holded_core.errors import (
 )
 from holded_core.quota import Estimate, estimate, fit, next_reset
 from holded_core.settings import Settings
+from holded_core.streams import EVENTS_STREAM
 from holded_core.sync import ListingCost, LogOut, RecordOut, StateOut, StatusOut, StreamReport, SyncEngine
+from holded_core.webhook_plan import FromWebhooks, Reconciliation, WebhookSync, listing_key
 
 
 @dataclass
@@ -60,6 +70,9 @@ class SyncResult:
     costs: list[ListingCost] = field(default_factory=list)  # each listing's requests
     skipped: dict[str, str] = field(default_factory=dict)  # stream -> why it was not read (`--fit-quota`)
     quota_check: QuotaCheck | None = None  # what the check before the sync read and estimated
+    webhooks: WebhookSync | None = None  # the webhooks setting (None or off: every stream was listed)
+    reconciliation: Reconciliation | None = None  # with webhooks on: what was left to them this run
+    held: dict[str, int] = field(default_factory=dict)  # rows in the tables of the streams left to the webhooks
 
     @property
     def reports(self) -> dict[str, StreamReport]:
@@ -79,9 +92,85 @@ class SyncResult:
         """Requests sent outside the streams' listings: the basics check, the quota read."""
         return self.requests - sum(cost.requests for cost in self.costs)
 
+    @property
+    def from_webhooks(self) -> list[FromWebhooks]:
+        """The streams (and `changeEvents:<model>`) left to Holded's webhooks this run, not listed."""
+        return list(self.reconciliation.from_webhooks) if self.reconciliation is not None else []
+
+    def webhooks_json(self) -> dict[str, Any]:
+        """With webhooks on: the setting, what came from the webhooks (with when it is next listed) and what
+        was listed because it was due; `{"enabled": false}` otherwise."""
+        if self.webhooks is None or not self.webhooks.enabled:
+            return {"enabled": False}
+        return {
+            "enabled": True,
+            "reconcile_every": self.webhooks.shown_every,
+            "reconciled": list(self.reconciliation.reconciling) if self.reconciliation is not None else [],
+            "from_webhooks": {
+                item.name: {"last_listed": _instant(item.last_listed), "next_listing": _instant(item.next_listing)}
+                for item in self.from_webhooks
+            },
+        }
+
+    def webhook_rows(self) -> list[tuple[str, int, str]]:
+        """The summary table's rows for the streams left to the webhooks: (name, rows held, next listing)."""
+        return [
+            (item.name, self.held.get(item.name, 0), _shown(item.next_listing))
+            for item in self.from_webhooks
+            if not item.name.startswith(f"{EVENTS_STREAM}:")
+        ]
+
+    def webhook_notes(self) -> list[str]:
+        """The summary table's caption sentences about the webhooks (none when they are off)."""
+        if self.webhooks is None or not self.webhooks.enabled:
+            return []
+        notes = [f"webhooks on: streams Holded sends events for are listed every {self.webhooks.shown_every}"]
+        when: dict[str, list[str]] = {}
+        for item in self.from_webhooks:
+            name = item.name
+            if name.startswith(f"{EVENTS_STREAM}:"):
+                name = f"{EVENTS_STREAM} of {name.split(':', 1)[1]}"
+            when.setdefault(_shown(item.next_listing), []).append(name)
+        for shown, names in when.items():
+            notes.append(f"from webhooks this run, listed again from {shown}: {', '.join(names)}")
+        if self.reconciliation is not None and self.reconciliation.reconciling:
+            notes.append(f"listed this run to reconcile: {', '.join(self.reconciliation.reconciling)}")
+        return notes
+
     def as_json(self) -> dict[str, Any]:
         """The run's summary: `requests` in all, `requests_outside_streams`, per stream its listing's
-        `requests` (and the streams it shares that listing with), per listing its route and requests."""
+        `requests` (and the streams it shares that listing with) and `source` (`listing`, or `webhooks` for a
+        stream left to Holded's webhooks this run, with when it is next listed), per listing its route and
+        requests, and `webhooks` (the setting and what it decided)."""
+        streams: dict[str, Any] = {
+            name: {
+                "status": rep.status,
+                "source": "listing",
+                "new": rep.counts.get("created", 0),
+                "changed": rep.counts.get("updated", 0),
+                "deleted": rep.counts.get("deleted", 0),
+                "rows": self.totals.get(name, 0),
+                "bad_records": rep.bad,
+                "error": rep.error,
+                "requests": rep.requests,
+                "requests_shared_with": list(rep.shared),
+            }
+            for name, rep in self.view.reports.items()
+        }
+        for item in self.from_webhooks:
+            if item.name.startswith(f"{EVENTS_STREAM}:"):
+                continue  # a model's events: said in `webhooks.from_webhooks`
+            streams[item.name] = {
+                "status": "from webhooks",
+                "source": "webhooks",
+                "new": 0,
+                "changed": 0,
+                "deleted": 0,
+                "rows": self.held.get(item.name, 0),
+                "requests": 0,
+                "last_listed": _instant(item.last_listed),
+                "next_listing": _instant(item.next_listing),
+            }
         return {
             "seconds": round(self.seconds, 3),
             "requests": self.requests,
@@ -95,21 +184,19 @@ class SyncResult:
                 {"path": c.path, "streams": list(c.streams), "requests": c.requests, "complete": c.complete}
                 for c in self.costs
             ],
-            "streams": {
-                name: {
-                    "status": rep.status,
-                    "new": rep.counts.get("created", 0),
-                    "changed": rep.counts.get("updated", 0),
-                    "deleted": rep.counts.get("deleted", 0),
-                    "rows": self.totals.get(name, 0),
-                    "bad_records": rep.bad,
-                    "error": rep.error,
-                    "requests": rep.requests,
-                    "requests_shared_with": list(rep.shared),
-                }
-                for name, rep in self.view.reports.items()
-            },
+            "streams": streams,
+            "webhooks": self.webhooks_json(),
         }
+
+
+def _shown(seconds: float) -> str:
+    """Unix seconds as the summary table shows a time (UTC, to the minute)."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
+
+
+def _instant(seconds: float) -> str:
+    """Unix seconds as an ISO 8601 UTC instant to the second."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 class QuotaTooSmall(HoldedConfigError):
@@ -225,6 +312,8 @@ class SyncJob(Handler[None]):
         flush_seconds: float = 2.0,
         preflight: bool = True,
         quota: QuotaCheck | None = None,
+        reconciliation: Reconciliation | None = None,
+        webhooks: WebhookSync | None = None,
     ) -> None:
         """A sync of `selection` (its streams, and the change events into `changeEvents` when selected) into `store`.
 
@@ -238,8 +327,15 @@ class SyncJob(Handler[None]):
             flush_seconds: commit state at least this often.
             preflight: run the basics check first (`holded events --every` does it on its first run only).
             quota: the check of Holded's monthly quota before the listings (`holded sync`); None: none.
+            reconciliation: with webhooks on, what is left to them this run (`webhook_plan.reconcile`); its
+                `selection` is what is read, and replaces `selection`.
+            webhooks: the webhooks setting, for the summary.
         """
         self.settings = settings
+        self.reconciliation = reconciliation
+        self.webhooks = webhooks
+        if reconciliation is not None:
+            selection = reconciliation.selection
         self.quota = quota
         self.store = store
         self.selection = selection
@@ -274,6 +370,7 @@ class SyncJob(Handler[None]):
         tables = [table_for(spec) for spec in self.selection.specs]
         for table in tables:
             self.store.ensure_table(table)
+        begun = time.time()
         read = ReadRun(
             self.settings,
             self.selection,
@@ -310,7 +407,23 @@ class SyncJob(Handler[None]):
         result.merged = self.merged
         result.seconds = time.monotonic() - started
         result.totals = self._totals([t.name for t in tables])
+        result.webhooks = self.webhooks
+        result.reconciliation = self.reconciliation
+        result.held = self.store.row_counts([item.name for item in result.from_webhooks])
+        self.store.mark_listed(self._listed_completely(read.selection, result), begun)
         return result
+
+    def _listed_completely(self, selection: StreamSelection, result: SyncResult) -> list[str]:
+        """The `listing_key`s of what this run listed completely: each stream that completed, and each unified
+        model listed for the change events alone whose listing completed."""
+        reports = result.reports
+        keys = [name for name, rep in reports.items() if name != EVENTS_STREAM and rep.status == "complete"]
+        events = reports.get(EVENTS_STREAM)
+        if events is not None and events.status == "complete":  # every model it follows was listed completely
+            for spec in selection.event_specs(self.settings.unified()) or ():
+                if spec.name not in selection.names:
+                    keys.append(listing_key(spec, events_only=True))
+        return keys
 
     # --- the output handler (holded_core.adapter.OutputHandler) --------------------------------
 

@@ -154,6 +154,7 @@ class StreamSelection:
     chosen: tuple[Chosen, ...]
     unknown: tuple[str, ...] = ()
     fix: str = "remove them from the request"
+    event_models: frozenset[str] | None = None  # the unified models the change events follow (None: every one)
 
     @property
     def names(self) -> list[str]:
@@ -167,6 +168,16 @@ class StreamSelection:
     def events(self) -> bool:
         """Whether the change-events stream is selected."""
         return any(c.name == EVENTS_STREAM for c in self.chosen)
+
+    def event_specs(self, unified: Iterable[StreamSpec]) -> list[StreamSpec] | None:
+        """The unified models whose listings the change events come from this read (None: no change events).
+
+        A model left out (`event_models`; `holded sync` with webhooks on, for a model the webhooks keep) is
+        not listed for its events: it gets no event this read, no deletion either, and its state is kept.
+        """
+        if not self.events:
+            return None
+        return [spec for spec in unified if self.event_models is None or spec.name in self.event_models]
 
     @property
     def selected(self) -> list[Selected]:
@@ -384,7 +395,7 @@ class ReadRun(Generic[T]):
                 self.selection.selected,
                 self.selection.states(self.saved),
                 self.settings.options,
-                events_models=self.settings.unified() if self.selection.events else None,
+                events_models=self.selection.event_specs(self.settings.unified()),
                 dialect=self.settings.dialect,
             )
             yield from handler.on_start(engine, client) or ()

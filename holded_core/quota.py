@@ -75,7 +75,7 @@ def planned_listings(settings: Settings, selection: StreamSelection) -> list[tup
             groups.setdefault(spec.listing, []).append(spec.name)
     for_events: set[Listing] = set()
     if selection.events:
-        for spec in settings.unified():
+        for spec in selection.event_specs(settings.unified()) or ():
             if spec.listing is not None:
                 groups.setdefault(spec.listing, [])
                 for_events.add(spec.listing)

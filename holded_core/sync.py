@@ -336,7 +336,8 @@ class EventsHub:
             self._flush()
 
     def _state(self, complete: str | None) -> dict[str, Any]:
-        models = {}
+        """The stream's state: each tracked model's, and as saved for a model not listed this run (kept as it was)."""
+        models = dict(self._states)
         for name, tracker in self.trackers.items():
             models[name] = tracker.complete() if name == complete else tracker.checkpoint()
             self._states[name] = models[name]

@@ -214,12 +214,13 @@ def _print_push(console: Any, report: Any, options: Any, show: int) -> None:
     plan = [o for o in report.outcomes if o.result.status not in ("rejected", "not approved")]
     if options.dry_run and plan:
         table = Table(title="Plan (dry run: nothing was written)", title_justify="left")
-        for name in ("stream", "key", "operation", "outcome", "changes (Holded's value -> new value)"):
+        for name in ("stream", "key", "operation", "outcome", "changes (Holded's value -> new value)", "note"):
             table.add_column(name)
         for outcome in plan[:show]:
             r = outcome.result
             changes = "; ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in r.changes.items()) or "-"
-            table.add_row(r.stream, r.key, r.op, "would " + r.op if r.status == "planned" else r.status, changes)
+            # `outcome`: what a real run would do (would create / update / delete, or unchanged), not the op asked
+            table.add_row(r.stream, r.key, r.op, r.outcome, changes, r.reason or "")
         console.print(table)
         if len(plan) > show:
             console.print(f"... and {len(plan) - show} more planned rows (--show N to see more)")

@@ -532,6 +532,29 @@ def is_contact_person(record: Mapping[str, Any]) -> bool:
     return ":" in str(record.get("id") or "")
 
 
+def person_with_company(record: Mapping[str, Any]) -> str | None:
+    """A `genericContact` with `company` set and an id without a colon: refused, naming the fix.
+
+    Holded ties a person to a company only as the company's contact person (`contactPersons[]`, id
+    `<companyId>:<personId>`); a person of its own (`isperson` 1) has no company. Written as a person of its
+    own, the `company` would be dropped without a word; written as a contact person, the key could not
+    be kept in Holded (a contact person has no `customId` nor custom fields) and its `mobile`, `taxId`,
+    `customId`, `tags` and `address` would be lost. So the user says which one is meant.
+
+    Returns:
+        The reason, or None for any other record.
+    """
+    company = record.get("company")
+    if company in (None, "") or is_contact_person(record):
+        return None
+    key = str(record.get("id") or "")
+    return (
+        f"company is {company!r} but the id {key!r} has no colon: Holded links a person to a company only as "
+        f"the company's contact person, written with the id '<companyId>:<personId>' (e.g. '{company}:{key}'; "
+        "Holded's API v2 only); for a person of its own, leave company empty"
+    )
+
+
 def person_key(unified: Mapping[str, Any]) -> str | None:
     """A contact person's natural key within its company: its whole name (as an identity)."""
     return identity(join_name(unified.get("firstName"), unified.get("lastName")))
@@ -902,6 +925,7 @@ GENERIC_CONTACT = ModelMapping(
         required=("firstName",),
         create_values={"isperson": True},
         matches=contact_kind(person=True),
+        refuse=person_with_company,
     ),
 )
 

@@ -89,10 +89,10 @@ class Outcome:
             return "WARN", f"{r.stream} {r.key}: refused ({r.op}): {r.reason}"
         if r.status == "not approved":
             return "WARN", f"{r.stream} {r.key}: not approved ({r.op}): {r.reason}"
-        if dry_run:
+        if dry_run:  # what a real run would do (`would create|update|delete`, `unchanged`) and its note
             changes = ", ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in r.changes.items()) or "no change"
             note = f" ({r.reason})" if r.reason else ""
-            return "INFO", f"plan: {r.stream} {r.key}: {r.op} -> {r.status}: {changes}{note}"
+            return "INFO", f"plan: {r.stream} {r.key}: {r.op} -> {r.outcome}: {changes}{note}"
         if r.reason:
             return "WARN", f"{r.stream} {r.key}: {r.status}, but {r.reason}"
         return None

@@ -15,7 +15,12 @@ branch here:
   v2/README.md, "Writes"), so an update reads Holded's current record, turns it into the whole body that
   keeps it (`replace`), lays the changed fields over it (objects merged key by key, custom fields by
   field name, lists such as an invoice's items replaced) and sends the whole; fields the body does not
-  carry (a contact's notes and tags) are Holded's to keep;
+  carry (a contact's notes and tags) are Holded's to keep. A writer that has just read the record
+  (`read` answers a `Read`) passes it to `update`, which then does not read it again. This
+  read-modify-write is **not atomic**: Holded offers no conditional write (no ETag / `If-Match` in
+  shared/holded-api/v2/README.md or endpoints.md), so an edit made in Holded to the same record between
+  the read and the `PUT` is overwritten by the `PUT`. Users are told in
+  docs/integrations/destinations/holded.md, section "API v2";
 - `routes`: fields an update moves through a sub-route, alone (a lead's stage: v1 `PUT .../stages
   {stageId}`, v2 `PUT .../stage {stage_id}`);
 - `approve`: the route approving an existing draft (v2 `POST /invoices/{id}/approve`); without it a
@@ -39,6 +44,19 @@ from zoneinfo import ZoneInfo
 from holded_core.client import HoldedClient
 from holded_core.dialects import Dialect, Resource
 from holded_core.identity import nfc
+
+
+class Read(dict[str, Any]):
+    """A record `WriteChannel.read` answered: the dict is its v1 shape (what the writer works on), `served`
+    the record as the dialect served it (what a full-replace update rebuilds its body from).
+
+    Args:
+        v1: the record in v1's shape; served: the record as Holded's API answered it.
+    """
+
+    def __init__(self, v1: Mapping[str, Any], served: Mapping[str, Any]) -> None:
+        super().__init__(v1)
+        self.served = served
 
 
 class WriteChannel:
@@ -77,14 +95,19 @@ class WriteChannel:
         for record in self.client.iter_records(res.path, pagination=res.pagination, page_size=res.page_size):
             yield dict(listing.as_v1(record, self.zone))
 
-    def read(self, name: str, rid: str) -> dict[str, Any]:
+    def read(self, name: str, rid: str) -> Read:
         """One record by id, in v1's shape.
+
+        Returns:
+            The record (a `Read`: a dict in v1's shape that also keeps the record as served, so that an
+            `update` made right after can be given it instead of reading it again).
 
         Raises:
             HoldedNotFoundError: Holded has no such record; HoldedError: any other failure.
         """
         res = self.resource(name)
-        return dict(res.listing.as_v1(self.client.get(self._item(res, rid)), self.zone))
+        served = self.client.get(self._item(res, rid))
+        return Read(res.listing.as_v1(served, self.zone), served)
 
     def lookup(self, name: str, field: str, value: Any) -> list[dict[str, Any]] | None:
         """The records whose v1 `field` is exactly `value`, through the dialect's list filter on it.
@@ -109,6 +132,19 @@ class WriteChannel:
         """Whether the dialect approves an existing draft of `name` (else only a create approves)."""
         return self.resource(name).approve is not None
 
+    def sent_body(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The body the dialect sends for Holded's v1 write `body` of `name`, as `create` sends it (the
+        dialect's unwritable fields dropped, its `from_v1` translation applied, texts NFC): what a dry run
+        shows as the plan.
+
+        Args:
+            name: the resource (`contacts`, `invoices`...); body: Holded's v1 write body.
+
+        Returns:
+            The dialect's body (v1's as it is, v2's in snake_case with its own names and shapes).
+        """
+        return self._body(self.resource(name), body)
+
     # ----------------------------------------------------------------------------- writes
 
     def create(self, name: str, body: Mapping[str, Any]) -> str:
@@ -122,24 +158,35 @@ class WriteChannel:
         answer = self.client.request("POST", res.path, json=self._body(res, body))
         return str(answer["id"])
 
-    def update(self, name: str, rid: str, body: Mapping[str, Any]) -> None:
+    def update(self, name: str, rid: str, body: Mapping[str, Any], current: Read | None = None) -> None:
         """Change the record `rid` by Holded's v1 write `body` (the fields to change).
 
         Fields the dialect moves through a sub-route are sent there, one request each, after the rest. On
         a resource whose `PUT` is a full replace, the rest is laid over the whole body of Holded's current
-        record, read just before (see the module docstring).
+        record: `current` when the caller has just read it (`read`), else read here, just before. Either
+        way the read and the `PUT` are two requests, not one atomic change: Holded has no ETag /
+        `If-Match`, so an edit made in Holded to this record between them is overwritten (see the module
+        docstring). Pass only a record read for this very update, never one kept from earlier.
+
+        Args:
+            name: the resource; rid: the record's Holded id; body: the v1 fields to change.
+            current: Holded's record `rid` as `read` answered it just before (saves one `GET`), or None.
 
         Raises:
+            ValueError: `current` is another record than `rid`.
             HoldedError: Holded refused the change or the record is gone.
         """
         res = self.resource(name)
         routes = dict(res.routes)
         rest = {k: v for k, v in body.items() if k not in routes and k not in res.unwritable}
         routed = {k: v for k, v in body.items() if k in routes}
+        if current is not None and str(current.served.get("id", rid)) != str(rid):
+            raise ValueError(f"the current record given is {current.served.get('id')!r}, not {rid!r}")
         if rest:
             sent = self._body(res, rest)
             if res.replace is not None:
-                sent = nfc(_overlay(res.replace(self.client.get(self._item(res, rid))), sent))
+                served = current.served if current is not None else self.client.get(self._item(res, rid))
+                sent = nfc(_overlay(res.replace(served), sent))
             self.client.request("PUT", self._item(res, rid), json=sent)
         for field, value in routed.items():
             self.client.request("PUT", f"{self._item(res, rid)}/{routes[field]}", json=self._body(res, {field: value}))

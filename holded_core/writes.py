@@ -18,7 +18,9 @@ Approval (`Approval`, declared per target): Holded's API v1 approves a document 
 (`Writer.apply_group`, fed by `holded_core.push`). Through API v2 it is created with those lines, then
 approved by its approve route; v2 approves an existing draft too, after the lines that came with it are
 written. One that cannot be approved is created (or left) a draft and reported `not approved` with the
-reason; it is never silently left a draft.
+reason; it is never silently left a draft. When Holded refuses the approve route itself (v2: a 422
+problem), what was written stays written: the document is `not approved` with Holded's `detail`, its
+lines `created`, and a later push approves the draft.
 
 Dialects (`holded_core.write_channel`): the writer builds Holded's v1 bodies and reads v1-shaped records
 whatever the credential speaks; its one `WriteChannel` translates both ways from the dialect's resource
@@ -47,7 +49,7 @@ from holded_core.dates import DEFAULT_TIMEZONE, account_zone, parse_day
 from holded_core.dialects import dialect_named
 from holded_core.errors import HoldedAmbiguousWriteError, HoldedError, HoldedNotFoundError
 from holded_core.fieldmap import FieldMapping, extra_fields
-from holded_core.identity import identity, nfc, same_value
+from holded_core.identity import identity, same_value
 from holded_core.mappings import (
     EXTERNAL_ID,
     MAPPINGS,
@@ -71,13 +73,34 @@ OPS = ("create", "update", "upsert", "delete")
 
 @dataclass
 class WriteResult:
+    """What the writer did with one record (or, in a dry run, would do).
+
+    Attributes:
+        stream, key, op: the record's stream, its key (`id`) and the operation asked (one of `OPS`).
+        status: created | updated | unchanged | deleted | rejected | planned (dry run) | not approved.
+        holded_id: the record's Holded id, when known.
+        reason: why it was refused, or the note on a write (what was not written, why not approved).
+        changes: field -> [Holded's value, the new value]: an update's changed unified fields; a create's
+            (and a dry run's list rewrite's) body as the credential's API would be sent it.
+        action: for a `planned` result, the write a real run would make: create | update | delete.
+    """
+
     stream: str
     key: str
     op: str
-    status: str  # created | updated | unchanged | deleted | rejected | planned | not approved
+    status: str
     holded_id: str | None = None
     reason: str | None = None
-    changes: dict[str, Any] = field(default_factory=dict)  # field -> [Holded's value, the new value]
+    changes: dict[str, Any] = field(default_factory=dict)
+    action: str | None = None
+
+    @property
+    def outcome(self) -> str:
+        """The status as a user reads it: a dry run's plan says what would happen (`would create`,
+        `would update`, `would delete`); any other result its status (`unchanged`, `rejected`...)."""
+        if self.status == "planned" and self.action:
+            return f"would {self.action}"
+        return self.status
 
 
 @dataclass(frozen=True)
@@ -366,7 +389,9 @@ class Writer:
             refused = [WriteResult(stream, key, op, "rejected", reason=reason)]
             why = f"its {stream} {key!r} was refused: {reason}"
             return refused + [WriteResult(s, str(r.get("id") or ""), o, "rejected", reason=why) for s, r, o in lines]
-        status = "planned" if created.status == "planned" else "created"  # in the invoice, draft or not
+        # The lines are in the invoice, approved or not (`not approved`: created a draft, its lines with it).
+        status = "planned" if created.status == "planned" else "created"
+        action = "create" if status == "planned" else None
         positions = {id(line): position for position, (_, line, _) in enumerate(kept)}
         deletes = iter(results)  # answered above, in order
         out = [created]
@@ -375,7 +400,8 @@ class Writer:
                 out.append(next(deletes))
                 continue
             holded_id = None if self.dry_run else f"{created.holded_id}:{positions[id(line)]}"
-            out.append(WriteResult(line_stream, str(line.get("id") or ""), line_op, status, holded_id=holded_id))
+            key = str(line.get("id") or "")
+            out.append(WriteResult(line_stream, key, line_op, status, holded_id=holded_id, action=action))
         return out
 
     def order_keys(self, stream: str, record: Mapping[str, Any]) -> list[str]:
@@ -417,16 +443,24 @@ class Writer:
         matching = self.matching_keys.get(target.stream)
         return identity_keys(target, record, custom_id=custom, external_ids=[key], matching_key=matching)
 
-    def find(self, target: Target, record: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    def find(
+        self, target: Target, record: Mapping[str, Any], key: str, *, reread: bool = True
+    ) -> dict[str, Any] | None:
         """Holded's copy of `record`, or None. Looked up, in order, by: the Holded id written for this key in
         this sync, the key as a Holded id, then (as identities: trimmed, NFC, case-folded) a contact's
-        `customId`, the external id, the natural key and the `matching_keys` field."""
+        `customId`, the external id, the natural key and the `matching_keys` field.
+
+        Args:
+            target, record, key: the record's target, the record and its key.
+            reread: a match written in this sync is read again first (its indexed copy is stale); False
+                for a caller that only needs its `id` and reads it fresh itself (saves one `GET`).
+        """
         index = self.index(target)
         candidates = [self.resolved.get(f"{target.stream}:{key}"), key]
         candidates += [index.by_key.get(k) for k in self._identity_keys(target, record, key)]
         for rid in candidates:
             if rid and rid in index.by_id:
-                if rid in index.stale:  # written in this sync: read back only if it is needed again
+                if reread and rid in index.stale:  # written in this sync: read back only if it is needed again
                     index.add(self.channel.read(target.resource, rid))
                 return index.by_id[rid]
         return None
@@ -506,7 +540,7 @@ class Writer:
                 return WriteResult(stream, key, op, "unchanged", reason="not in Holded (already deleted)")
             self._guard(target, current, "delete")
             if self.dry_run:
-                return WriteResult(stream, key, op, "planned", holded_id=current["id"])
+                return WriteResult(stream, key, op, "planned", holded_id=current["id"], action="delete")
             with contextlib.suppress(HoldedNotFoundError):
                 self.channel.delete(target.resource, str(current["id"]))
             self.index(target).by_id.pop(str(current["id"]), None)
@@ -545,12 +579,12 @@ class Writer:
         first = {k: v for k, v in body.items() if k in rules.create_only} if rules.create_only else body
         rest = {k: v for k, v in body.items() if k not in first}
         status = "not approved" if not_approved else "created"
-        if self.dry_run:
-            changes = {k: [None, v] for k, v in nfc(body).items()}
+        if self.dry_run:  # the body as the credential's API would be sent it (v2: `from_v1`), not v1's
+            changes = {k: [None, v] for k, v in self.channel.sent_body(target.resource, body).items()}
             if approve_after and rule is not None:
                 changes[rule.field] = [None, False]
             note = "; ".join(notes + self._not_written(target, record)) or None
-            return WriteResult(target.stream, key, "create", "planned", reason=note, changes=changes)
+            return WriteResult(target.stream, key, "create", "planned", reason=note, changes=changes, action="create")
         try:
             rid = self.channel.create(target.resource, first)
         except HoldedAmbiguousWriteError:
@@ -563,12 +597,28 @@ class Writer:
                 logger.info("%s %s: the lost create had been applied (Holded id %s)", target.stream, key, rid)
         if rest:
             self.channel.update(target.resource, rid, rest)
-        if approve_after:
-            self.channel.approve(target.resource, rid)
         self.resolved[f"{target.stream}:{key}"] = rid
         self._written(target, rid, record, key)
+        if approve_after and (refused := self._approve(target, rid)) is not None:
+            # Created, with its lines, but Holded refused to approve it: a draft in Holded, said so
+            # (never `rejected`: the record and its lines exist, and a later push approves it).
+            status = "not approved"
+            notes.insert(0, self._draft_note(target, f"created as a draft, not approved: {refused}"))
         notes += self._read_back(target, record, rid)
         return WriteResult(target.stream, key, "create", status, holded_id=rid, reason="; ".join(notes) or None)
+
+    def _approve(self, target: Target, rid: str) -> str | None:
+        """Approve the draft `rid` through the dialect's approve route.
+
+        Returns:
+            None when approved; else why not, in Holded's words (a v2 problem's `detail`), e.g.
+            "Holded refused to approve it: The document has no lines." The draft stays as it is.
+        """
+        try:
+            self.channel.approve(target.resource, rid)
+        except HoldedError as exc:
+            return f"Holded refused to approve it: {exc.holded_message or exc}"
+        return None
 
     def _draft_note(self, target: Target, what: str) -> str:
         """Why a document asked to be approved stays a draft, and how to approve it, in the dialect's terms."""
@@ -677,13 +727,17 @@ class Writer:
         changed_record = {name: record[name] for name in changes} | {"id": key}
         body = self._body(target, changed_record, creating=False)
         if self.dry_run:
-            return WriteResult(target.stream, key, op, "planned", current["id"], note, changes)
+            return WriteResult(target.stream, key, op, "planned", current["id"], note, changes, action="update")
         if body:  # fields a dialect moves through a sub-route (a lead's stage) go there (`WriteChannel`)
             self.channel.update(target.resource, str(current["id"]), body)
-        if approve:
-            self.channel.approve(target.resource, str(current["id"]))
         self._written(target, str(current["id"]))
         status = "not approved" if draft and not approve else "updated"
+        if approve and rule is not None and (refused := self._approve(target, str(current["id"]))) is not None:
+            # The changes are written; the approval was refused: still a draft in Holded, said so.
+            changes.pop(rule.field, None)
+            why = self._draft_note(target, f"it is still a draft, not approved: {refused}")
+            note = "; ".join([why, *notes])
+            return WriteResult(target.stream, key, op, "not approved", current["id"], note, changes)
         return WriteResult(target.stream, key, op, status, current["id"], note, changes)
 
     def _unified(self, target: Target, current: Mapping[str, Any]) -> dict[str, Any]:
@@ -794,6 +848,10 @@ class Writer:
         written for its key in this sync, then by the model's natural key, or (no own id in Holded) by
         its position. The parent's `locked` state refuses any change to its items but an identical one.
         A list the dialect's writes do not take (a company's contact persons on API v1) is refused first.
+
+        Requests: the parent is read once (`GET`) and that read is handed to `WriteChannel.update`, so a
+        dialect whose `PUT` is a full replace (API v2) does not read it again: `GET`, `PUT` per item
+        (a created item with an id of its own: one more `GET`, for the id Holded gave it).
         """
         rules, stream = target.rules, target.stream
         embedded = rules.embedded
@@ -805,10 +863,11 @@ class Writer:
                 f"{parent_target.rules.noun} writes take no {target.items}"
             )
         parent_key = (parent_of(stream, record) or ("", ""))[1] or None
-        parent = self.find(parent_target, {"id": parent_key}, str(parent_key)) if parent_key else None
-        if parent is None:
+        found = self.find(parent_target, {"id": parent_key}, str(parent_key), reread=False) if parent_key else None
+        if found is None:
             raise Rejected(f"its {embedded.field} {parent_key!r} does not exist in Holded (write it first)")
-        parent = self.channel.read(parent_target.resource, str(parent["id"]))  # fresh: siblings may have changed
+        parent = self.channel.read(parent_target.resource, str(found["id"]))  # fresh: siblings may have changed
+        self.index(parent_target).add(parent)
         pid = str(parent["id"])
         listed = [item for item in get_path(parent, target.mapping.children or "") or [] if isinstance(item, dict)]
         items = [embedded.listed(item) for item in listed]
@@ -851,9 +910,13 @@ class Writer:
             _require(rules, record)
             items.append(wanted)
             holded_id, status = child_id(len(items) - 1) if by_position else pid, "created"
-        if self.dry_run:
-            return WriteResult(stream, key, op, "planned", changes={target.items: [before, items]})
-        self.channel.update(parent_target.resource, pid, {target.items: items})
+        if self.dry_run:  # the list as the credential's API would be sent it (v2: `from_v1`), before and after
+            old = self.channel.sent_body(parent_target.resource, {target.items: before})
+            new = self.channel.sent_body(parent_target.resource, {target.items: items})
+            changes = {name: [old.get(name), value] for name, value in new.items()}
+            action = {"created": "create", "updated": "update", "deleted": "delete"}[status]
+            return WriteResult(stream, key, op, "planned", changes=changes, action=action)
+        self.channel.update(parent_target.resource, pid, {target.items: items}, current=parent)
         if status == "created" and not by_position:  # Holded gave the new item its id: read it
             fresh = self.channel.read(parent_target.resource, pid)
             self.index(parent_target).add(fresh)

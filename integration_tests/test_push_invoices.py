@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from holded_sandbox.testing import running_sandbox
 from integration_tests.test_local_runner import api, holded
+from unit_tests.conftest import control
 
 INVOICES = "/invoicing/v1/documents/invoice"
 
@@ -86,3 +88,59 @@ def test_lines_go_only_with_invoices(sandbox, tmp_path):
     rows = _jsonl(tmp_path / "companies.jsonl", [{"id": "c-1", "name": "Uno SL"}])
     result = holded(sandbox, "push", "--file", rows, "--stream", "genericCompany", "--lines", rows)
     assert result.returncode == 2 and "--lines goes with --stream accountingInvoice" in result.stderr
+
+
+def test_given_v2_when_holded_refuses_to_approve_a_new_invoice_then_it_is_not_approved_its_lines_created(
+    sandbox, tmp_path
+):
+    """The invoice and its lines are created (a draft), Holded answers the approve with a 422 problem: the
+    invoice is `not approved` with Holded's `detail`, its lines `created`, and a re-run approves it."""
+    env = {"HOLDED_API_KEY": "", "HOLDED_API_TOKEN": sandbox.api_token}
+    company = next(c for c in sandbox.store.all("contacts") if not c["isperson"])["id"]
+    invoices = _jsonl(tmp_path / "inv.jsonl", [
+        {"id": "fac-v2", "company": company, "issueDate": "2025-06-02", "draft": False},
+    ])  # fmt: skip
+    lines = _jsonl(tmp_path / "lines.jsonl", [
+        {"id": f"fac-v2:{n}", "invoice": "fac-v2", "position": n, "description": f"Servicio {n}", "quantity": 1,
+         "unitPrice": 100, "taxRate": 21}
+        for n in (0, 1)
+    ])  # fmt: skip
+    detail = "The numbering series has no numbers left for this year."
+    problem = {"type": "https://api.holded.com/problems/unprocessable-entity", "title": "Unprocessable Entity",
+               "status": 422, "detail": detail}  # fmt: skip
+    control(sandbox, "PATCH", "faults", script=[{"match": "/v2/invoices/", "method": "POST", "status": 422,
+                                                 "body": problem}])  # fmt: skip
+    rejected = tmp_path / "rejected.jsonl"
+    args = ("push", "--file", invoices, "--stream", "accountingInvoice", "--lines", lines, "--json")
+    result = holded(sandbox, *args, "--rejected", str(rejected), **env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert control(sandbox, "GET", "stats")["faults"] == {"script": 1}  # the approve was answered 422
+    assert json.loads(result.stdout)["counts"] == {"not approved": 1, "created": 2}
+    assert "refused" not in result.stderr.replace("Holded refused to approve it", "")
+    (noted,) = [json.loads(line) for line in rejected.read_text().splitlines()]
+    assert (noted["stream"], noted["key"], noted["status"]) == ("accountingInvoice", "fac-v2", "not approved")
+    assert noted["reason"] == (
+        f"created as a draft, not approved: Holded refused to approve it: {detail}; push it again with its "
+        "accountingInvoiceItem records and draft false (Holded's API v2 approves an existing draft), or approve it "
+        "in Holded"
+    )
+    (draft,) = _ours_v2(sandbox)
+    assert draft["draft"] is True and [ln["name"] for ln in draft["lines"]] == ["Servicio 0", "Servicio 1"]
+
+    again = holded(sandbox, *args, **env)  # nothing scripted now: the draft is approved
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads(again.stdout)["counts"] == {"updated": 1, "unchanged": 2}
+    (approved,) = _ours_v2(sandbox)
+    assert approved["id"] == draft["id"] and approved["draft"] is False and approved["document_number"]
+    assert len(approved["lines"]) == 2
+
+
+def _ours_v2(sandbox: Any) -> list[dict[str, Any]]:
+    """Holded's invoices (read through API v2, one by one) that carry the connector's external id."""
+    headers = {"Authorization": f"Bearer {sandbox.api_token}"}
+    found = []
+    for doc in sandbox.store.all("invoice"):
+        v2 = requests.get(f"{sandbox.base_url}/v2/invoices/{doc['id']}", headers=headers, timeout=30).json()
+        if any(f.get("field") == "holded-connector-id" for f in v2.get("custom_fields") or []):
+            found.append(v2)
+    return found

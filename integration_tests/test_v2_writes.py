@@ -273,6 +273,33 @@ def test_given_v2_when_an_invoice_asks_approval_then_new_ones_and_existing_draft
     assert third == ["unchanged", "unchanged", "unchanged"]
 
 
+def test_given_v2_when_holded_refuses_to_approve_an_existing_draft_then_its_changes_stay_and_it_is_not_approved(sb):
+    company = next(c for c in sb.store.all("contacts") if not c["isperson"])["id"]
+    w = writer(sb)
+    made = w.apply("accountingInvoice", _invoice("draft-x", company), "create")
+    assert made.status == "created"
+    assert w.apply("accountingInvoiceItem", _line("draft-x", 0), "create").status == "created"
+    detail = "The contact has no tax id, required to approve an invoice."
+    problem = {"title": "Unprocessable Entity", "status": 422, "detail": detail}
+    control(
+        sb, "PATCH", "faults", script=[{"match": "/v2/invoices/", "method": "POST", "status": 422, "body": problem}]
+    )
+    result = w.apply("accountingInvoice", _invoice("draft-x", company, draft=False, notes="Pago a 30 días"), "upsert")
+    assert control(sb, "GET", "stats")["faults"] == {"script": 1}
+    assert (result.status, result.changes) == ("not approved", {"notes": [None, "Pago a 30 días"]})
+    assert result.reason == (
+        f"it is still a draft, not approved: Holded refused to approve it: {detail}; push it again with its "
+        "accountingInvoiceItem records and draft false (Holded's API v2 approves an existing draft), or approve it "
+        "in Holded"
+    )
+    now = v2(sb, "GET", f"/invoices/{made.holded_id}")
+    assert (now["draft"], now["notes"], len(now["lines"])) == (True, "Pago a 30 días", 1)
+    again = writer(sb).apply("accountingInvoice", _invoice("draft-x", company, draft=False, notes="Pago a 30 días"),
+                             "upsert")  # fmt: skip
+    assert (again.status, again.changes) == ("updated", {"draft": [True, False]})
+    assert v2(sb, "GET", f"/invoices/{made.holded_id}")["draft"] is False
+
+
 # ---------------------------------------------------------------------- refusals, notes
 
 
@@ -303,6 +330,142 @@ def test_given_v2_when_a_funnel_is_named_by_a_foreign_key_in_a_later_run_then_th
         "pipeline 'ext-f' does not exist in Holded (write it first, or check the id); Holded's API v2 keeps no "
         "external id on crmPipeline records, so a later run finds one by its Holded id (or write it in the same run)"
     )
+
+
+def test_given_v2_when_a_company_and_a_line_are_planned_then_the_plan_shows_v2_bodies_and_the_real_runs_notes(sb):
+    w = writer(sb)
+    company = w.apply("genericCompany", {"id": "plan-co", "name": "Plan SL", "tags": ["vip"]}, "create")
+    invoice = w.apply("accountingInvoice", _invoice("plan-i", company.holded_id), "create")
+    assert w.apply("accountingInvoiceItem", _line("plan-i", 0), "create").status == "created"
+
+    dry = writer(sb, dry_run=True)
+    new = dry.apply("genericCompany", {"id": "plan-new", "name": "Nueva SL", "tags": ["vip"],
+                                       "customFields": {"Sector": "Agua"}}, "upsert")  # fmt: skip
+    assert (new.status, new.outcome, new.action) == ("planned", "would create", "create")
+    assert new.changes == {  # v2's body (what POST /v2/contacts is sent), not v1's CustomId / isperson / single-key
+        "name": [None, "Nueva SL"],
+        "custom_id": [None, "plan-new"],
+        "is_person": [None, False],
+        "custom_fields": [None, [{"field": "Sector", "value": "Agua"}, {"field": "holded-connector-id",
+                                                                        "value": "plan-new"}]],
+    }  # fmt: skip
+    assert new.reason == "not written, Holded's API v2 does not take them: tags"
+    changed = dry.apply("genericCompany", {"id": "plan-co", "name": "Plan SL", "email": "a@plan.es",
+                                           "tags": ["oro"]}, "upsert")  # fmt: skip
+    assert (changed.outcome, changed.changes) == ("would update", {"email": [None, "a@plan.es"]})
+    assert changed.reason == "not written, Holded's API v2 does not take them: tags"
+    same = dry.apply("genericCompany", {"id": "plan-co", "name": "Plan SL", "tags": ["oro"]}, "upsert")
+    assert (same.outcome, same.reason) == ("unchanged", "not written, Holded's API v2 does not take them: tags")
+    line = dry.apply("accountingInvoiceItem", {**_line("plan-i", 0), "quantity": 3}, "upsert")
+    assert line.outcome == "would update"
+    ((name, (before, after)),) = line.changes.items()
+    assert name == "items"  # v2's `items` with `price` and `description` (v1 says `subtotal` and `desc`)
+    assert [(i["name"], i["units"], i["price"]) for i in before] == [("Servicio 0", 1, 100)]
+    assert [(i["name"], i["units"], i["price"]) for i in after] == [("Servicio 0", 3, 100)]
+    assert not any("subtotal" in item or "desc" in item for item in before + after)
+    gone = dry.apply("accountingInvoiceItem", _line("plan-i", 0), "delete")
+    assert (gone.outcome, gone.changes["items"][1]) == ("would delete", [])
+    assert dry.apply("accountingInvoice", {"id": "plan-i"}, "delete").outcome == "would delete"
+    assert v2(sb, "GET", f"/invoices/{invoice.holded_id}")["lines"][0]["units"] == 1  # nothing written
+
+    # The real run says the same notes.
+    assert w.apply("genericCompany", {"id": "plan-new", "name": "Nueva SL", "tags": ["vip"]}, "upsert").reason == (
+        new.reason
+    )
+    real = writer(sb).apply("genericCompany", {"id": "plan-co", "name": "Plan SL", "email": "a@plan.es",
+                                               "tags": ["oro"]}, "upsert")  # fmt: skip
+    assert (real.status, real.changes, real.reason) == ("updated", changed.changes, changed.reason)
+
+
+def test_given_v2_when_a_dry_run_is_pushed_then_the_plan_says_what_would_happen_with_v2_names_and_notes(sb, tmp_path):
+    from integration_tests.conftest import run_script
+
+    writer(sb).apply("genericCompany", {"id": "cli-co", "name": "Linea SL", "tags": ["vip"]}, "create")
+    rows = tmp_path / "companies.jsonl"
+    rows.write_text("".join(json.dumps(row) + "\n" for row in [
+        {"id": "cli-co", "name": "Linea SL", "email": "hola@linea.es", "tags": ["vip"]},
+        {"id": "cli-new", "name": "Nueva Linea SL", "tags": ["vip"]},
+        {"id": "cli-co", "name": "Linea SL", "tags": ["oro"]},
+    ]))  # fmt: skip
+    env = {"HOLDED_API_KEY": "", "HOLDED_API_TOKEN": sb.api_token, "HOLDED_BASE_URL": sb.base_url}
+    result = run_script("holded", "push", "--file", str(rows), "--stream", "genericCompany", "--dry-run", env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    plan = plan_rows(result.stdout)
+    assert [row[:4] for row in plan] == [
+        ["genericCompany", "cli-co", "upsert", "would update"],
+        ["genericCompany", "cli-new", "create", "would create"],
+        ["genericCompany", "cli-co", "upsert", "unchanged"],
+    ]
+    assert plan[0][4] == "email: None -> 'hola@linea.es'"
+    assert "custom_id: None -> 'cli-new'" in plan[1][4] and "is_person: None -> False" in plan[1][4]
+    assert "CustomId" not in result.stdout and "isperson" not in result.stdout
+    tags = "not written, Holded's API v2 does not take them: tags"  # as the real run says it
+    assert [row[5] for row in plan] == [tags, tags, tags] and plan[2][4] == "-"
+    assert sb.api_token not in result.stdout + result.stderr
+    assert not listed(sb, "/contacts", custom_id="cli-new")
+
+
+def plan_rows(stdout: str) -> list[list[str]]:
+    """The rows of `holded push --dry-run`'s plan table, each cell's wrapped lines joined by a space."""
+    rows: list[list[str]] = []
+    for line in stdout.splitlines():
+        if not line.startswith("│"):
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("│").split("│")]
+        if cells[0]:
+            rows.append(cells)
+        else:
+            rows[-1] = [f"{old} {new}".strip() for old, new in zip(rows[-1], cells, strict=True)]
+    return rows
+
+
+def test_given_v2_when_a_contact_person_is_written_then_its_company_is_read_once_per_write(sb):
+    """One GET of the company and one full-replace PUT per contact person written (the read is handed to
+    the PUT, not made twice); a created person costs one more GET, for the id Holded gave it."""
+    w = writer(sb)
+    company = w.apply("genericCompany", {"id": "rq-co", "name": "Peticiones SL"}, "create")
+    person = {"id": "rq-co:ana", "firstName": "Ana", "lastName": "Ruiz", "jobTitle": "Compras"}
+    before = usage(sb)
+    sent = w.client.stats.requests
+    created = w.apply("genericContact", person, "create")
+    after_create = usage(sb)
+    assert created.status == "created"
+    assert calls(before, after_create, "api_contacts_contacts_get_1") == 2  # the company; the new person's id
+    assert calls(before, after_create, "api_contacts_contacts_update_1") == 1
+    updated = w.apply("genericContact", {**person, "jobTitle": "Ventas"}, "update")
+    after_update = usage(sb)
+    assert updated.status == "updated"
+    assert calls(after_create, after_update, "api_contacts_contacts_get_1") == 1
+    assert calls(after_create, after_update, "api_contacts_contacts_update_1") == 1
+    assert w.client.stats.requests - sent == 5
+    (kept,) = v2(sb, "GET", f"/contacts/{company.holded_id}")["contact_persons"]
+    assert (kept["name"], kept["job"]) == ("Ana Ruiz", "Ventas")
+    assert v2(sb, "GET", f"/contacts/{company.holded_id}")["name"] == "Peticiones SL"  # the whole body kept
+
+
+def test_given_a_person_with_a_company_but_an_id_without_a_colon_then_it_is_refused_naming_the_fix(sb):
+    company = next(c for c in sb.store.all("contacts") if not c["isperson"])["id"]
+    before = control(sb, "GET", "stats")["counts"]["contacts"]
+    for w in (writer(sb), Writer(HoldedClient(connector_config(sb)))):  # API v2, API v1
+        result = w.apply("genericContact", {"id": "p9", "firstName": "Ana", "lastName": "Ruiz", "company": company},
+                         "upsert")  # fmt: skip
+        assert result.status == "rejected"
+        assert result.reason == (
+            f"company is {company!r} but the id 'p9' has no colon: Holded links a person to a company only as the "
+            f"company's contact person, written with the id '<companyId>:<personId>' (e.g. '{company}:p9'; Holded's "
+            "API v2 only); for a person of its own, leave company empty"
+        )
+    assert control(sb, "GET", "stats")["counts"]["contacts"] == before
+    assert not listed(sb, "/contacts", custom_id="p9")
+    # The fix the reason names: written as the company's contact person.
+    fixed = writer(sb).apply("genericContact", {"id": f"{company}:p9", "firstName": "Ana", "lastName": "Ruiz",
+                                                "company": company}, "upsert")  # fmt: skip
+    assert fixed.status == "created"
+    persons = v2(sb, "GET", f"/contacts/{company}")["contact_persons"]
+    assert [p["name"] for p in persons if p["person_id"] == fixed.holded_id.split(":")[1]] == ["Ana Ruiz"]
+    # A person of its own (no company) is still one.
+    alone = writer(sb).apply("genericContact", {"id": "p10", "firstName": "Eva", "lastName": "Sanz"}, "upsert")
+    assert alone.status == "created" and v2(sb, "GET", f"/contacts/{alone.holded_id}")["is_person"] is True
 
 
 # ----------------------------------------------------------------------------- lost answers

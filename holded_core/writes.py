@@ -562,7 +562,7 @@ class Writer:
         and a value Holded replaced is reported."""
         rules = target.rules
         _require(rules, record)
-        body = self._body(target, record, creating=True)
+        body = self._body(target, _with_all_parts(target.mapping, record, {}), creating=True)
         notes = [note for said in rules.create_notes if (note := said(record))]  # what a create cannot reproduce
         rule, not_approved, approve_after = rules.approval, None, False
         if rule is not None:
@@ -724,7 +724,7 @@ class Writer:
         if not changes:
             return WriteResult(target.stream, key, op, status, holded_id=current["id"], reason=note)
         self._guard(target, current, "update")
-        changed_record = {name: record[name] for name in changes} | {"id": key}
+        changed_record = _with_all_parts(target.mapping, {name: record[name] for name in changes} | {"id": key}, now)
         body = self._body(target, changed_record, creating=False)
         if self.dry_run:
             return WriteResult(target.stream, key, op, "planned", current["id"], note, changes, action="update")
@@ -873,7 +873,13 @@ class Writer:
         items = [embedded.listed(item) for item in listed]
         before = [dict(item) for item in items]
         at = self._locate(target, record, key, parent, listed)
-        wanted = to_holded(target.mapping, record, timezone=self.zone)
+        children = target.mapping.children or ""
+        current = (
+            next(iter(to_unified(target.mapping, {**parent, children: [listed[at]]}, timezone=self.zone)), {})
+            if at is not None and op != "delete"
+            else {}
+        )
+        wanted = to_holded(target.mapping, _with_all_parts(target.mapping, record, current), timezone=self.zone)
         unchanged = at is not None and all(same_value(v, items[at].get(k)) for k, v in wanted.items())
         locked = parent_target.rules.locked
         state = locked(parent) if locked is not None else None
@@ -975,14 +981,38 @@ def _require(rules: WriteRules, record: Mapping[str, Any]) -> None:
 
 
 def _check_types(stream: str, record: Mapping[str, Any]) -> None:
-    """The record against its unified model: a wrong type is refused here, not half-written to Holded."""
+    """The record against its unified model: a wrong type is refused here, not half-written to Holded.
+    A null is no value (nothing is written for it: `to_holded`), as a column a table or a file leaves empty
+    for some rows (`tags` absent from one JSON line), so it is not checked against the field's type."""
     try:
-        MODELS[stream].model_validate(record)
+        MODELS[stream].model_validate({name: value for name, value in record.items() if value is not None})
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
         )
         raise Rejected(f"does not fit the {stream} model ({problems})") from None
+
+
+def _with_all_parts(mapping: ModelMapping, record: Mapping[str, Any], base: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`record` with every part of a field Holded keeps as one value (a person's `firstName` and `lastName`
+    are Holded's one `name`) whenever it carries some of them: the others from `base`, Holded's current
+    record in its unified form (empty for a create). `to_holded` writes such a field only whole, so a
+    record carrying one part (a new first name) would otherwise write nothing of it.
+
+    Args:
+        mapping: the model's mapping; record: the unified fields to write; base: the current unified record.
+
+    Returns:
+        `record`, or a copy with the missing parts (None where `base` has none).
+    """
+    missing = {
+        name: base.get(name)
+        for fld in mapping.fields
+        if fld.write is not None and len(fld.names) > 1 and any(name in record for name in fld.names)
+        for name in fld.names
+        if name not in record
+    }
+    return {**record, **missing} if missing else record
 
 
 def _trimmed(record: Mapping[str, Any], fields: tuple[str | None, ...]) -> Mapping[str, Any]:

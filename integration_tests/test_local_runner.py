@@ -257,6 +257,21 @@ def test_push_matches_a_key_in_another_case_as_the_same_company(sandbox, tmp_pat
     assert ana["customId"] == "erp-ana-1" and ana["isperson"] == 0
 
 
+def test_push_a_json_lines_file_where_some_rows_leave_out_a_list_field(sandbox, tmp_path):
+    """A field one JSON line has and another leaves out is a null in that row's column: no value, so the row
+    is written without it (it used to be refused: "tags: Input should be a valid list")."""
+    rows = tmp_path / "companies.jsonl"
+    rows.write_text(
+        json.dumps({"id": "jl-1", "name": "Lineas Uno SL", "tags": ["vip"]}) + "\n"
+        + json.dumps({"id": "jl-2", "name": "Lineas Dos SL"}) + "\n"
+    )  # fmt: skip
+    result = holded(sandbox, "push", "--file", str(rows), "--stream", "genericCompany", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])["counts"] == {"created": 2}
+    held = {c["customId"]: c for c in api(sandbox, "GET", "/invoicing/v1/contacts") if c.get("customId")}
+    assert held["jl-1"]["tags"] == ["vip"] and held["jl-2"]["name"] == "Lineas Dos SL"
+
+
 def test_push_an_invoice_twice_while_the_numbering_series_overrides_its_number(sandbox, tmp_path):
     """The sandbox's series switch on: the create keeps Holded's number and says so; the second run matches the
     invoice by its external id and creates nothing, and the number is not pushed again."""

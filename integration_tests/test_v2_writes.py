@@ -712,3 +712,21 @@ def test_round_trip_through_v2_read_a_write_b_read_b(tmp_path):
                 assert set(a_records) <= set(b_records), stream
             else:
                 assert a_records == b_records, stream
+
+
+@pytest.mark.parametrize("dialect", ["v1", "v2"])
+def test_given_a_person_written_by_first_name_only_then_holded_keeps_the_whole_name(sb, dialect):
+    """Holded keeps one `name` for a person's firstName + lastName: a record carrying one part writes the
+    whole name, the other part from Holded's copy (it used to write nothing, yet say `updated`)."""
+
+    def write(record: dict[str, Any]) -> Any:
+        return Writer(HoldedClient(connector_config(sb, dialect=dialect))).apply("genericContact", record, "upsert")
+
+    solo = write({"id": f"solo-{dialect}", "firstName": "Solo"})
+    duo = write({"id": f"duo-{dialect}", "firstName": "Ana", "lastName": "Pérez"})
+    assert (solo.status, duo.status) == ("created", "created"), (solo.reason, duo.reason)
+    renamed = write({"id": f"duo-{dialect}", "firstName": "Anabel"})
+    assert renamed.status == "updated" and renamed.changes == {"firstName": ["Ana", "Anabel"]}
+    assert v2(sb, "GET", f"/contacts/{solo.holded_id}")["name"] == "Solo"
+    assert v2(sb, "GET", f"/contacts/{duo.holded_id}")["name"] == "Anabel Pérez"
+    assert write({"id": f"duo-{dialect}", "firstName": "Anabel"}).status == "unchanged"

@@ -101,7 +101,8 @@ class Progress:
             if not self.live_mode and not self.quiet:
                 rep = self.view.reports.get(stream)
                 rows = rep.emitted if rep else 0
-                detail = f": {error}" if error else ""
+                why = error or (rep.error if rep else None)  # changeEvents: its reason is another stream's failure
+                detail = f": {why}" if why else ""
                 line = f"{stream}: {status}, {rows} rows in {timing.seconds(now):.1f}s{detail}"
                 self.console.print(line, markup=False, soft_wrap=True)  # one line, whatever its length
 
@@ -142,7 +143,13 @@ class Progress:
         return table
 
 
-def summary_table(view: RunView, totals: Mapping[str, int], title: str, outside: int | None = None) -> Table:
+def summary_table(
+    view: RunView,
+    totals: Mapping[str, int],
+    title: str,
+    outside: int | None = None,
+    skipped: Mapping[str, str] | None = None,
+) -> Table:
     """Per stream: new / changed / deleted rows this run, rows now in the table, requests, seconds.
 
     Args:
@@ -151,6 +158,8 @@ def summary_table(view: RunView, totals: Mapping[str, int], title: str, outside:
         title: the table's title.
         outside: requests the run made outside the streams' listings (the basics check, the quota read),
             said in the caption with the total.
+        skipped: streams not read this run, with the reason (`holded sync --fit-quota`): a row each,
+            status `skipped: <reason>`.
     """
     now = time.monotonic()
     shared = sorted({tuple(sorted((stream, *rep.shared))) for stream, rep in view.reports.items() if rep.shared})
@@ -177,6 +186,8 @@ def summary_table(view: RunView, totals: Mapping[str, int], title: str, outside:
             f"{view.timing(stream).seconds(now):.1f}",
             status,
         )
+    for stream, why in (skipped or {}).items():
+        table.add_row(stream, "-", "-", "-", f"{totals.get(stream, 0):,}", "0", "-", f"skipped: {why}")
     return table
 
 

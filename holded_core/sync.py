@@ -351,6 +351,8 @@ class EventsHub:
                 continue
             error = self.failed.get(name)
             cause = f"failed ({_short(error)})" if error is not None else "did not complete"
+            if isinstance(error, (HoldedAuthError, HoldedQuotaError)):  # the run's end says it, once
+                cause = "stopped with the run"
             causes.setdefault(cause, []).append(name)
         parts = []
         for cause, names in causes.items():
@@ -731,8 +733,6 @@ def _short(error: BaseException) -> str:
     """A failure in a few words, for the change events' reason (the stream that failed says it in full)."""
     if isinstance(error, HoldedMissingPermissionError):
         return f"{error.permission} missing"
-    if isinstance(error, HoldedQuotaError):
-        return "Holded's monthly request quota spent"
     if isinstance(error, HoldedPermissionError):
         return "no access to its Holded module"
     text = str(error).splitlines()[0] if str(error) else type(error).__name__

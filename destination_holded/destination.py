@@ -13,7 +13,7 @@ permission and the streams it blocks, before any record is read (`holded_core.pe
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from airbyte_cdk.config_observation import create_connector_config_control_message
@@ -37,6 +37,7 @@ from destination_holded.spec import SPEC
 from holded_core import HoldedClient
 from holded_core.adapter import TokenHandBack, check
 from holded_core.basics import check_basics
+from holded_core.config import expand_shorthand
 from holded_core.errors import HoldedConfigError
 from holded_core.permissions import require
 from holded_core.push import Outcome, Push, PushOptions
@@ -56,6 +57,12 @@ LEVELS = {"INFO": Level.INFO, "WARN": Level.WARN}
 class DestinationHolded(Destination):
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
         return ConnectorSpecificationSerializer.load(SPEC)
+
+    @staticmethod
+    def read_config(config_path: str) -> MutableMapping[str, Any]:
+        """The config file, a top-level `api_token` / `api_key` taken as its `credentials` (before the CDK
+        checks the config against the spec, which requires `credentials`)."""
+        return expand_shorthand(Destination.read_config(config_path))
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         result = check(config, writes=True)  # an API v2 token: the .write and .read permissions writes need

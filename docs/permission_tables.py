@@ -1,7 +1,7 @@
 """The Holded API v2 permission tables of the docs, generated from the code so they cannot drift.
 
 A table sits in a Markdown file between `<!-- permissions:NAME -->` and `<!-- /permissions:NAME -->`
-(NAME: `unified`, `native` or `writes`). `python docs/permission_tables.py` rewrites every table of the
+(NAME: `unified`, `native`, `writes` or `optional`). `python docs/permission_tables.py` rewrites every table of the
 files in `DOCS`; `--check` rewrites nothing and exits 1 naming each table that differs
 (`unit_tests/test_docs_permissions.py` runs the check, so a change to the v2 dialect's table that is not
 carried into the docs fails the tests).
@@ -21,13 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout
 
 from holded_core.dialects.v2 import V2  # noqa: E402
-from holded_core.permissions import needed  # noqa: E402
+from holded_core.permissions import needed, optional_needs  # noqa: E402
 from holded_core.streams import StreamSpec, native_streams, unified_streams  # noqa: E402
 
 # Each file and the tables it must hold (a table missing from its file fails the check too).
 DOCS: dict[str, tuple[str, ...]] = {
-    "README.md": ("unified",),
-    "docs/integrations/sources/holded.md": ("unified", "native"),
+    "README.md": ("unified", "optional"),
+    "docs/integrations/sources/holded.md": ("unified", "optional", "native"),
     "docs/integrations/destinations/holded.md": ("writes",),
 }
 NONE_NAMED = "none named (any valid token)"
@@ -67,7 +67,20 @@ def writes_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-TABLES: dict[str, Callable[[], str]] = {"unified": unified_table, "native": native_table, "writes": writes_table}
+def optional_table() -> str:
+    """Permissions no stream needs but a run uses when the token has them (`developers:usage.read`)."""
+    rows = ["| permission | route | what uses it |", "|---|---|---|"]
+    for need in optional_needs():
+        rows.append(f"| `{need.permission}` | `{need.path}` | {', '.join(need.used_by)} |")
+    return "\n".join(rows) + "\n"
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "unified": unified_table,
+    "native": native_table,
+    "writes": writes_table,
+    "optional": optional_table,
+}
 
 
 def render(text: str) -> str:

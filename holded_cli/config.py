@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from holded_core.config import expand_shorthand
 from holded_core.errors import HoldedConfigError
 
 ENV_API_KEY = "HOLDED_API_KEY"
@@ -101,7 +102,8 @@ def load_config(
     env = os.environ if env is None else env
     path_text = config_path or env.get(ENV_CONFIG)
     path = Path(path_text) if path_text else None
-    values: dict[str, Any] = read_file(path) if path else {}
+    # A top-level `api_token` / `api_key` in the file is shorthand for its `credentials` (as for the connectors).
+    values: dict[str, Any] = expand_shorthand(read_file(path)) if path else {}
     if env.get(ENV_API_TOKEN) and env.get(ENV_API_KEY):
         raise HoldedConfigError(f"both {ENV_API_TOKEN} and {ENV_API_KEY} are set: keep the one this run should use")
     if env.get(ENV_API_TOKEN):

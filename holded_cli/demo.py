@@ -5,7 +5,7 @@ Holded routes (one contact edited, one company created, one lead deleted), syncs
 incremental run and its change events, and prints a few example queries with their answers.
 
 Which Holded API (`api_version`): `v2` by default, what a new Holded user gets (an API token,
-`pat_...`, made in Settings > Developers > Credentials): the syncs read through API v2 and the edits
+`pat_...`, made in Settings > Developers > Credentials > Add API Token): the syncs read through API v2 and the edits
 go through v2's routes (a contact `PUT` is a full replace, so the edit sends the whole contact back
 with one field changed, as Holded's app does). `v1` runs the same loop with an API v1 key through
 v1's routes, for existing integrations. Either way the same records, ids and change events come out;
@@ -164,8 +164,10 @@ def run_demo(db: Path, scale: float, console: Console, live: bool | None, api_ve
         def sync(title: str) -> SyncResult:
             with Store(db) as store:
                 result = SyncJob(settings, store, selection, progress=Progress(live=live)).run()
-            requests_made = f"{result.view.stats.requests} requests to Holded API {api_version}"
-            console.print(summary_table(result.view, result.totals, f"{title}: {result.seconds:.1f}s, {requests_made}"))
+            outside = result.requests_outside  # the basics check: the per-stream counts leave it out
+            requests_made = f"{result.requests} requests to Holded API {api_version} ({outside} outside the streams)"
+            heading = f"{title}: {result.seconds:.1f}s, {requests_made}"
+            console.print(summary_table(result.view, result.totals, heading, outside=outside))
             return result
 
         console.print(f"Syncing {sandbox.base_url} into {db} through {HOW[api_version]} ...")

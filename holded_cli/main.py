@@ -120,13 +120,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
             reconciliation=plan, webhooks=webhooks,
         )  # fmt: skip
         result = job.run()
-        status = "interrupted" if result.interrupted else "quota" if result.quota else None
-        status = status or ("failed" if result.failed else "complete")
         summary = result.as_json()
-        store.record_run("sync", started, status, result.requests, result.view.stats.retries, summary)
-    title = f"holded sync {status} in {result.seconds:.1f}s: {result.requests} requests into {_db(args)}"
-    table = summary_table(result.view, result.totals, title, outside=result.requests_outside,
-                          from_webhooks=result.webhook_rows(), notes=result.webhook_notes())  # fmt: skip
+        store.record_run("sync", started, result.status, result.requests, result.view.stats.retries, summary)
+    table = summary_table(result.view, result.totals, result.title(_db(args)), outside=result.requests_outside,
+                          from_webhooks=result.webhook_rows(), notes=result.webhook_notes(),
+                          skipped=result.skipped)  # fmt: skip
     progress.console.print(table)
     if args.json:
         json.dump(summary, sys.stdout, indent=2)
@@ -139,6 +137,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(f"holded sync: Holded's monthly request quota is spent{reset}: the streams that completed are saved and "
               f"the next run resumes {', '.join(result.failed) or 'the others'}", file=sys.stderr)  # fmt: skip
         return 1
+    # `--fit-quota` skipping streams is what was asked for (exit 0); the summary and --json say `partial`.
     return 1 if result.failed else 0
 
 
@@ -472,9 +471,9 @@ def cmd_permissions(args: argparse.Namespace) -> int:
     from holded_cli.config import load_config
     from holded_cli.progress import make_console
     from holded_core import HoldedClient, parse_config
-    from holded_core.errors import HoldedAuthError
+    from holded_core.errors import TOKEN_WHERE, HoldedAuthError
     from holded_core.mappings import MAPPINGS
-    from holded_core.permissions import needed, probe
+    from holded_core.permissions import needed, optional_needs, probe
     from holded_core.streams import native_streams, unified_streams
 
     offered = {spec.name: spec for spec in (*unified_streams(), *native_streams())}
@@ -486,6 +485,7 @@ def cmd_permissions(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"unknown stream {', '.join(unknown)}: pick from `holded streams` (writes: unified ones)")
     needs, unnamed = needed([offered[n] for n in names], writes)
+    needs += optional_needs()  # developers:usage.read: the quota check before a sync (optional)
     values = load_config(args.config, getattr(args, "base_url", None), require_credentials=False).values
     probed = False
     if values.get("credentials"):
@@ -498,13 +498,18 @@ def cmd_permissions(args: argparse.Namespace) -> int:
             except HoldedAuthError:
                 raise HoldedConfigError(
                     "`credentials.token`: Holded refused the API token (HTTP 403: Access denied.); make a new "
-                    "token in Holded (Settings > Developers) and set HOLDED_API_TOKEN"
+                    f"token in Holded ({TOKEN_WHERE}) and set HOLDED_API_TOKEN"
                 ) from None
             probed = True
-    lacking = [n.permission for n in needs if n.granted is False]
+    lacking = [n.permission for n in needs if n.granted is False and not n.optional]
+    optional_lacking = [n.permission for n in needs if n.granted is False and n.optional]
     if args.json:
-        rows = [{"permission": n.permission, "used_by": n.used_by, "granted": n.granted} for n in needs]
-        json.dump({"permissions": rows, "lacking": lacking, "unnamed": unnamed, "probed": probed}, sys.stdout)
+        rows = [
+            {"permission": n.permission, "used_by": n.used_by, "granted": n.granted, "optional": n.optional}
+            for n in needs
+        ]
+        json.dump({"permissions": rows, "lacking": lacking, "optional_lacking": optional_lacking,
+                   "unnamed": unnamed, "probed": probed}, sys.stdout)  # fmt: skip
         sys.stdout.write("\n")
         return 1 if lacking else 0
     console = make_console(sys.stdout)
@@ -512,11 +517,14 @@ def cmd_permissions(args: argparse.Namespace) -> int:
     for column in ("permission", "used by", *(("this token",) if probed else ())):
         table.add_column(column)
     for need in needs:
-        mark = {True: "yes", False: "MISSING", None: "could not tell"}[need.granted]
+        missing = "not ticked (optional)" if need.optional else "MISSING"
+        mark = {True: "yes", False: missing, None: "could not tell"}[need.granted]
         table.add_row(need.permission, ", ".join(need.used_by), *((mark,) if probed else ()))
     console.print(table)
     for line in unnamed:
         console.print(f"note: {line}", markup=False)
+    for permission in optional_lacking:
+        console.print(f"note: without {permission}, `holded sync` does not check the monthly quota first", markup=False)
     if lacking:
         console.print(f"the token lacks {len(lacking)}: {', '.join(lacking)}", markup=False)
     elif not probed:

@@ -101,7 +101,8 @@ class Progress:
             if not self.live_mode and not self.quiet:
                 rep = self.view.reports.get(stream)
                 rows = rep.emitted if rep else 0
-                detail = f": {error}" if error else ""
+                why = error or (rep.error if rep else None)  # changeEvents: its reason is another stream's failure
+                detail = f": {why}" if why else ""
                 line = f"{stream}: {status}, {rows} rows in {timing.seconds(now):.1f}s{detail}"
                 self.console.print(line, markup=False, soft_wrap=True)  # one line, whatever its length
 
@@ -150,6 +151,7 @@ def summary_table(
     *,
     from_webhooks: Sequence[tuple[str, int, str]] = (),
     notes: Sequence[str] = (),
+    skipped: Mapping[str, str] | None = None,
 ) -> Table:
     """Per stream: new / changed / deleted rows this run, rows now in the table, requests, seconds.
 
@@ -162,6 +164,8 @@ def summary_table(
         from_webhooks: streams not listed this run because Holded's webhooks keep them (`holded sync` with
             webhooks on): (name, rows in its table, when it is listed again), a row each (when: in `notes`).
         notes: more caption sentences.
+        skipped: streams not read this run, with the reason (`holded sync --fit-quota`): a row each,
+            status `skipped: <reason>`.
     """
     now = time.monotonic()
     shared = sorted({tuple(sorted((stream, *rep.shared))) for stream, rep in view.reports.items() if rep.shared})
@@ -191,6 +195,8 @@ def summary_table(
         )
     for stream, rows, _next_listing in from_webhooks:
         table.add_row(stream, "-", "-", "-", f"{rows:,}", "0", "-", "from webhooks")
+    for stream, why in (skipped or {}).items():
+        table.add_row(stream, "-", "-", "-", f"{totals.get(stream, 0):,}", "0", "-", f"skipped: {why}")
     return table
 
 

@@ -83,6 +83,34 @@ class SyncResult:
         return [name for name, rep in self.view.reports.items() if rep.status != "complete"]
 
     @property
+    def status(self) -> str:
+        """The run's outcome: `complete`; `partial` (`--fit-quota` skipped streams, the rest completed);
+        `failed` (streams did not complete); `quota_spent` (Holded's monthly quota ran out mid-run);
+        `interrupted`. What `--json` says and `_holded_runs.status` keeps."""
+        if self.interrupted:
+            return "interrupted"
+        if self.quota is not None:
+            return "quota_spent"
+        if self.failed:
+            return "failed"
+        return "partial" if self.skipped else "complete"
+
+    def title(self, db: object) -> str:
+        """The summary's title, a sentence: `holded sync partial: 3 streams skipped to fit the monthly quota,
+        in 2.5s: 40 requests into holded.duckdb`, `holded sync stopped: monthly quota spent, in 2.5s: ...`."""
+        status, count = self.status, len(self.failed)
+        what = {
+            "complete": "complete",
+            "partial": f"partial: {_streams(len(self.skipped))} skipped to fit the monthly quota,",
+            "failed": f"incomplete: {_streams(count)} did not complete,",
+            "quota_spent": "stopped: monthly quota spent,",
+            "interrupted": "interrupted",
+        }[status]
+        return f"holded sync {what} {'after' if status == 'interrupted' else 'in'} {self.seconds:.1f}s: " + (
+            f"{self.requests} {'request' if self.requests == 1 else 'requests'} into {db}"
+        )
+
+    @property
     def requests(self) -> int:
         """Every request the run sent (what Holded counts against its windows)."""
         return self.view.stats.requests
@@ -141,7 +169,8 @@ class SyncResult:
         """The run's summary: `requests` in all, `requests_outside_streams`, per stream its listing's
         `requests` (and the streams it shares that listing with) and `source` (`listing`, or `webhooks` for a
         stream left to Holded's webhooks this run, with when it is next listed), per listing its route and
-        requests, and `webhooks` (the setting and what it decided)."""
+        requests, `webhooks` (the setting and what it decided), and `status` (complete, partial, failed,
+        quota_spent, interrupted): a stream skipped to fit the monthly quota is `skipped`, with its reason."""
         streams: dict[str, Any] = {
             name: {
                 "status": rep.status,
@@ -171,7 +200,22 @@ class SyncResult:
                 "last_listed": _instant(item.last_listed),
                 "next_listing": _instant(item.next_listing),
             }
+        for name, why in self.skipped.items():  # not read this run (`--fit-quota`): said, with the reason
+            streams[name] = {
+                "status": "skipped",
+                "source": "listing",
+                "reason": why,
+                "new": 0,
+                "changed": 0,
+                "deleted": 0,
+                "rows": self.totals.get(name, 0),
+                "bad_records": 0,
+                "error": None,
+                "requests": 0,
+                "requests_shared_with": [],
+            }
         return {
+            "status": self.status,
             "seconds": round(self.seconds, 3),
             "requests": self.requests,
             "requests_outside_streams": self.requests_outside,
@@ -475,6 +519,10 @@ class SyncJob(Handler[None]):
         for name in names:
             totals[name] = self.store.con.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0]
         return totals
+
+
+def _streams(count: int) -> str:
+    return f"{count} stream" if count == 1 else f"{count} streams"
 
 
 def streams_of(settings: Settings, names: Sequence[str] | None) -> StreamSelection:

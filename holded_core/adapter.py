@@ -50,7 +50,7 @@ from holded_core.errors import (
     HoldedPermissionError,
 )
 from holded_core.modules import probe_modules
-from holded_core.permissions import FIX, Need, describe, needed, probe
+from holded_core.permissions import Need, describe, fix, needed, probe
 from holded_core.secrets import redact, register_secret
 from holded_core.settings import Settings, parse_settings
 from holded_core.streams import EVENTS_STREAM, StreamSpec
@@ -472,7 +472,11 @@ class CheckResult:
     def read_note(self) -> str | None:
         """What a source says when connected with modules denied (None: nothing denied)."""
         if self.lacking:
-            return f"connected; the Holded API token lacks {describe(self.lacking)}: {FIX}, or leave those streams out"
+            streams = "that stream" if len(self.affected) == 1 else "those streams"
+            return (
+                f"connected; the Holded API token lacks {describe(self.lacking)}: {fix(self.lacking)}, "
+                f"or leave {streams} out"
+            )
         if not self.denied:
             return None
         return (
@@ -486,8 +490,8 @@ class CheckResult:
         if self.lacking:
             return (
                 f"connected; the Holded API token lacks {describe(self.lacking)} (a write needs its target's "
-                f".write and .read: the writer matches records before creating them): {FIX}; until then those "
-                "writes are refused before anything is written"
+                f".write and .read: the writer matches records before creating them): {fix(self.lacking)}; until "
+                "then those writes are refused before anything is written"
             )
         if not self.denied:
             return None
@@ -555,7 +559,7 @@ def _check_permissions(client: HoldedClient, settings: Settings, writes: bool) -
     if lacking and set(affected) == users:
         error = f"the Holded API token lacks the permissions {'every write' if writes else 'every stream'} needs: "
         return CheckResult(
-            error=error + f"{describe(lacking)}: {FIX}", config_error=True, denied=denied, affected=affected
+            error=error + f"{describe(lacking)}: {fix(lacking)}", config_error=True, denied=denied, affected=affected
         )
     return CheckResult(denied=denied, affected=affected, lacking=lacking)
 

@@ -39,6 +39,8 @@ from holded_core.config import (
     OAuth2Credentials,
 )
 from holded_core.errors import (
+    API_KEY_V1_WHERE,
+    TOKEN_WHERE,
     HoldedApiError,
     HoldedAuthError,
     HoldedBasicsError,
@@ -179,7 +181,7 @@ def credential_refused(error: BaseException, config: ClientConfig) -> HoldedBasi
         fix = (
             "v1 routes refuse API v2 tokens: use the route's /v2/ form, or an API v1 key"
             if error.path and not error.path.startswith("/v2/")
-            else "check that the token was not revoked, or create one in Holded (Settings > Developers > Credentials)"
+            else f"check that the token was not revoked, or make one in Holded ({TOKEN_WHERE})"
         )
         return HoldedBasicsError(
             f"`credentials.token`: Holded refused the API v2 token ({answer}); {fix}",
@@ -192,9 +194,9 @@ def credential_refused(error: BaseException, config: ClientConfig) -> HoldedBasi
             field="credentials.token",
             status_code=error.status_code,
         )
-    fix = "paste a valid API key from Holded (Settings > Developers)"
+    fix = f"paste a valid API key from Holded ({API_KEY_V1_WHERE})"
     if isinstance(credentials, ApiKeyCredentials) and credentials.api_key.get_secret_value().startswith("pat_"):
-        fix = "this is an API v2 token (`pat_...`), which v1 routes refuse: use an API v1 key (Settings > Developers)"
+        fix = f"this is an API v2 token (`pat_...`), which v1 routes refuse: use an API v1 key ({API_KEY_V1_WHERE})"
     return HoldedBasicsError(
         f"`credentials.api_key`: Holded refused the API key ({answer}); {fix}",
         field="credentials.api_key",

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from holded_core.errors import HoldedConfigError
+from holded_core.errors import API_KEY_V1_WHERE, TOKEN_WHERE, HoldedConfigError
 
 DEFAULT_BASE_URL = "https://api.holded.com/api"
 
@@ -29,12 +29,12 @@ class _Strict(BaseModel):
 
 class ApiKeyCredentials(_Strict):
     auth_type: Literal["api_key"] = "api_key"
-    api_key: SecretStr = Field(min_length=1, description="Holded API key (Settings > Developers)")
+    api_key: SecretStr = Field(min_length=1, description=f"Holded API v1 key ({API_KEY_V1_WHERE})")
 
 
 class ApiTokenCredentials(_Strict):
     auth_type: Literal["api_token"]
-    token: SecretStr = Field(min_length=1, description="Holded API v2 token, pat_... (Settings > Developers)")
+    token: SecretStr = Field(min_length=1, description=f"Holded API v2 token, pat_... ({TOKEN_WHERE})")
 
 
 class OAuth2Credentials(_Strict):
@@ -106,9 +106,9 @@ _FIXES = {
     "credentials": "set `credentials` to {auth_type: api_token, token} with Holded's pat_ token (or api_key / oauth2 / "
     "bearer)",
     "credentials.auth_type": "use one of api_token (Holded API v2), api_key (v1), oauth2, bearer",
-    "token": "paste the API token from Holded (Settings > Developers > Credentials), pat_...",
+    "token": f"paste the API token from Holded ({TOKEN_WHERE}), pat_...",
     "api_version": "use auto (the credential decides), v1 or v2",
-    "api_key": "paste the API key from Holded (Settings > Developers)",
+    "api_key": f"paste the API key from Holded ({API_KEY_V1_WHERE})",
     "base_url": "use a full URL such as https://api.holded.com/api",
     "token_url": "use the full https URL of the OAuth2 token endpoint",
 }
@@ -127,6 +127,24 @@ def _describe(error: Mapping[str, Any]) -> str:
     return f"`{field}` {msg}" + (f": {fix}" if fix else "")
 
 
+def expand_shorthand(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a config with a top-level `api_token` ("pat_...") or `api_key` turned into the `credentials`
+    object it stands for. Only when there is no `credentials`: a config that has one keeps it (the
+    shorthand is then dropped, so it cannot be mistaken for the credential in use).
+
+    Every entry point that reads a config file applies it (`parse_config`, the `holded` runner's
+    `load_config`, the Airbyte source's and destination's config), so the shorthand works wherever the
+    full form does.
+    """
+    data = dict(raw)
+    token, key = data.pop("api_token", None), data.pop("api_key", None)
+    if "credentials" not in data and token:
+        data["credentials"] = {"auth_type": "api_token", "token": token}
+    elif "credentials" not in data and key:
+        data["credentials"] = {"auth_type": "api_key", "api_key": key}
+    return data
+
+
 def parse_config(raw: Mapping[str, Any]) -> ClientConfig:
     """Validate a connector config.
 
@@ -143,11 +161,7 @@ def parse_config(raw: Mapping[str, Any]) -> ClientConfig:
     """
     if not isinstance(raw, Mapping):
         raise HoldedConfigError("the config must be a JSON object")
-    data = dict(raw)
-    if "credentials" not in data and data.get("api_token"):
-        data["credentials"] = {"auth_type": "api_token", "token": data.pop("api_token")}
-    elif "credentials" not in data and data.get("api_key"):
-        data["credentials"] = {"auth_type": "api_key", "api_key": data.pop("api_key")}
+    data = expand_shorthand(raw)
     creds = data.get("credentials")
     if isinstance(creds, Mapping) and "auth_type" not in creds:
         data["credentials"] = {**creds, "auth_type": "api_token" if "token" in creds else "api_key"}
@@ -178,5 +192,5 @@ def _check_dialect(config: ClientConfig) -> None:
     if config.dialect == "v2" and isinstance(creds, ApiKeyCredentials):
         raise HoldedConfigError(
             "`api_version` is v2 but `credentials` is a v1 API key, which v2 refuses: create an API token "
-            "(pat_...) in Holded (Settings > Developers) and set credentials {auth_type: api_token, token}"
+            f"(pat_...) in Holded ({TOKEN_WHERE}) and set credentials {{auth_type: api_token, token}}"
         )

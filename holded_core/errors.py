@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from holded_core.secrets import redact
 
+# Where a Holded user makes a credential (shared/holded-api/v2/README.md): every message that says it uses these.
+TOKEN_WHERE = "Settings > Developers > Credentials > Add API Token"
+API_KEY_V1_WHERE = 'Settings > Developers > "Go to Api Keys v1"'
+
 
 class HoldedError(Exception):
     """Base of every error the client raises."""
@@ -76,7 +80,7 @@ class HoldedMissingPermissionError(HoldedPermissionError):
 
     @property
     def hint(self) -> str:  # type: ignore[override]
-        return f"tick `{self.permission}` on the API token in Holded (Settings > Developers), or make a new token"
+        return f"tick `{self.permission}` on the API token in Holded ({TOKEN_WHERE}), or make a new token with it"
 
 
 class HoldedNotFoundError(HoldedError):

@@ -32,7 +32,13 @@ from holded_core.basics import basics_error, credential_refused
 from holded_core.client import HoldedClient
 from holded_core.dialects import Dialect
 from holded_core.dialects.v2 import V2
-from holded_core.errors import HoldedConfigError, HoldedError, HoldedMissingPermissionError, HoldedQuotaError
+from holded_core.errors import (
+    TOKEN_WHERE,
+    HoldedConfigError,
+    HoldedError,
+    HoldedMissingPermissionError,
+    HoldedQuotaError,
+)
 from holded_core.mappings import MAPPINGS
 from holded_core.streams import StreamSpec
 
@@ -45,6 +51,19 @@ class Need:
     resource: str  # the dialect's resource it is probed on (`leads`)
     used_by: list[str] = field(default_factory=list)
     granted: bool | None = None  # after `probe`: True / False, None when the probe could not tell
+    path: str | None = None  # the route probed when it is not a resource's list (`/v2/usage`)
+    optional: bool = False  # a run goes on without it (what it gives is then skipped, and said)
+
+
+USAGE_READ = "developers:usage.read"
+QUOTA_CHECK = "the quota check before a v2 `holded sync` (optional: without it the sync goes on, unchecked)"
+
+
+def optional_needs() -> list[Need]:
+    """Permissions a read does not need but uses when the token has them: `developers:usage.read`, with which
+    `holded sync` reads the month's usage (`GET /v2/usage`) and checks its estimate against the quota left
+    (`holded_core.quota`); without it one line says the quota was not checked and the sync goes on."""
+    return [Need(USAGE_READ, resource="", used_by=[QUOTA_CHECK], path="/v2/usage", optional=True)]
 
 
 def resource_of(spec: StreamSpec, dialect: Dialect = V2) -> str | None:
@@ -123,10 +142,10 @@ def probe(client: HoldedClient, needs: Sequence[Need], dialect: Dialect = V2) ->
         HoldedQuotaError: Holded's monthly request quota is spent.
     """
     for number, need in enumerate(needs):
-        path = dialect.resource(need.resource).path
+        path = need.path or dialect.resource(need.resource).path
         try:
             if need.permission.endswith(".read"):
-                client.request("GET", path, params={"limit": 1})
+                client.request("GET", path, params=None if need.path else {"limit": 1})
             else:
                 client.request("POST", path, json={}, idempotent=False)
             need.granted = True
@@ -153,10 +172,13 @@ class PermissionsLacking(HoldedConfigError):
     def __init__(self, lacking: Sequence[Need], *, what: str = "") -> None:
         self.lacking = list(lacking)
         tail = f"; {what}" if what else ""
-        super().__init__(f"the Holded API token lacks {describe(self.lacking)}: {FIX}{tail}")
+        super().__init__(f"the Holded API token lacks {describe(self.lacking)}: {fix(self.lacking)}{tail}")
 
 
-FIX = "tick them on the token in Holded (Settings > Developers > API tokens) or make a new token with them"
+def fix(lacking: Sequence[object]) -> str:
+    """How to give a token the permissions it lacks: `tick it` for one, `tick them` for several."""
+    them = "it" if len(lacking) == 1 else "them"
+    return f"tick {them} on the token in Holded ({TOKEN_WHERE}) or make a new token with {them}"
 
 
 def describe(lacking: Sequence[Need]) -> str:

@@ -152,7 +152,7 @@ def fit(selection: StreamSelection, planned: Estimate, remaining: int) -> Fitted
             kept.update(plan.streams)
         else:
             for name in plan.streams:
-                skipped[name] = f"about {cost} requests, {left} left this month"
+                skipped[name] = f"monthly quota: about {cost} requests, {left} left this month"
     if selection.events:
         missing = [
             p for p in planned.planned if p.events and p.streams != (EVENTS_STREAM,) and not set(p.streams) & kept
@@ -166,7 +166,9 @@ def fit(selection: StreamSelection, planned: Estimate, remaining: int) -> Fitted
                 for name in plan.streams:
                     skipped.pop(name, None)
         else:
-            skipped[EVENTS_STREAM] = f"its listings need about {extra} more requests, {left} left this month"
+            skipped[EVENTS_STREAM] = (
+                f"monthly quota: its listings need about {extra} more requests, {left} left this month"
+            )
     chosen = tuple(c for c in selection.chosen if c.name in kept)
     return Fitted(StreamSelection(chosen, selection.unknown, selection.fix), skipped, spent)
 

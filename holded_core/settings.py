@@ -60,18 +60,46 @@ def _start_date(value: Any, zone: ZoneInfo) -> int | None:
     return start_of(value, zone)
 
 
-def _custom_streams(raw: Any) -> tuple[Mapping[str, Any], ...]:
+def _custom_streams(raw: Any, api: str = "v1") -> tuple[Mapping[str, Any], ...]:
+    """The `custom_streams` entries, each checked: a name, a path under `base_url`, and a route of the API
+    the credential speaks (`api`): Holded refuses a v1 route to a v2 token ("Invalid key") and a v2 route
+    to a v1 key, so such a path is a config error naming the route to use instead."""
     if not raw:
         return ()
     if not isinstance(raw, list):
         raise HoldedConfigError("`custom_streams` must be a list of {name, path, primary_key, cursor_field?}")
+    example = "/v2/products" if api == "v2" else "/invoicing/v1/products"
     for i, item in enumerate(raw):
         if not isinstance(item, Mapping) or not item.get("name") or not item.get("path"):
-            raise HoldedConfigError(f"`custom_streams[{i}]` needs `name` and `path` (e.g. /invoicing/v1/products)")
+            raise HoldedConfigError(f"`custom_streams[{i}]` needs `name` and `path` (e.g. {example})")
         path = str(item["path"])
         if "://" in path or ".." in path.split("/"):
             raise HoldedConfigError(f"`custom_streams[{i}].path` must be a path under base_url, not a URL")
+        _check_api(f"custom_streams[{i}].path", "/" + path.lstrip("/"), api)
     return tuple(raw)
+
+
+def _check_api(field: str, path: str, api: str) -> None:
+    """Refuse a route of the other Holded API than the credential's, naming the route to use when the
+    connector knows the resource (the same resource's list route in the credential's dialect)."""
+    route = path.split("?", 1)[0].rstrip("/") or "/"
+    is_v2 = route.startswith("/v2/")
+    if is_v2 == (api == "v2"):
+        return
+    other, mine = dialect_named("v1" if api == "v2" else "v2"), dialect_named(api)
+    known = other.by_path(route)
+    twin = mine.resources.get(known.name) if known is not None else None
+    if api == "v2":
+        use = f"use its API v2 route, {twin.path}" if twin is not None else "use its API v2 route (/v2/...)"
+        raise HoldedConfigError(
+            f"`{field}` {path} is an API v1 route, which Holded refuses to an API v2 token (pat_...): {use}, "
+            "or use a v1 API key"
+        )
+    use = f"use its API v1 route, {twin.path}" if twin is not None else "use its API v1 route"
+    raise HoldedConfigError(
+        f"`{field}` {path} is an API v2 route, which Holded refuses to an API v1 key: {use}, or use an API v2 "
+        "token (pat_...)"
+    )
 
 
 def parse_settings(raw: Mapping[str, Any]) -> Settings:
@@ -115,6 +143,6 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
         client=client,
         options=options,
         field_mappings=tuple(parse_field_mappings(raw.get("field_mappings"), list(MAPPINGS))),
-        custom_streams=_custom_streams(raw.get("custom_streams")),
+        custom_streams=_custom_streams(raw.get("custom_streams"), client.dialect),
         include_contact_persons=bool(raw.get("include_contact_persons", True)),
     )

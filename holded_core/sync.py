@@ -44,7 +44,13 @@ from holded_core.dates import DEFAULT_TIMEZONE
 from holded_core.deletions import DEFAULT_MAX_SHARE, DeletionCheck, Verdicts
 from holded_core.dialects import Dialect
 from holded_core.dialects.v1 import V1
-from holded_core.errors import HoldedAuthError, HoldedError, HoldedQuotaError
+from holded_core.errors import (
+    HoldedAuthError,
+    HoldedError,
+    HoldedMissingPermissionError,
+    HoldedPermissionError,
+    HoldedQuotaError,
+)
 from holded_core.mappings import is_person
 from holded_core.secrets import get_logger
 from holded_core.streams import DELETED_AT, EVENTS_STREAM, Listing, StreamSpec
@@ -275,6 +281,7 @@ class EventsHub:
         self._dirty = False
         self._out: list[Output] = []  # events not yet handed over; flushed with each checkpoint
         self.finished: set[str] = set()
+        self.failed: dict[str, BaseException] = {}  # model -> why its listing failed (no events for it)
         self.report = engine.reports[EVENTS_STREAM]
 
     def add_model(self, spec: StreamSpec) -> None:
@@ -334,6 +341,24 @@ class EventsHub:
             self._out.append(StateOut(EVENTS_STREAM, self._state(complete=spec.name)))
             self._dirty = False
             self._flush()
+
+    def missing_reason(self) -> str:
+        """Why some models got no events this run, one clause per cause: `no events for crmOpportunity:
+        its listing failed (crm:deals.read missing)`."""
+        causes: dict[str, list[str]] = {}
+        for name in self.trackers:
+            if name in self.finished:
+                continue
+            error = self.failed.get(name)
+            cause = f"failed ({_short(error)})" if error is not None else "did not complete"
+            if isinstance(error, (HoldedAuthError, HoldedQuotaError)):  # the run's end says it, once
+                cause = "stopped with the run"
+            causes.setdefault(cause, []).append(name)
+        parts = []
+        for cause, names in causes.items():
+            whose = "its listing" if len(names) == 1 else "their listings"
+            parts.append(f"no events for {', '.join(names)}: {whose} {cause}")
+        return "; ".join(parts)
 
     def _state(self, complete: str | None) -> dict[str, Any]:
         """The stream's state: each tracked model's, and as saved for a model not listed this run (kept as it was)."""
@@ -567,6 +592,8 @@ class SyncEngine:
             if self.events is not None:
                 status = "complete" if self.events.finished == set(self.events.trackers) else "incomplete"
                 self.reports[EVENTS_STREAM].status = status
+                if status == "incomplete":  # its own failure is another stream's: say whose, and why
+                    self.reports[EVENTS_STREAM].error = self.events.missing_reason()
                 yield StatusOut(EVENTS_STREAM, status)
             yield LogOut("INFO", self.summary(time.monotonic() - started))
         finally:
@@ -669,6 +696,8 @@ class SyncEngine:
             self.send(batch[:])
             batch.clear()
             if self.events is not None and event_specs:
+                for spec in event_specs:
+                    self.events.failed.setdefault(spec.name, exc)
                 self.events.end_page()
 
     def summary(self, seconds: float) -> str:
@@ -699,6 +728,16 @@ def _seconds(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
+
+
+def _short(error: BaseException) -> str:
+    """A failure in a few words, for the change events' reason (the stream that failed says it in full)."""
+    if isinstance(error, HoldedMissingPermissionError):
+        return f"{error.permission} missing"
+    if isinstance(error, HoldedPermissionError):
+        return "no access to its Holded module"
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 @dataclass(frozen=True)

@@ -472,6 +472,10 @@ def test_demo_needs_no_account_and_no_config(tmp_path, api_version, flags):
     out = " ".join(result.stdout.split())  # rich wraps long lines
     other = "v1" if api_version == "v2" else "v2"
     assert out.count(f"requests to Holded API {api_version}") == 2 and f"to Holded API {other}" not in out
+    # Each total says what was spent outside the streams (the basics check), as `holded sync`'s summary does.
+    totals = re.findall(rf"(\d+) requests to Holded API {api_version} \((\d+) outside the streams\)", out)
+    assert len(totals) == 2 and all(int(outside) >= 1 and int(n) > int(outside) for n, outside in totals), out
+    assert re.search(r"\d+ requests in all\. \d+ outside the streams \(basics check, quota\)", out), out
     assert "Second sync (incremental)" in out and "Top customers" in out
     assert "pat_demo-api-token" not in result.stdout + result.stderr  # the sandbox's token is never printed
     if api_version == "v2":  # every request went through v2: the account's usage shows none through v1

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from holded_core.permissions import needed
+from holded_core.permissions import QUOTA_CHECK, needed
 from holded_core.writes import TARGETS
 from holded_sandbox.testing import connector_config, running_sandbox
 from integration_tests.conftest import airbyte_messages, run_script, script
@@ -48,7 +48,21 @@ def test_without_a_token_it_lists_what_the_ten_unified_streams_and_a_write_need(
         "crm:events.read": ["crmEngagement"],
         "projects:projects.read": ["genericWorkspace"],
         "team:employees.read": ["genericUser"],
+        "developers:usage.read": [QUOTA_CHECK],  # not a stream's: the quota check of `holded sync`
     }
+    assert [row["permission"] for row in answer["permissions"] if row["optional"]] == ["developers:usage.read"]
+
+
+def test_given_a_token_without_usage_read_then_it_is_named_optional_and_the_token_lacks_nothing(sandbox):
+    token = sandbox.mint_token([*NO_DEALS, "crm:deals.read"])
+    code, answer = permissions(sandbox, token=token)
+    assert code == 0 and answer["lacking"] == [] and answer["optional_lacking"] == ["developers:usage.read"]
+    env = {"HOLDED_BASE_URL": sandbox.base_url, "HOLDED_API_KEY": "", "HOLDED_API_TOKEN": token}
+    shown = run_script("holded", "permissions", env=env)
+    assert shown.returncode == 0, shown.stderr
+    text = " ".join(shown.stdout.split())
+    assert "developers:usage.read" in text and "not ticked (optional)" in text and "MISSING" not in text
+    assert "without developers:usage.read, `holded sync` does not check the monthly quota first" in text
 
 
 def test_given_a_token_it_names_exactly_what_the_token_lacks_and_writes_nothing(sandbox):
@@ -110,6 +124,9 @@ def test_given_a_token_without_deals_when_the_source_checks_then_it_names_the_pe
     assert status["status"] == "SUCCEEDED", status  # the other streams can be read
     assert "crm:deals.read (for crmOpportunity)" in status["message"]
     assert "crm:funnels.read" not in status["message"] and "contacts" not in status["message"]
+    # One permission missing: "tick it", where Holded shows tokens, and "that stream".
+    assert "tick it on the token in Holded (Settings > Developers > Credentials > Add API Token)" in status["message"]
+    assert "tick them" not in status["message"] and "leave that stream out" in status["message"]
     assert sandbox.stats()["requests"]["total"] - before == 7  # one probe per distinct permission, no more
     assert token not in result.stdout + result.stderr
 
@@ -140,6 +157,42 @@ def test_given_a_token_that_reads_everything_and_writes_nothing_the_destination_
     assert "crm:deals.read" not in status["message"]
     source = run_script("source-holded", "check", "--config", config)
     assert status_of(source.stdout)["status"] == "SUCCEEDED"  # reading is all a source needs
+
+
+def test_given_a_config_with_a_top_level_api_token_then_every_check_takes_it_as_the_credential(sandbox, tmp_path):
+    """The documented shorthand `{"api_token": "pat_..."}` (no `credentials`) works wherever a config file does."""
+    token = sandbox.mint_token(NO_DEALS)
+    path = tmp_path / "short.json"
+    path.write_text(json.dumps({"api_token": token, "base_url": sandbox.base_url}))
+    no_env = {"HOLDED_API_KEY": "", "HOLDED_API_TOKEN": "", "HOLDED_BASE_URL": "", "HOLDED_CONFIG": ""}
+    for connector in ("source-holded", "destination-holded"):
+        result = run_script(connector, "check", "--config", str(path))
+        status = status_of(result.stdout)
+        assert status["status"] == "SUCCEEDED" and "crm:deals" in status["message"], (connector, status)
+        assert token not in result.stdout + result.stderr
+    checked = run_script("holded", "check", "--config", str(path), env=no_env)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith("holded check: connected; the Holded API token lacks crm:deals.read")
+    code = run_script("holded", "permissions", "--config", str(path), "--json", env=no_env)
+    assert code.returncode == 1 and json.loads(code.stdout)["lacking"] == ["crm:deals.read"], code.stderr
+    path.write_text(json.dumps({"api_key": sandbox.api_key, "base_url": sandbox.base_url}))  # the v1 key's shorthand
+    v1 = run_script("holded", "check", "--config", str(path), env=no_env)
+    assert v1.returncode == 0 and "connected" in v1.stdout, v1.stderr
+
+
+def test_given_a_v2_token_and_a_custom_stream_on_a_v1_route_then_check_names_the_field_and_the_v2_route(
+    sandbox, tmp_path
+):
+    streams = [{"name": "taxes_v2", "path": "/v2/taxes"}, {"name": "my_products", "path": "/invoicing/v1/products"}]
+    config = config_with(sandbox, sandbox.api_token, tmp_path, custom_streams=streams)
+    before = sandbox.stats()["requests"]["total"]
+    result = run_script("holded", "check", "--config", config, env={"HOLDED_API_KEY": "", "HOLDED_API_TOKEN": ""})
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("holded check: `custom_streams[1].path` /invoicing/v1/products is an API v1 route")
+    assert "use its API v2 route, /v2/products" in result.stderr
+    status = status_of(run_script("source-holded", "check", "--config", config).stdout)
+    assert status["status"] == "FAILED" and "`custom_streams[1].path`" in status["message"]
+    assert sandbox.stats()["requests"]["total"] == before  # refused at parse: no request (no "Invalid key")
 
 
 # ------------------------------------------------------------------------------ reads
@@ -174,6 +227,13 @@ def test_given_a_token_without_deals_when_holded_syncs_then_one_line_names_it_an
     assert len(told) == 1 and "crm:deals.read" in told[0], result.stderr  # one line (then the summary table)
     summary = json.loads(result.stdout)
     assert summary["streams"]["crmOpportunity"]["status"] == "incomplete"
+    # changeEvents did not complete because of that listing: it says so, in the JSON and its line.
+    why = "no events for crmOpportunity: its listing failed (crm:deals.read missing)"
+    assert summary["streams"]["changeEvents"] == {**summary["streams"]["changeEvents"], "status": "incomplete",
+                                                  "error": why}  # fmt: skip
+    assert any(
+        line.startswith("changeEvents: incomplete") and line.endswith(why) for line in result.stderr.splitlines()
+    )
     assert summary["streams"]["genericContact"]["status"] == "complete" and summary["streams"]["genericContact"]["rows"]
     assert token not in result.stdout + result.stderr
 
@@ -186,8 +246,10 @@ def test_given_a_token_without_deals_when_holded_syncs_then_one_line_names_it_an
     assert any(m["type"] == "RECORD" and m["stream"] == "genericContact" for m in records)
 
     events = run_script("holded", "events", "--db", str(tmp_path / "e.duckdb"), env=env)
-    named = [line for line in events.stderr.splitlines() if "crm:deals.read" in line]
-    assert events.returncode == 1 and len(named) == 1 and "crmOpportunity" in named[0], events.stderr
+    named = [line for line in events.stderr.splitlines() if "lacks the permission crm:deals.read" in line]
+    assert events.returncode == 1 and len(named) == 1 and "crmOpportunity" in named[0], events.stderr  # said once
+    report = events.stderr.splitlines()[-1]  # the run's report line: why detection is incomplete, in short
+    assert report.endswith(f"detection incomplete: {why}"), events.stderr
     assert "requests (contacts 1," in events.stderr  # the run's report line: its requests per listing
 
 

@@ -6,6 +6,7 @@ resumes. Real `holded` console script against a sandbox on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,11 +124,24 @@ def test_given_the_last_runs_when_the_quota_left_is_too_small_then_sync_stops_or
     set_month_limit(sandbox, used(sandbox) + 2 + estimate - invoices)  # everything but the invoices fits
     before = counted(sandbox)
     fitted, fit_summary = sync(sandbox, db, "--fit-quota")
-    assert fitted.returncode == 0, fitted.stderr
-    assert set(fit_summary["skipped"]) == {"accountingInvoice", "accountingInvoiceItem", "changeEvents"}
+    assert fitted.returncode == 0, fitted.stderr  # what was asked (read what fits) was done
+    skipped = {"accountingInvoice", "accountingInvoiceItem", "changeEvents"}
+    assert set(fit_summary["skipped"]) == skipped
     assert "skipped: accountingInvoice" in fitted.stderr
-    assert set(fit_summary["streams"]) == {"genericContact", "genericCompany", "genericUser", "genericWorkspace",
-                                           "crmPipeline", "crmStage", "crmOpportunity", "crmEngagement"}  # fmt: skip
+    read = {"genericContact", "genericCompany", "genericUser", "genericWorkspace", "crmPipeline", "crmStage",
+            "crmOpportunity", "crmEngagement"}  # fmt: skip
+    # The run is partial, not complete: the JSON and the summary table say so, and show each skipped stream
+    # with the quota as its reason (and the rows its table still holds from before).
+    assert fit_summary["status"] == "partial"
+    assert {name for name, stream in fit_summary["streams"].items() if stream["status"] == "complete"} == read
+    for name in skipped:
+        stream = fit_summary["streams"][name]
+        assert stream["status"] == "skipped" and stream["reason"].startswith("monthly quota: ") and stream["rows"]
+        assert stream["requests"] == 0 and stream["new"] == 0
+    table = " ".join(fitted.stderr.split())  # rich wraps long cells
+    assert "holded sync partial: 3 streams skipped to fit the monthly quota, in " in table
+    assert "complete in" not in table
+    assert re.search(r"accountingInvoice - - - [\d,]+ 0 - skipped: monthly quota: about \d+ requests", table), table
     assert counted(sandbox) - before == 2 + estimate - invoices  # it spent what was left, no 429
     assert sandbox.stats()["requests"]["by_status"].get("429", 0) == 0
 
@@ -158,6 +172,8 @@ def test_given_the_monthly_quota_runs_out_mid_sync_then_completed_streams_are_sa
     assert spent[-1].startswith("holded sync: Holded's monthly request quota is spent (until ")
     assert sum("monthly request quota" in line for line in first.stderr.splitlines()) == 1  # said once
     assert summary["quota_spent"] is True and summary["requests"] == counted(sandbox) - before
+    assert summary["status"] == "quota_spent"
+    assert "holded sync stopped: monthly quota spent, in " in first.stderr  # the summary's title, a sentence
     done = {name for name, stream in summary["streams"].items() if stream["status"] == "complete"}
     assert done == {"genericContact", "genericCompany", "genericUser"}
     # One 429 (the projects listing's first page): the listings after it did not even try.

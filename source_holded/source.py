@@ -57,7 +57,9 @@ from holded_core.adapter import (
     is_config_matter,
     select_streams,
 )
+from holded_core.config import expand_shorthand
 from holded_core.errors import (
+    TOKEN_WHERE,
     HoldedAuthError,
     HoldedConfigError,
     HoldedMissingPermissionError,
@@ -131,6 +133,11 @@ class _Records(Handler[Mapping[str, Any]]):
 class SourceHolded(AbstractSource):
     def spec(self, logger: logging.Logger) -> ConnectorSpecification:
         return ConnectorSpecificationSerializer.load(SPEC)
+
+    def configure(self, config: Mapping[str, Any], temp_dir: str) -> Mapping[str, Any]:
+        """A top-level `api_token` / `api_key` becomes the config's `credentials`, before the CDK checks the
+        config against the spec (which requires `credentials`) and masks its secrets."""
+        return super().configure(expand_shorthand(config), temp_dir)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         result = check(config)
@@ -226,7 +233,7 @@ def _traced(stream: str, error: BaseException) -> AirbyteTracedException:
     if isinstance(error, HoldedMissingPermissionError):
         message = (
             f"{stream}: the Holded API token lacks the permission {error.permission}, which this stream needs: "
-            f"tick {error.permission} on the token in Holded (Settings > Developers) or make a new token with it, "
+            f"tick {error.permission} on the token in Holded ({TOKEN_WHERE}) or make a new token with it, "
             "or remove the stream"
         )
         return AirbyteTracedException(

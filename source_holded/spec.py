@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from holded_core.config import DEFAULT_BASE_URL
+from holded_core.errors import API_KEY_V1_WHERE, TOKEN_WHERE
 
 CREDENTIALS: dict[str, Any] = {
     "title": "Authentication",
@@ -23,8 +24,8 @@ CREDENTIALS: dict[str, Any] = {
                     "airbyte_secret": True,
                     "pattern": "^pat_",
                     "description": (
-                        "A token of Holded's API v2, pat_... (Settings > Developers > Credentials > Add API "
-                        "Token), what Holded issues today: streams are read, and the destination writes, through "
+                        f"A token of Holded's API v2, pat_... ({TOKEN_WHERE}), what Holded issues today: streams "
+                        "are read, and the destination writes, through "
                         "API v2. Tick the `.read` permission of each stream synced (and, to write, the `.write` "
                         "permission of each model written); the connector's docs list them, `holded permissions` "
                         "prints them."
@@ -44,7 +45,7 @@ CREDENTIALS: dict[str, Any] = {
                     "airbyte_secret": True,
                     "description": (
                         "A key of Holded's API v1 (deprecated, for existing integrations; 32 hex characters; "
-                        "Settings > Developers > 'Go to Api Keys v1'). Sent as the `key` header."
+                        f"{API_KEY_V1_WHERE}). Sent as the `key` header."
                     ),
                 },
             },

@@ -36,3 +36,11 @@ def test_given_the_unified_table_then_each_stream_reads_and_writes_its_resources
     assert len(rows) == 10
     assert "`crm:deals.read`" in rows["crmOpportunity"] and "`crm:deals.write`" in rows["crmOpportunity"]
     assert "`sales:invoices.write`" in rows["accountingInvoiceItem"]  # lines are written through their invoice
+
+
+def test_given_the_optional_table_then_it_lists_usage_read_for_the_quota_check_of_holded_sync():
+    rows = TABLES["optional_table"]().splitlines()[2:]
+    assert len(rows) == 1 and "`developers:usage.read`" in rows[0] and "`/v2/usage`" in rows[0]
+    assert "quota check" in rows[0] and "holded sync" in rows[0] and "optional" in rows[0]
+    for name in ("README.md", "docs/integrations/sources/holded.md"):  # where a reader looks for what to tick
+        assert "<!-- permissions:optional -->\n| permission |" in (ROOT / name).read_text(), name

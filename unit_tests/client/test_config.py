@@ -70,3 +70,52 @@ def test_rejected_values_are_not_echoed():
 def test_not_an_object():
     with pytest.raises(HoldedConfigError, match="JSON object"):
         parse_config(["api_key"])  # type: ignore[arg-type]
+
+
+def test_given_a_config_file_with_a_top_level_token_then_the_runner_loads_it_as_credentials(tmp_path):
+    from holded_cli.config import load_config
+
+    path = tmp_path / "holded.yaml"
+    path.write_text("api_token: pat_abc123\nbase_url: http://127.0.0.1:8420/api\n")
+    loaded = load_config(str(path), env={})
+    assert loaded.values["credentials"] == {"auth_type": "api_token", "token": "pat_abc123"}
+    assert "api_token" not in loaded.values and parse_config(loaded.values).dialect == "v2"
+    # A credential from the environment still replaces the file's.
+    assert load_config(str(path), env={"HOLDED_API_KEY": "k-1"}).values["credentials"]["api_key"] == "k-1"
+    path.write_text('{"api_key": "0123456789abcdef0123456789abcdef"}')
+    assert parse_config(load_config(str(path), env={}).values).dialect == "v1"
+
+
+@pytest.mark.parametrize(
+    "credentials, path, field, route",
+    [
+        (
+            {"api_token": "pat_abc123"},
+            "/invoicing/v1/products",
+            "custom_streams[0].path",
+            "its API v2 route, /v2/products",
+        ),
+        ({"api_token": "pat_abc123"}, "invoicing/v1/documents/invoice", "custom_streams[0].path", "/v2/invoices"),
+        ({"api_token": "pat_abc123"}, "/invoicing/v1/numberingseries", "custom_streams[0].path", "(/v2/...)"),
+        ({"api_key": "0123456789abcdef0123456789abcdef"}, "/v2/leads", "custom_streams[0].path", "/crm/v1/leads"),
+    ],
+)
+def test_given_a_custom_stream_on_the_other_apis_route_then_the_config_names_the_field_and_the_route(
+    credentials, path, field, route
+):
+    from holded_core.settings import parse_settings
+
+    with pytest.raises(HoldedConfigError) as caught:
+        parse_settings({**credentials, "custom_streams": [{"name": "mine", "path": path}]})
+    message = str(caught.value)
+    assert message.startswith(f"`{field}` ") and route in message and "\n" not in message
+    assert "pat_abc123" not in message
+
+
+def test_given_a_custom_stream_on_the_credentials_api_then_it_is_accepted():
+    from holded_core.settings import parse_settings
+
+    v2 = parse_settings({"api_token": "pat_abc123", "custom_streams": [{"name": "mine", "path": "/v2/products"}]})
+    assert [s.name for s in v2.streams() if s.kind == "custom"] == ["mine"]
+    v1 = parse_settings({"api_key": "k-123456", "custom_streams": [{"name": "mine", "path": "/invoicing/v1/products"}]})
+    assert [s.name for s in v1.streams() if s.kind == "custom"] == ["mine"]

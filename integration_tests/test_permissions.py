@@ -161,7 +161,7 @@ def test_given_a_token_that_reads_everything_and_writes_nothing_the_destination_
 
 def test_given_a_config_with_a_top_level_api_token_then_every_check_takes_it_as_the_credential(sandbox, tmp_path):
     """The documented shorthand `{"api_token": "pat_..."}` (no `credentials`) works wherever a config file does."""
-    token = sandbox.mint_token(NO_DEALS)
+    token = sandbox.mint_token([*NO_DEALS, "contacts:contacts.write"])  # a destination needs one model it can write
     path = tmp_path / "short.json"
     path.write_text(json.dumps({"api_token": token, "base_url": sandbox.base_url}))
     no_env = {"HOLDED_API_KEY": "", "HOLDED_API_TOKEN": "", "HOLDED_BASE_URL": "", "HOLDED_CONFIG": ""}

@@ -37,6 +37,10 @@ FP_BYTES = 4
 # model whose field list changed) is read as its fingerprint with its field hashes unknown (zeros): the
 # record compares by the fingerprint alone and its next event has `changedFields` None, not a guess.
 FIELD_HASH_BYTES = 2
+# A change-events value ends with the record's version: 2 bytes counting its changes, so that a record
+# going back to an earlier content (A -> B -> A -> B) gets a new event id each time rather than one a
+# consumer has already seen (`event_id` hashes the stored value). Read from an older layout: version 0.
+VERSION_BYTES = 2
 _HEX24 = re.compile(r"[0-9a-f]{24}")
 
 
@@ -56,8 +60,41 @@ def field_hashes(record: Mapping[str, Any], fields: Sequence[str]) -> bytes:
 
 
 def events_width(fields: Sequence[str]) -> int:
-    """The bytes stored per record of a model in the change-events state: fingerprint + field hashes."""
-    return FP_BYTES + FIELD_HASH_BYTES * len(fields)
+    """The bytes stored per record of a model in the change-events state: fingerprint, field hashes, version."""
+    return FP_BYTES + FIELD_HASH_BYTES * len(fields) + VERSION_BYTES
+
+
+def _hashes_known(value: bytes, versioned: bool) -> bool:
+    """Whether a stored value's field hashes are known (zeros: read from another layout, see `_fit`)."""
+    return any(value[FP_BYTES : len(value) - VERSION_BYTES if versioned else len(value)])
+
+
+def next_value(old: bytes | None, value: bytes, *, versioned: bool = False) -> tuple[bytes, str | None]:
+    """Compare a record's content now with what the state holds for it: the value to store and the change.
+
+    A record is unchanged when its fingerprint is (field hashes are derived from the same content; a value
+    read from another layout only gains them now). With `versioned` (change events), `value` comes without
+    its version and the stored one gets it: 0 for a new record, the old one's plus one for a change, the
+    old one's kept when unchanged.
+
+    Args:
+        old: the stored value (None: the record is new); value: the fingerprint (+ field hashes) now.
+        versioned: the values carry a version (`VERSION_BYTES`, change events).
+
+    Returns:
+        (the value to store, "created" | "updated" | None when unchanged).
+    """
+    if not versioned:
+        if old is not None and old[:FP_BYTES] == value[:FP_BYTES]:
+            return value, None
+        return value, "created" if old is None else "updated"
+    if old is None:
+        return value + bytes(VERSION_BYTES), "created"
+    version = old[-VERSION_BYTES:]
+    if old[:FP_BYTES] == value[:FP_BYTES]:
+        return (old if _hashes_known(old, True) else value + version), None
+    bumped = ((int.from_bytes(version, "big") + 1) % (1 << (8 * VERSION_BYTES))).to_bytes(VERSION_BYTES, "big")
+    return value + bumped, "updated"
 
 
 # ---------------------------------------------------------------------------------- encoding
@@ -164,12 +201,19 @@ class ChangeTracker:
     """Compares one listing pass with the stream's state; knows what to emit and what was deleted."""
 
     def __init__(
-        self, state: Mapping[str, Any] | None, width: int = FP_BYTES, *, stream: str = "", scope: Any = None
+        self,
+        state: Mapping[str, Any] | None,
+        width: int = FP_BYTES,
+        *,
+        stream: str = "",
+        scope: Any = None,
+        versioned: bool = False,
     ) -> None:
         """`scope`: what bounds the listing (the `start_date` of a dated one). When it differs from the
         scope the saved snapshot was listed with, ids missing now may only have left the range: this pass
         yields no deletions, and its listing becomes the new snapshot."""
         self.width = width
+        self.versioned = versioned  # values end with a version (change events: `next_value`)
         self.scope = scope
         if state and state.get("v") not in (None, STATE_VERSION):
             raise UnreadableState(stream, f"state version {state.get('v')!r}, this connector writes {STATE_VERSION}")
@@ -204,16 +248,16 @@ class ChangeTracker:
         return values
 
     def observe(self, key: str, value: bytes) -> Change | None:
-        """A record of the current listing; the change to emit, or None when it is unchanged."""
-        self.seen[key] = value
+        """A record of the current listing (its fingerprint, plus field hashes for change events: the
+        version is the tracker's to add, `next_value`); the change to emit, or None when it is unchanged."""
         old = self.known.get(key)
-        if old == value:
+        stored, kind = next_value(old, value, versioned=self.versioned)
+        self.seen[key] = stored
+        if kind is None:
             return None
-        if old is not None and old[:FP_BYTES] == value[:FP_BYTES] and not any(old[FP_BYTES:]):
-            return None  # the same record, its field hashes unknown until now (`_fit`): stored anew
-        self.pending[key] = value
-        self._unencoded[key] = value
-        return Change(key, "created" if old is None else "updated", old, value)
+        self.pending[key] = stored
+        self._unencoded[key] = stored
+        return Change(key, kind, old, stored)
 
     def keep(self, key: str) -> None:
         """A record that was listed but could not be read: it is not deleted, and keeps its old value."""
@@ -311,7 +355,7 @@ def changed_fields(old: bytes | None, new: bytes | None, fields: Sequence[str]) 
     """Fields whose hash differs; None when the previous version is not known, or was stored in
     another layout (an older connector's, or before the model's fields changed)."""
     width = events_width(fields)
-    if old is None or new is None or len(old) != width or len(new) != width or not any(old[FP_BYTES:]):
+    if old is None or new is None or len(old) != width or len(new) != width or not _hashes_known(old, True):
         return None
     step = FIELD_HASH_BYTES
 

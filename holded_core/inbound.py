@@ -30,7 +30,6 @@ from typing import Any
 import orjson
 
 from holded_core.changes import (
-    FP_BYTES,
     Change,
     build_event,
     edited_state,
@@ -38,6 +37,7 @@ from holded_core.changes import (
     field_hashes,
     fingerprint,
     known_values,
+    next_value,
 )
 from holded_core.client import HoldedClient
 from holded_core.dialects import Resource
@@ -257,16 +257,14 @@ class Inbound:
                 updates = event_updates.setdefault(spec.name, {})
                 present = self._extract(spec, resource, record, is_person)
                 for key, (_full, clean) in present.items():
-                    value = fingerprint(clean) + field_hashes(clean, spec.fields)
                     old = known.get(key)
-                    if old == value:
-                        continue
-                    if old is not None and old[:FP_BYTES] == value[:FP_BYTES] and not any(old[FP_BYTES:]):
-                        known[key] = updates[key] = value  # the same record, its field hashes unknown until now
-                        continue
-                    known[key] = updates[key] = value
-                    change = Change(key, "created" if old is None else "updated", old, value)
-                    self._event(applied, spec, change, clean, stamp)
+                    stored, kind = next_value(
+                        old, fingerprint(clean) + field_hashes(clean, spec.fields), versioned=True
+                    )
+                    if stored != old:  # a change, or the same record stored anew (its field hashes known now)
+                        known[key] = updates[key] = stored
+                    if kind is not None:
+                        self._event(applied, spec, Change(key, kind, old, stored), clean, stamp)
                 for key in self._gone(spec, known, item.holded_id, present):
                     old = known.pop(key)
                     updates[key] = None

@@ -289,6 +289,7 @@ class EventsHub:
         self.trackers[spec.name] = ChangeTracker(
             self._states.get(spec.name),
             width=events_width(spec.fields),
+            versioned=True,
             stream=f"{EVENTS_STREAM} ({spec.name})",
             scope=self.engine.scope(spec),
         )

@@ -148,9 +148,9 @@ def test_event_ids_are_stable_and_changed_fields_are_told():
     fields = ("id", "name", "email")
     old = {"id": "x", "name": "Ana", "email": "a@x.es"}
     new = {"id": "x", "name": "Ana", "email": "ana@x.es"}
-    tracker = ChangeTracker(None, width=events_width(fields))
+    tracker = ChangeTracker(None, width=events_width(fields), versioned=True)
     tracker.observe("x", fingerprint(old) + field_hashes(old, fields))
-    nxt = ChangeTracker(tracker.complete(), width=events_width(fields))
+    nxt = ChangeTracker(tracker.complete(), width=events_width(fields), versioned=True)
     change = nxt.observe("x", fingerprint(new) + field_hashes(new, fields))
     event = build_event("genericContact", change, new, fields, "2026-01-01T00:00:00Z")
     assert event["event"] == "genericContact::updated" and event["changedFields"] == ["email"]
@@ -168,7 +168,7 @@ def test_a_state_with_one_byte_field_hashes_reads_without_false_updates_and_unkn
     one_byte = {r["id"]: fingerprint(r) + bytes(len(fields)) for r in (same, edited_before)}
     old_state = {"v": 1, "snapshot": encode_snapshot(one_byte, 4 + len(fields))}
 
-    tracker = ChangeTracker(old_state, width=events_width(fields))
+    tracker = ChangeTracker(old_state, width=events_width(fields), versioned=True)
     assert tracker.observe(same["id"], fingerprint(same) + field_hashes(same, fields)) is None
     change = tracker.observe(edited_now["id"], fingerprint(edited_now) + field_hashes(edited_now, fields))
     assert change is not None and change.kind == "updated"
@@ -176,11 +176,35 @@ def test_a_state_with_one_byte_field_hashes_reads_without_false_updates_and_unkn
     assert event["changedFields"] is None  # not known from a 1-byte state: not guessed
 
     # The next sync reads what this one stored: 2-byte hashes, exact changedFields.
-    nxt = ChangeTracker(tracker.complete(), width=events_width(fields))
+    nxt = ChangeTracker(tracker.complete(), width=events_width(fields), versioned=True)
     renamed = {**same, "name": "Ana María"}
     change = nxt.observe(same["id"], fingerprint(renamed) + field_hashes(renamed, fields))
     assert build_event("genericContact", change, renamed, fields, "t")["changedFields"] == ["name"]
     assert nxt.observe(edited_now["id"], fingerprint(edited_now) + field_hashes(edited_now, fields)) is None
+
+
+def test_a_record_going_back_and_forth_gets_a_new_event_id_each_time_and_a_resume_the_same():
+    """A -> B -> A -> B: four contents, two of them seen before. Each change is a new event for a consumer
+    de-duplicating on the id (it used to get B's first id again, and drop the change); the same change
+    detected again after a resume keeps its id."""
+    fields = ("id", "description")
+    contents = [{"id": "x", "description": d} for d in ("Alpha", "Beta", "Alpha", "Beta")]
+    state, ids = None, []
+    for record in contents:
+        tracker = ChangeTracker(state, width=events_width(fields), versioned=True)
+        change = tracker.observe("x", fingerprint(record) + field_hashes(record, fields))
+        assert change is not None
+        event = build_event("accountingInvoice", change, record, fields, "t")
+        if ids:
+            assert event["changedFields"] == ["description"]
+            again = ChangeTracker(state, width=events_width(fields), versioned=True)  # a resumed pass
+            redo = again.observe("x", fingerprint(record) + field_hashes(record, fields))
+            assert build_event("accountingInvoice", redo, record, fields, "t")["id"] == event["id"]
+        ids.append(event["id"])
+        state = tracker.complete()
+    assert len(set(ids)) == 4
+    unchanged = ChangeTracker(state, width=events_width(fields), versioned=True)
+    assert unchanged.observe("x", fingerprint(contents[-1]) + field_hashes(contents[-1], fields)) is None
 
 
 def test_unreadable_state_is_a_clear_config_error():

@@ -19,7 +19,7 @@ import tempfile
 from argparse import Namespace
 
 from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
-from airbyte_cdk.logger import PRINT_BUFFER
+from airbyte_cdk.logger import PRINT_BUFFER, is_platform_debug_log_enabled
 from airbyte_cdk.models import AirbyteMessage
 from airbyte_cdk.utils.constants import ENV_REQUEST_CACHE_PATH
 
@@ -35,7 +35,7 @@ class LineEntrypoint(AirbyteEntrypoint):
 
     def run_read(self, parsed_args: Namespace) -> None:
         """The CDK's `run` for the `read` command (same steps, same order), writing to stdout's buffer."""
-        if getattr(parsed_args, "debug", False):
+        if getattr(parsed_args, "debug", False) or is_platform_debug_log_enabled():
             self.logger.setLevel(logging.DEBUG)
             logging.getLogger("airbyte").setLevel(logging.DEBUG)
         else:

@@ -1,17 +1,23 @@
 """`source-holded read` of the unified catalog against the client's raw fetch of the same Holded listings.
 
     .venv/bin/python bench/source_read.py [--scale 10] [--latencies 0,50] [--memory-scales 1,10] [--repeat 2]
+        [--dialects v1,v2] [--settings all|defaults] [--before PATH/TO/source-holded]
 
-The sandbox runs in its own process (`bench.common.sandbox_process`). For each sandbox latency, in the
-same run:
+The sandbox runs in its own process (`bench.common.sandbox_process`). For each API dialect (`--dialects`:
+v1's API key, v2's API token, the same account) and each sandbox latency, in the same run:
 
 - baseline: `HoldedClient.iter_records` over the seven distinct listings the ten unified streams read,
-  one after another, no read-ahead (Holded records/s);
+  one after another, no read-ahead, each record written as a JSON line (orjson, into a discarded buffer):
+  the raw page fetch (Holded records/s);
+- the low-code peer (`bench/lowcode_peer.py`): a declarative CDK source over the same seven lists, run by
+  the same airbyte-cdk as a fresh process, emitting the Holded records as listed;
 - `.venv/bin/source-holded read` (the real console script, a fresh process each time) of the ten
   unified streams in full_refresh/overwrite, the catalog taken from `source-holded discover`; stdout
   is piped, its RECORD lines counted per stream, then discarded (unified records/s, wall time of the
   whole process including its start-up). Three settings: one request at a time (read_ahead 0,
-  stream_concurrency 1), the spec's defaults, and `--read-ahead`/`--streams`.
+  stream_concurrency 1), the spec's defaults, and `--read-ahead`/`--streams` (`--settings defaults`:
+  the spec's defaults alone);
+- with `--before`, another checkout's `source-holded` (the branch point of a change), the same way.
 
 Requests are counted by the sandbox; peak memory is the max RSS of each source process (`os.wait4`).
 Memory is also measured at each `--memory-scales` scale (latency 0, default settings), next to the
@@ -21,6 +27,7 @@ RSS of `source-holded spec` (interpreter and imports only). Prints Markdown tabl
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -34,23 +41,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import orjson
+
 from bench.common import ROOT, SandboxProcess, machine, sandbox_process
+from bench.lowcode_peer import catalog as peer_catalog
 from holded_core import HoldedClient
 from holded_core.mappings import MAPPINGS
+from holded_core.settings import parse_settings
 from source_holded.spec import SPEC
 
 SOURCE = os.path.join(ROOT, ".venv", "bin", "source-holded")
+PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
+PEER = os.path.join(ROOT, "bench", "lowcode_peer.py")
 UNIFIED = tuple(MAPPINGS)  # the ten unified streams
-# The distinct Holded listings behind those ten streams.
-LISTINGS = (
-    "/invoicing/v1/contacts",
-    "/team/v1/employees",
-    "/projects/v1/projects",
-    "/crm/v1/funnels",
-    "/crm/v1/leads",
-    "/crm/v1/events",
-    "/invoicing/v1/documents/invoice",
-)
 _PROPS = SPEC["connectionSpecification"]["properties"]
 DEFAULTS = (_PROPS["read_ahead"]["default"], _PROPS["stream_concurrency"]["default"])
 RECORD_LINE = re.compile(rb'^\{"type":"RECORD","record":\{"stream":"([^"]+)"', re.M)
@@ -73,26 +76,81 @@ def requests_served(sb: SandboxProcess) -> int:
     return sb.control("GET", "stats")["requests"]["total"]
 
 
-def raw_fetch(sb: SandboxProcess) -> Run:
-    """The baseline: every page of the seven listings, one request at a time."""
-    config = {"credentials": {"api_key": sb.api_key}, "base_url": sb.base_url, "requests_per_second": 1000}
+def credentials(sb: SandboxProcess, dialect: str) -> dict[str, str]:
+    if dialect == "v2":
+        return {"auth_type": "api_token", "token": sb.api_token}
+    return {"auth_type": "api_key", "api_key": sb.api_key}
+
+
+def listings(sb: SandboxProcess, dialect: str) -> list:
+    """The distinct Holded listings the ten unified streams read (seven), in `dialect`."""
+    config = {"credentials": credentials(sb, dialect), "base_url": sb.base_url}
+    found: list = []
+    for spec in parse_settings(config).unified():
+        if spec.listing is not None and spec.listing not in found:
+            found.append(spec.listing)
+    return found
+
+
+def raw_fetch(sb: SandboxProcess, dialect: str) -> Run:
+    """The baseline: every page of the seven listings, one request at a time, each record a JSON line."""
+    config = {"credentials": credentials(sb, dialect), "base_url": sb.base_url, "requests_per_second": 1000}
     sb.control("DELETE", "stats")
+    sink = io.BytesIO()
     with HoldedClient({**config, "read_ahead": 0}) as client:
         started = time.perf_counter()
-        total = sum(1 for path in LISTINGS for _ in client.iter_records(path))
+        total = 0
+        for listing in listings(sb, dialect):
+            for record in client.iter_records(listing.path, pagination=listing.pagination, page_size=listing.page_size):
+                sink.write(orjson.dumps(record) + b"\n")
+                total += 1
+                if sink.tell() > 1 << 22:
+                    sink.seek(0)
+                    sink.truncate()
         seconds = time.perf_counter() - started
     return Run(seconds=seconds, records=total, requests=requests_served(sb))
 
 
-def source_config(sb: SandboxProcess, workdir: str, read_ahead: int, concurrency: int) -> str:
+def peer_read(sb: SandboxProcess, workdir: str, dialect: str) -> Run:
+    """The low-code peer (`bench/lowcode_peer.py`) reading the same seven lists, a fresh process."""
+    config = {"dialect": dialect, "base_url": sb.base_url, **credentials(sb, dialect)}
+    config.pop("auth_type")
+    config_path = os.path.join(workdir, f"peer-config-{dialect}.json")
+    catalog_path = os.path.join(workdir, "peer-catalog.json")
+    with open(config_path, "w") as fh:
+        json.dump(config, fh)
+    with open(catalog_path, "w") as fh:
+        json.dump(peer_catalog(dialect), fh)
+    stderr_path = os.path.join(workdir, "stderr.txt")
+    sb.control("DELETE", "stats")
+    proc = run_process([PYTHON, PEER, "read", "--config", config_path, "--catalog", catalog_path], stderr_path)
+    if proc.exit_code != 0 or proc.error_traces:
+        with open(stderr_path, "rb") as fh:
+            stderr = fh.read()[-2000:]
+        raise RuntimeError(
+            f"the low-code peer failed (exit {proc.exit_code}):\n{proc.tail.decode(errors='replace')}\n"
+            f"{stderr.decode(errors='replace')}"
+        )
+    return Run(
+        seconds=proc.seconds,
+        records=sum(proc.records.values()),
+        requests=requests_served(sb),
+        startup=proc.first_byte,
+        max_rss_kb=proc.max_rss_kb,
+        cpu=proc.cpu,
+        per_stream=proc.records,
+    )
+
+
+def source_config(sb: SandboxProcess, workdir: str, read_ahead: int, concurrency: int, dialect: str = "v1") -> str:
     config = {
-        "credentials": {"api_key": sb.api_key},
+        "credentials": credentials(sb, dialect),
         "base_url": sb.base_url,
         "requests_per_second": 1000,
         "read_ahead": read_ahead,
         "stream_concurrency": concurrency,
     }
-    path = os.path.join(workdir, f"config-{read_ahead}-{concurrency}.json")
+    path = os.path.join(workdir, f"config-{dialect}-{read_ahead}-{concurrency}.json")
     with open(path, "w") as fh:
         json.dump(config, fh)
     return path
@@ -163,17 +221,25 @@ def run_process(args: list[str], stderr_path: str) -> Proc:
     return Proc(seconds, first, proc.returncode, usage.ru_maxrss, cpu, records, complete, errors, tail + pending)
 
 
-def source_read(sb: SandboxProcess, workdir: str, catalog: str, read_ahead: int, concurrency: int) -> Run:
-    config = source_config(sb, workdir, read_ahead, concurrency)
+def source_read(
+    sb: SandboxProcess,
+    workdir: str,
+    catalog: str,
+    read_ahead: int,
+    concurrency: int,
+    dialect: str = "v1",
+    source: str = SOURCE,
+) -> Run:
+    config = source_config(sb, workdir, read_ahead, concurrency, dialect)
     stderr_path = os.path.join(workdir, "stderr.txt")
     sb.control("DELETE", "stats")
-    proc = run_process([SOURCE, "read", "--config", config, "--catalog", catalog], stderr_path)
+    proc = run_process([source, "read", "--config", config, "--catalog", catalog], stderr_path)
     incomplete = sorted(set(UNIFIED) - proc.complete)
     if proc.exit_code != 0 or proc.error_traces or incomplete:
         with open(stderr_path, "rb") as fh:
             stderr = fh.read()[-2000:]
         raise RuntimeError(
-            f"source-holded read failed (exit {proc.exit_code}, {proc.error_traces} error traces, "
+            f"{source} read failed (exit {proc.exit_code}, {proc.error_traces} error traces, "
             f"incomplete {incomplete}):\n{proc.tail.decode(errors='replace')}\n{stderr.decode(errors='replace')}"
         )
     return Run(
@@ -210,16 +276,22 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=10, help="sandbox scale of the throughput runs")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--latencies", default="0,50", help="sandbox latency in ms, comma-separated")
+    parser.add_argument("--dialects", default="v1", help="Holded APIs read: v1, v2 or v1,v2")
+    parser.add_argument("--settings", choices=("all", "defaults"), default="all", help="source settings run")
     parser.add_argument("--read-ahead", type=int, default=4, help="the third source setting's read_ahead")
     parser.add_argument("--streams", type=int, default=3, help="the third source setting's stream_concurrency")
+    parser.add_argument("--before", help="another checkout's source-holded console script, run the same way")
     parser.add_argument("--memory-scales", default="1,10", help="sandbox scales of the memory runs (latency 0)")
     parser.add_argument("--repeat", type=int, default=2, help="runs per measurement; the fastest is kept")
     args = parser.parse_args()
-    settings = [(0, 1), DEFAULTS]
-    if (args.read_ahead, args.streams) not in settings:
+    settings = [DEFAULTS] if args.settings == "defaults" else [(0, 1), DEFAULTS]
+    if args.settings == "all" and (args.read_ahead, args.streams) not in settings:
         settings.append((args.read_ahead, args.streams))
     names = {(0, 1): "one request at a time", DEFAULTS: "spec defaults"}
-    rows: list[tuple[float, str, tuple[int, int], Run, float | None, float | None]] = []
+    sources = [("", SOURCE)] + ([("before: ", args.before)] if args.before else [])
+    dialects = args.dialects.split(",")
+    # dialect, latency, what, settings, run, time / raw, time / peer, speed-up vs one at a time
+    rows: list[tuple[str, float, str, tuple[int, int] | None, Run, float, float | None, float | None]] = []
     memory: dict[float, Run] = {}
     per_stream: Counter[str] = Counter()
     holded_records = 0
@@ -229,38 +301,86 @@ def main() -> int:
         spec = spec_run(workdir)
         with sandbox_process(scale=args.scale, seed=args.seed) as sb:
             catalog = write_catalog(sb, workdir)
-            raw_fetch(sb)  # warm-up: the sandbox caches each record's JSON on first serving
-            for latency in [float(x) for x in args.latencies.split(",")]:
-                sb.control("PATCH", "faults", latency_ms=latency)
-                raw, _ = best_of(args.repeat, lambda: raw_fetch(sb))
-                holded_records = raw.records
-                rows.append((latency, "raw fetch: HoldedClient.iter_records, 7 listings", (0, 1), raw, 1.0, None))
-                sequential: Run | None = None
-                for read_ahead, concurrency in settings:
-                    best, runs = best_of(
-                        args.repeat, lambda ra=read_ahead, sc=concurrency: source_read(sb, workdir, catalog, ra, sc)
+            raw_fetch(sb, "v1")  # warm-up: the sandbox caches each record's JSON on first serving
+            for dialect in dialects:
+                for latency in [float(x) for x in args.latencies.split(",")]:
+                    sb.control("PATCH", "faults", latency_ms=latency)
+                    raw, _ = best_of(args.repeat, lambda d=dialect: raw_fetch(sb, d))
+                    holded_records = raw.records
+                    rows.append(
+                        (
+                            dialect,
+                            latency,
+                            "raw fetch: HoldedClient.iter_records + JSON lines, 7 listings",
+                            (0, 1),
+                            raw,
+                            1.0,
+                            None,
+                            None,
+                        )
                     )
-                    best.max_rss_kb = max(r.max_rss_kb or 0 for r in runs)
-                    per_stream = best.per_stream
-                    sequential = sequential or best
-                    what = f"source-holded read, {names.get((read_ahead, concurrency), 'more concurrency')}"
-                    speed_up = sequential.seconds / best.seconds
-                    rows.append((latency, what, (read_ahead, concurrency), best, best.seconds / raw.seconds, speed_up))
-                    if latency == 0 and (read_ahead, concurrency) == DEFAULTS:
-                        memory[args.scale] = best
-        for scale in [float(x) for x in args.memory_scales.split(",")]:
+                    peer, _ = best_of(args.repeat, lambda d=dialect: peer_read(sb, workdir, d))
+                    assert peer.records == raw.records, f"the peer read {peer.records}, the raw fetch {raw.records}"
+                    rows.append(
+                        (
+                            dialect,
+                            latency,
+                            "low-code peer (declarative CDK source, same lists)",
+                            None,
+                            peer,
+                            peer.seconds / raw.seconds,
+                            1.0,
+                            None,
+                        )
+                    )
+                    for prefix, source in sources:
+                        sequential: Run | None = None
+                        for read_ahead, concurrency in settings:
+                            best, runs = best_of(
+                                args.repeat,
+                                lambda ra=read_ahead, sc=concurrency, d=dialect, src=source: source_read(
+                                    sb, workdir, catalog, ra, sc, d, src
+                                ),
+                            )
+                            best.max_rss_kb = max(r.max_rss_kb or 0 for r in runs)
+                            per_stream = best.per_stream
+                            sequential = sequential or best
+                            setting = names.get((read_ahead, concurrency), "more concurrency")
+                            what = f"{prefix}source-holded read, {setting}"
+                            speed_up = sequential.seconds / best.seconds if len(settings) > 1 else None
+                            rows.append(
+                                (
+                                    dialect,
+                                    latency,
+                                    what,
+                                    (read_ahead, concurrency),
+                                    best,
+                                    best.seconds / raw.seconds,
+                                    best.seconds / peer.seconds,
+                                    speed_up,
+                                )
+                            )
+                            if (
+                                dialect == dialects[0]
+                                and latency == 0
+                                and (read_ahead, concurrency) == DEFAULTS
+                                and not prefix
+                            ):
+                                memory[args.scale] = best
+        for scale in [float(x) for x in args.memory_scales.split(",") if x]:
             if scale in memory:
                 continue
             with sandbox_process(scale=scale, seed=args.seed) as sb:
-                raw_fetch(sb)  # warm-up
+                raw_fetch(sb, "v1")  # warm-up
                 memory[scale] = source_read(sb, workdir, catalog, *DEFAULTS)
     elapsed = time.perf_counter() - started
 
     print(f"Machine: {machine()}")
     print(
         f"Command: .venv/bin/python bench/source_read.py --scale {args.scale:g} --latencies {args.latencies} "
-        f"--read-ahead {args.read_ahead} --streams {args.streams} --memory-scales {args.memory_scales} "
-        f"--repeat {args.repeat}"
+        f"--dialects {args.dialects} --settings {args.settings} --read-ahead {args.read_ahead} "
+        f"--streams {args.streams} --memory-scales {args.memory_scales} --repeat {args.repeat}"
+        + (f" --before {args.before}" if args.before else "")
     )
     print(
         f"Took {elapsed:.0f} s; 1-minute load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after. "
@@ -274,25 +394,29 @@ def main() -> int:
         + ")\n"
     )
     print(
-        "| latency (ms) | what | read_ahead / streams | requests | records | seconds (first output at) | CPU s "
-        "| records/s | time / raw fetch | speed-up vs one at a time | peak RSS (MiB) |"
+        "| API | latency (ms) | what | read_ahead / streams | requests | records | seconds (first output at) | CPU s "
+        "| records/s | time / raw fetch | time / low-code peer | speed-up vs one at a time | peak RSS (MiB) |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for latency, what, (ra, sc), run, ratio, speed_up in rows:
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for dialect, latency, what, setting, run, ratio, vs_peer, speed_up in rows:
         cpu = "" if run.cpu is None else f"{run.cpu:.2f}"
         seconds = f"{run.seconds:.2f}" + (f" ({run.startup:.2f})" if run.startup is not None else "")
+        shown = "" if setting is None else f"{setting[0]} / {setting[1]}"
         print(
-            f"| {latency:g} | {what} | {ra} / {sc} | {run.requests} | {run.records:,} | {seconds} | {cpu} "
-            f"| {run.records / run.seconds:,.0f} | {ratio:.2f} | {'' if speed_up is None else f'{speed_up:.2f}x'} "
-            f"| {mib(run.max_rss_kb)} |"
+            f"| {dialect} | {latency:g} | {what} | {shown} | {run.requests} | {run.records:,} | {seconds} | {cpu} "
+            f"| {run.records / run.seconds:,.0f} | {ratio:.2f} | {'' if vs_peer is None else f'{vs_peer:.2f}'} "
+            f"| {'' if speed_up is None else f'{speed_up:.2f}x'} | {mib(run.max_rss_kb)} |"
         )
-    print(f"\nPeak memory, latency 0, spec defaults (read_ahead {DEFAULTS[0]}, stream_concurrency {DEFAULTS[1]}):\n")
-    print("| sandbox scale | unified records | seconds | peak RSS (MiB) |")
-    print("|---:|---:|---:|---:|")
-    print(f"| `source-holded spec` (start-up only) | | {spec.seconds:.2f} | {mib(spec.max_rss_kb)} |")
-    for scale in sorted(memory):
-        run = memory[scale]
-        print(f"| {scale:g} | {run.records:,} | {run.seconds:.2f} | {mib(run.max_rss_kb)} |")
+    if memory:
+        print(
+            f"\nPeak memory, latency 0, spec defaults (read_ahead {DEFAULTS[0]}, stream_concurrency {DEFAULTS[1]}):\n"
+        )
+        print("| sandbox scale | unified records | seconds | peak RSS (MiB) |")
+        print("|---:|---:|---:|---:|")
+        print(f"| `source-holded spec` (start-up only) | | {spec.seconds:.2f} | {mib(spec.max_rss_kb)} |")
+        for scale in sorted(memory):
+            run = memory[scale]
+            print(f"| {scale:g} | {run.records:,} | {run.seconds:.2f} | {mib(run.max_rss_kb)} |")
     return 0
 
 

@@ -399,10 +399,13 @@ class ReadRun(Generic[T]):
                 dialect=self.settings.dialect,
             )
             yield from handler.on_start(engine, client) or ()
+            hand_back = self.tokens if isinstance(self.tokens, TokenHandBack) else None
+            dispatch = self.dispatch
             try:
                 for out in engine.run():
-                    yield from self._configs()
-                    yield from self.dispatch(out)
+                    if hand_back is not None and hand_back._pending:  # a rotated token goes out first
+                        yield from self._configs()
+                    yield from dispatch(out)
             except HoldedAuthError as exc:  # refused mid-run (revoked): one error naming the credential's field
                 raise credential_refused(exc, self.settings.client) or exc from None
             yield from self._configs()

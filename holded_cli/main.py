@@ -243,10 +243,13 @@ def cmd_events(args: argparse.Namespace) -> int:
 
     loaded, settings = _settings(args)
     interval = parse_every(args.every) if args.every else None
-    # HOLDED_EVENTS_SECRET signs the events we send (as `holded webhooks serve --webhook`); HOLDED_WEBHOOK_SECRET,
-    # which this command read first, still works when it is the only one set.
-    secret = args.secret or os.environ.get(ENV_EVENTS_SECRET) or os.environ.get(ENV_WEBHOOK_SECRET, "")
+    # HOLDED_EVENTS_SECRET signs the events we send (as `holded webhooks serve --webhook`). Never Holded's
+    # HOLDED_WEBHOOK_SECRET: the downstream receiver would then hold the secret that makes deliveries to serve.
+    secret = args.secret or os.environ.get(ENV_EVENTS_SECRET, "")
     register_secret(secret)
+    register_secret(os.environ.get(ENV_WEBHOOK_SECRET, ""))
+    if args.webhook and not secret:
+        raise HoldedConfigError(f"--webhook needs a secret to sign the events: set {ENV_EVENTS_SECRET} (or --secret)")
     _setup_logging(args.verbose)
     progress = Progress(quiet=True)
 
@@ -299,12 +302,13 @@ def cmd_webhooks_serve(args: argparse.Namespace) -> int:
     from holded_core.inbound import MAX_BODY
 
     loaded, settings = _settings(args)
-    secret = args.secret or os.environ.get(ENV_WEBHOOK_SECRET) or str(loaded.values.get(CONFIG_WEBHOOK_SECRET) or "")
+    secret = args.secret or _secret_file(args.secret_file) or os.environ.get(ENV_WEBHOOK_SECRET)
+    secret = secret or str(loaded.values.get(CONFIG_WEBHOOK_SECRET) or "")
     register_secret(secret)
     if not secret:
         raise HoldedConfigError(
-            f"no webhook secret: set {ENV_WEBHOOK_SECRET} (or --secret, or `{CONFIG_WEBHOOK_SECRET}` in the config "
-            "file) to the whsec_... secret Holded showed when the webhook was made"
+            f"no webhook secret: set {ENV_WEBHOOK_SECRET} (or --secret-file, --secret, or `{CONFIG_WEBHOOK_SECRET}` "
+            "in the config file) to the whsec_... secret Holded showed when the webhook was made"
         )
     outbound = None
     if args.webhook:
@@ -319,6 +323,7 @@ def cmd_webhooks_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-body {args.max_body}: give at least 1024 bytes (default {MAX_BODY})")
     db = _db(args)
     selection = streams_of(settings, _names(args.streams) or _served_streams(settings, db))
+    auto = None if args.streams else (lambda names: streams_of(settings, names))
     _setup_logging(args.verbose)
 
     def log(message: str) -> None:
@@ -326,11 +331,24 @@ def cmd_webhooks_serve(args: argparse.Namespace) -> int:
 
     receiver = Receiver(
         settings, selection, db, secret, outbound=outbound, max_body=args.max_body or MAX_BODY, log=log,
-        on_refresh_token=_tokens(loaded, lambda level, message: log(f"{level}: {message}")),
+        on_refresh_token=_tokens(loaded, lambda level, message: log(f"{level}: {message}")), auto_streams=auto,
     )  # fmt: skip
     with _kept_only_if_used(db):
-        receiver.prepare()
+        receiver.prepare(retry_failed=args.retry_failed)
     return serve(receiver, args.host, args.port, log)
+
+
+def _secret_file(path: str | None) -> str:
+    """The secret `holded webhooks register --secret-file PATH` wrote (the file holds only it)."""
+    if not path:
+        return ""
+    try:
+        secret = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise HoldedConfigError(f"--secret-file {path}: cannot read it ({exc.strerror})") from None
+    if not secret:
+        raise HoldedConfigError(f"--secret-file {path} is empty: give the file `holded webhooks register` wrote")
+    return secret
 
 
 def _served_streams(settings: Any, db: Path) -> list[str] | None:
@@ -673,7 +691,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = command("events", "detect changes and deliver them to a webhook (or print them as JSON lines)")
     e.add_argument("--webhook", help="POST each event here, signed with HMAC-SHA256")
-    e.add_argument("--secret", help=f"the signing secret (prefer env {ENV_EVENTS_SECRET}; or {ENV_WEBHOOK_SECRET})")
+    e.add_argument("--secret", help=f"the signing secret (prefer env {ENV_EVENTS_SECRET}; never Holded's whsec_)")
     e.add_argument("--every", help="run on a schedule, e.g. 30s, 5m, 1h (Ctrl-C stops)")
     e.add_argument("--include-existing", action="store_true", help="the first run sends every record as created")
     e.add_argument("--attempts", type=int, default=4, help="tries per event per run (default 4)")
@@ -743,6 +761,10 @@ def _webhooks_parser(sub: Any) -> None:
     ws.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: put a TLS proxy in front)")
     ws.add_argument("--port", type=int, default=8421, help="port to listen on (default 8421; 0 picks a free one)")
     ws.add_argument("--secret", help=f"Holded's signing secret, whsec_... (prefer env {ENV_WEBHOOK_SECRET})")
+    ws.add_argument("--secret-file", help="read Holded's signing secret from the file `holded webhooks register "
+                    "--secret-file` wrote")  # fmt: skip
+    ws.add_argument("--retry-failed", action="store_true",
+                    help="put the deliveries marked failed (10 reads failed) back to pending at start")  # fmt: skip
     ws.add_argument("--streams", help="streams kept up to date (default: the ten unified ones + changeEvents, "
                     "and any other stream the database has a table of)")  # fmt: skip
     ws.add_argument("--webhook", help="deliver the new change events here, as `holded events --webhook` does")

@@ -74,16 +74,6 @@ def pending(con: duckdb.DuckDBPyConnection, limit: int = 500) -> list[Stored]:
     return [Stored(*row) for row in rows]
 
 
-def next_due(con: duckdb.DuckDBPyConnection) -> float | None:
-    """Seconds until the earliest pending delivery waiting out its pause is due (0: one is due now); None
-    when none is pending."""
-    row = con.execute(
-        f"""SELECT min(greatest(epoch(coalesce(next_attempt_at, now())) - epoch(now()), 0)) FROM {INBOX}
-            WHERE status = 'pending'"""
-    ).fetchone()
-    return float(row[0]) if row and row[0] is not None else None
-
-
 def retry_failed(con: duckdb.DuckDBPyConnection) -> int:
     """Put every `failed` delivery back to `pending`, its attempts counted from zero. Returns how many."""
     rows = con.execute(

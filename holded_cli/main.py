@@ -98,6 +98,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from holded_cli.progress import Progress, summary_table
     from holded_cli.store import Store
     from holded_cli.sync_job import QuotaCheck, SyncJob, streams_of
+    from holded_cli.webhook_setup import registered_events
     from holded_core.streams import EVENTS_STREAM
     from holded_core.webhook_plan import reconcile, webhook_sync
 
@@ -114,7 +115,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
             store.forget_state()
         quota = QuotaCheck(settings, store, fit_quota=args.fit_quota, say=lambda line: print(line, file=sys.stderr))
         force = args.reconcile or args.full_refresh  # list everything now
-        plan = reconcile(selection, settings.unified(), store.last_listed(), webhooks, started, force=force)
+        registered = {*registered_events(store.con), *webhooks.events}
+        plan = reconcile(selection, settings.unified(), store.last_listed(), webhooks, started, force=force,
+                         registered=registered)  # fmt: skip
         job = SyncJob(
             settings, store, selection, progress=progress, on_refresh_token=_tokens(loaded, progress.log), quota=quota,
             reconciliation=plan, webhooks=webhooks,
@@ -373,7 +376,7 @@ def cmd_webhooks_register(args: argparse.Namespace) -> int:
     2 a v1 key, the token lacks developers:webhooks.write (the steps for Holded's UI printed) or a config
     mistake; 1 Holded did not register it."""
     from holded_cli.sync_job import streams_of
-    from holded_cli.webhook_setup import events_for, refuse_v1, register, secret_sink
+    from holded_cli.webhook_setup import events_for, record_registration, refuse_v1, register, secret_sink
     from holded_cli.webhooks import check_url
     from holded_core import HoldedClient
 
@@ -392,15 +395,24 @@ def cmd_webhooks_register(args: argparse.Namespace) -> int:
 
     with HoldedClient(settings.client) as client:
         done = register(client, url, events, sink, out=sys.stdout, show_steps=steps)
+    recorded = record_registration(_db(args), done)  # `holded sync --webhooks` relies on what is recorded
+    if recorded is not None:
+        print(f"holded webhooks register: {recorded}", file=sys.stderr)
     if args.json:
         json.dump(done.as_json(), sys.stdout)
         sys.stdout.write("\n")
         return 0
     kept = f"saved in {done.secret_saved_to} (owner-only)"
+    serve = "`holded webhooks serve`"
     if done.secret_saved_to == "terminal":
         kept = "shown above, once"
+        serve = "`holded webhooks serve` with HOLDED_WEBHOOK_SECRET set to it"
+    elif args.secret_file:
+        serve = f"`holded webhooks serve --secret-file {done.secret_saved_to}`"
+    elif loaded.path is not None:
+        serve = f"`holded webhooks serve --config {done.secret_saved_to}`"
     print(f"holded webhooks register: Holded registered webhook {done.id} to {done.url} for {len(done.events)} events "
-          f"({', '.join(done.events)}); its signing secret is {kept}. Next: `holded webhooks serve` at that URL, and "
+          f"({', '.join(done.events)}); its signing secret is {kept}. Next: {serve} at that URL, and "
           "`webhooks: {enabled: true}` in the config (or `holded sync --webhooks`) so syncs list these objects only "
           "to reconcile")  # fmt: skip
     return 0
@@ -792,6 +804,8 @@ def _webhooks_parser(sub: Any) -> None:
                     "every event of the objects feeding --streams)")  # fmt: skip
     wr.add_argument("--streams", help="the streams you sync, for the default events (default: the ten unified ones)")
     wr.add_argument("--secret-file", help="a new file (owner-only) to keep Holded's signing secret in")
+    wr.add_argument("--db", help=f"DuckDB file the registration is recorded in, for `holded sync --webhooks` (env "
+                    f"{ENV_DB}; default {DEFAULT_DB})")  # fmt: skip
     wr.add_argument("--json", action="store_true", help="print the registration as JSON (never the secret)")
     wr.add_argument("-v", "--verbose", action="store_true", help="log retries and requests")
     wr.set_defaults(webhooks_run=cmd_webhooks_register)

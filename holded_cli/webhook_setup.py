@@ -321,6 +321,36 @@ def register(
     return Registered(hook_id, url, list(events), sink.shown)
 
 
+def record_registration(db: Path, done: Registered) -> str | None:
+    """Record in the DuckDB file what Holded registered (id, URL, events, when): `holded sync --webhooks` leaves
+    a stream to the webhooks only when its object's events are recorded here (or in `webhooks.events`).
+
+    Returns:
+        None when recorded; else the one line saying it was not, and what to do (the webhook exists anyway).
+    """
+    from holded_cli.store import REGISTERED, Store
+
+    try:
+        with Store(db) as store:
+            store.con.execute(
+                f"INSERT INTO {REGISTERED} VALUES (?, ?, ?, now())", [done.id, done.url, json.dumps(done.events)]
+            )
+    except (HoldedError, OSError) as exc:
+        return (
+            f"the registration could not be recorded in {db} ({exc}): `holded sync --webhooks` will list these "
+            f"objects as usual until `webhooks: {{events: [{', '.join(done.events)}]}}` is in the config"
+        )
+    return None
+
+
+def registered_events(con: Any) -> set[str]:
+    """Every event `holded webhooks register` recorded in this DuckDB file."""
+    from holded_cli.store import REGISTERED
+
+    rows = con.execute(f"SELECT events FROM {REGISTERED}").fetchall()
+    return {str(event) for (events,) in rows if events for event in json.loads(events)}
+
+
 def refuse_v1(dialect: str) -> None:
     """One line for an API v1 key: webhooks are registered with an API v2 token.
 

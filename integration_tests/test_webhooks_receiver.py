@@ -518,3 +518,46 @@ def test_given_sigterm_or_ctrl_c_then_it_says_stopped_and_exits_0_or_130(sandbox
             assert serve.process.wait(timeout=30) == code
         time.sleep(0.2)
         assert serve.lines[-1].strip() == "holded webhooks serve: stopped", serve.lines
+
+
+def test_given_a_description_alpha_beta_alpha_beta_then_four_events_are_stored_and_delivered(sandbox, tmp_path):
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    port = free_port()
+    secret = register(sandbox, port)
+    line = {"name": "Draft consulting", "price": "100.00", "units": 1, "tax": 21}
+    body = {"contact_id": company(sandbox)["id"], "date": "2025-03-14", "items": [line]}
+    invoice = v2(sandbox, "POST", "/invoices", json=body)
+    sync(sandbox, db)  # the draft known: what follows are its changes
+    baseline = last_seq(db)
+    with receiving(statuses=[], default=200) as out, serving(sandbox, db, port, secret, "--webhook", out.url) as serve:
+        for n, text in enumerate(("Alpha", "Beta", "Alpha", "Beta"), start=1):
+            v2(sandbox, "PUT", f"/invoices/{invoice['id']}", json={**body, "description": text})  # (a PUT replaces)
+            serve.wait(f"change {n} processed", lambda s, n=n: s["processed"] >= n)
+        out.wait_for(4, timeout=30)
+        time.sleep(0.3)
+        status = serve.status()
+    events = events_of(db, invoice["id"], baseline)
+    assert [e[1] for e in events] == ["updated"] * 4 and len({e[0] for e in events}) == 4
+    delivered = [c.json() for c in out.calls]
+    assert [(e["recordId"], e["type"], e["changedFields"]) for e in delivered] == [
+        (invoice["id"], "updated", ["description"])
+    ] * 4
+    assert [e["id"] for e in delivered] == [e[0] for e in events]  # each stored event delivered once, in order
+    assert status["changes"]["changeEvents updated"] == 4  # counted as stored
+    assert query(db, "SELECT description FROM accountingInvoice WHERE id = ?", [invoice["id"]]) == [("Beta",)]
+
+
+def test_given_a_native_table_synced_while_serving_then_its_deliveries_are_processed(sandbox, tmp_path):
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    port = free_port()
+    secret = register(sandbox, port)
+    product = v2(sandbox, "GET", "/products", params={"limit": 10})["items"][0]
+    with serving(sandbox, db, port, secret) as serve:
+        result = holded(sandbox, "sync", "--db", str(db), "--streams", "products", "--no-progress")
+        assert result.returncode == 0, result.stderr
+        v2(sandbox, "PUT", f"/products/{product['id']}", json={"name": "Producto renombrado"})
+        serve.wait("the product processed", lambda s: s["processed"] >= 1)
+        assert serve.status()["ignored"] == {}
+    assert query(db, "SELECT record->>'name' FROM products WHERE id = ?", [product["id"]]) == [("Producto renombrado",)]

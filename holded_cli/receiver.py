@@ -14,9 +14,12 @@ A small WSGI app served by waitress (a pure-Python production WSGI server of the
   (`holded_core.inbound`; one request per object, however many deliveries named it), and commits in one
   transaction the records (tombstones for deletions), the change events, the edited states and the
   deliveries marked processed: a crash anywhere leaves each delivery either pending (processed again, which
-  changes nothing already committed) or processed, never half. A read that fails leaves the delivery
-  pending, tried again with the next batch (failed after `inbox.MAX_ATTEMPTS`). The new events then go to
-  `--webhook` as `holded events` delivers them (`holded_cli.webhooks`: signed, queued until accepted).
+  changes nothing already committed) or processed, never half. Only a 404 confirms a deletion. A read that
+  fails leaves the delivery pending until its own next attempt time (`inbox.pause_after`; failed after
+  `inbox.MAX_ATTEMPTS`); Holded's monthly quota spent pauses every read until its reset (or a restart). A record
+  read while another command saved that object is not written: it is read again. The new events then go to
+  `--webhook` as `holded events` delivers them (`holded_cli.webhooks`: signed, queued until accepted), with no
+  turn on the file held while sending (nor while an invoice's contact is read from Holded).
 
 The database is opened for each step and closed right after, so `holded sync`, `holded push` or `holded
 events` can run on the same file meanwhile (they wait for the file the milliseconds it is held).

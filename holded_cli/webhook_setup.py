@@ -43,6 +43,7 @@ from holded_cli.config import LoadedConfig, read_file
 from holded_core.basics import basics_error
 from holded_core.client import HoldedClient
 from holded_core.errors import (
+    TOKEN_WHERE,
     HoldedAmbiguousWriteError,
     HoldedConfigError,
     HoldedError,
@@ -60,7 +61,7 @@ CONFIG_KEY = "webhook_secret"  # the config file's key `holded webhooks serve` r
 DESCRIPTION = "holded-connector: holded webhooks serve"
 V1_KEY = (
     "webhooks need an API v2 token (pat_...), and the credential is an API v1 key: make a token in Holded "
-    f"(Settings > Developers > Credentials > Add API Token) with {PERMISSION} and set HOLDED_API_TOKEN"
+    f"({TOKEN_WHERE}) with {PERMISSION} and set HOLDED_API_TOKEN"
 )
 
 
@@ -277,8 +278,8 @@ def register(
         show(ui_steps(url, events))
         raise PermissionMissing(
             f"the Holded API token lacks {exc.permission}, so nothing was registered: add the webhook by hand "
-            f"(the steps above), or tick {PERMISSION} on the token (Settings > Developers > API tokens) and run "
-            "this again"
+            f"(the steps above), or make a new token with {PERMISSION} ({TOKEN_WHERE}; a token's permissions are "
+            "chosen when it is made) and run this again with it"
         ) from None
     except HoldedAmbiguousWriteError as exc:
         sink.discard()

@@ -186,7 +186,7 @@ def test_given_a_token_without_developers_webhooks_write_then_the_steps_for_hold
     ]
     (line,) = result.stderr.splitlines()
     assert line.startswith("holded webhooks register: the Holded API token lacks developers:webhooks.write")
-    assert "make a new token with developers:webhooks.write (Settings > Developers > Credentials > Add API Token;" in line
+    assert "make a new token with developers:webhooks.write (Settings > Developers > Credentials > Add API" in line
     assert token not in result.stdout + result.stderr
 
 

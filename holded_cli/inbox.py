@@ -5,6 +5,9 @@ Table `_holded_inbox` of the DuckDB file (`holded_cli/store.py`), one row per de
 processor read its object again and committed what changed (in the same transaction it is marked
 `processed`), `ignored` when no selected stream reads its object, `failed` after `MAX_ATTEMPTS` reads that
 failed (the error is kept in `last_error`). Done rows are forgotten after `KEEP_DAYS` (`prune`, at start).
+Each failed read sets the row's own `next_attempt_at` (a pause that doubles from 2 s up to `MAX_PAUSE`), and
+`pending` hands out only rows that are due, so deliveries arriving meanwhile never bring a retry forward.
+`retry_failed` puts `failed` rows back to `pending` (`holded webhooks serve --retry-failed`).
 
 DuckDB lets one process write a file at a time. The receiver holds it for milliseconds per delivery; when
 another `holded` command holds it (a `holded sync` can take minutes), a delivery is appended to the spool
@@ -30,6 +33,13 @@ from holded_core.inbound import Delivery
 
 KEEP_DAYS = 30  # days a done delivery is kept (for de-duplication and for looking back)
 MAX_ATTEMPTS = 10  # reads of one delivery's object that failed before the delivery is marked failed
+FIRST_PAUSE = 2.0  # seconds before a failed read is tried again; doubles with each failure
+MAX_PAUSE = 300.0  # the longest pause between two reads of one delivery's object
+
+
+def pause_after(attempts: int) -> float:
+    """Seconds before the next read of a delivery whose object failed to be read `attempts` times."""
+    return min(FIRST_PAUSE * 2 ** max(attempts - 1, 0), MAX_PAUSE)
 
 
 @dataclass(frozen=True)
@@ -46,21 +56,31 @@ class Stored:
 def add(con: duckdb.DuckDBPyConnection, delivery: Delivery, body: bytes) -> bool:
     """Store one delivery (committed when this returns). False when it was stored before (a duplicate)."""
     rows = con.execute(
-        f"""INSERT INTO {INBOX} VALUES (?, ?, ?, ?, now(), 'pending', 0, NULL, NULL, ?)
-            ON CONFLICT DO NOTHING RETURNING webhook_id""",
+        f"""INSERT INTO {INBOX} (account_id, webhook_id, event, record_id, received_at, status, attempts, body)
+            VALUES (?, ?, ?, ?, now(), 'pending', 0, ?) ON CONFLICT DO NOTHING RETURNING webhook_id""",
         [delivery.account_id, delivery.webhook_id, delivery.event, delivery.record_id, body.decode("utf-8", "replace")],
     ).fetchall()
     return bool(rows)
 
 
 def pending(con: duckdb.DuckDBPyConnection, limit: int = 500) -> list[Stored]:
-    """The oldest pending deliveries, in the order they arrived."""
+    """The oldest pending deliveries that are due (no failed read waiting out its pause), in arrival order."""
     rows = con.execute(
         f"""SELECT account_id, webhook_id, event, record_id, attempts FROM {INBOX}
-            WHERE status = 'pending' ORDER BY received_at, webhook_id LIMIT ?""",
+            WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+            ORDER BY received_at, webhook_id LIMIT ?""",
         [limit],
     ).fetchall()
     return [Stored(*row) for row in rows]
+
+
+def retry_failed(con: duckdb.DuckDBPyConnection) -> int:
+    """Put every `failed` delivery back to `pending`, its attempts counted from zero. Returns how many."""
+    rows = con.execute(
+        f"""UPDATE {INBOX} SET status = 'pending', attempts = 0, next_attempt_at = NULL, processed_at = NULL
+            WHERE status = 'failed' RETURNING webhook_id"""
+    ).fetchall()
+    return len(rows)
 
 
 def mark(con: duckdb.DuckDBPyConnection, items: Sequence[Stored], status: str, error: str | None = None) -> None:
@@ -75,14 +95,15 @@ def mark(con: duckdb.DuckDBPyConnection, items: Sequence[Stored], status: str, e
 
 
 def failed_attempt(con: duckdb.DuckDBPyConnection, items: Sequence[Stored], error: str) -> int:
-    """Count one more failed read for these deliveries; those past `MAX_ATTEMPTS` become `failed`.
-    Returns how many became failed."""
+    """Count one more failed read for these deliveries, each due again after its own pause (`pause_after`);
+    those past `MAX_ATTEMPTS` become `failed`. Returns how many became failed."""
     given_up = [item for item in items if item.attempts + 1 >= MAX_ATTEMPTS]
-    keys = [[item.account_id, item.webhook_id] for item in items]
-    con.execute(
-        f"""UPDATE {INBOX} SET attempts = attempts + 1, last_error = ?
-            WHERE [account_id, webhook_id] IN (SELECT unnest(?::VARCHAR[][]))""",
-        [error, keys],
+    rows = [[item.account_id, item.webhook_id, pause_after(item.attempts + 1)] for item in items]
+    con.executemany(
+        f"""UPDATE {INBOX} SET attempts = attempts + 1, last_error = ?,
+                next_attempt_at = now() + to_microseconds(CAST(? * 1000000 AS BIGINT))
+            WHERE account_id = ? AND webhook_id = ?""",
+        [[error, pause, account, webhook] for account, webhook, pause in rows],
     )
     mark(con, given_up, "failed", error)
     return len(given_up)

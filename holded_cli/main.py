@@ -98,6 +98,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from holded_cli.progress import Progress, summary_table
     from holded_cli.store import Store
     from holded_cli.sync_job import QuotaCheck, SyncJob, streams_of
+    from holded_cli.webhook_setup import registered_events
     from holded_core.streams import EVENTS_STREAM
     from holded_core.webhook_plan import reconcile, webhook_sync
 
@@ -114,7 +115,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
             store.forget_state()
         quota = QuotaCheck(settings, store, fit_quota=args.fit_quota, say=lambda line: print(line, file=sys.stderr))
         force = args.reconcile or args.full_refresh  # list everything now
-        plan = reconcile(selection, settings.unified(), store.last_listed(), webhooks, started, force=force)
+        registered = {*registered_events(store.con), *webhooks.events}
+        plan = reconcile(selection, settings.unified(), store.last_listed(), webhooks, started, force=force,
+                         registered=registered)  # fmt: skip
         job = SyncJob(
             settings, store, selection, progress=progress, on_refresh_token=_tokens(loaded, progress.log), quota=quota,
             reconciliation=plan, webhooks=webhooks,
@@ -243,10 +246,13 @@ def cmd_events(args: argparse.Namespace) -> int:
 
     loaded, settings = _settings(args)
     interval = parse_every(args.every) if args.every else None
-    # HOLDED_EVENTS_SECRET signs the events we send (as `holded webhooks serve --webhook`); HOLDED_WEBHOOK_SECRET,
-    # which this command read first, still works when it is the only one set.
-    secret = args.secret or os.environ.get(ENV_EVENTS_SECRET) or os.environ.get(ENV_WEBHOOK_SECRET, "")
+    # HOLDED_EVENTS_SECRET signs the events we send (as `holded webhooks serve --webhook`). Never Holded's
+    # HOLDED_WEBHOOK_SECRET: the downstream receiver would then hold the secret that makes deliveries to serve.
+    secret = args.secret or os.environ.get(ENV_EVENTS_SECRET, "")
     register_secret(secret)
+    register_secret(os.environ.get(ENV_WEBHOOK_SECRET, ""))
+    if args.webhook and not secret:
+        raise HoldedConfigError(f"--webhook needs a secret to sign the events: set {ENV_EVENTS_SECRET} (or --secret)")
     _setup_logging(args.verbose)
     progress = Progress(quiet=True)
 
@@ -299,12 +305,13 @@ def cmd_webhooks_serve(args: argparse.Namespace) -> int:
     from holded_core.inbound import MAX_BODY
 
     loaded, settings = _settings(args)
-    secret = args.secret or os.environ.get(ENV_WEBHOOK_SECRET) or str(loaded.values.get(CONFIG_WEBHOOK_SECRET) or "")
+    secret = args.secret or _secret_file(args.secret_file) or os.environ.get(ENV_WEBHOOK_SECRET)
+    secret = secret or str(loaded.values.get(CONFIG_WEBHOOK_SECRET) or "")
     register_secret(secret)
     if not secret:
         raise HoldedConfigError(
-            f"no webhook secret: set {ENV_WEBHOOK_SECRET} (or --secret, or `{CONFIG_WEBHOOK_SECRET}` in the config "
-            "file) to the whsec_... secret Holded showed when the webhook was made"
+            f"no webhook secret: set {ENV_WEBHOOK_SECRET} (or --secret-file, --secret, or `{CONFIG_WEBHOOK_SECRET}` "
+            "in the config file) to the whsec_... secret Holded showed when the webhook was made"
         )
     outbound = None
     if args.webhook:
@@ -319,6 +326,7 @@ def cmd_webhooks_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-body {args.max_body}: give at least 1024 bytes (default {MAX_BODY})")
     db = _db(args)
     selection = streams_of(settings, _names(args.streams) or _served_streams(settings, db))
+    auto = None if args.streams else (lambda names: streams_of(settings, names))
     _setup_logging(args.verbose)
 
     def log(message: str) -> None:
@@ -326,11 +334,24 @@ def cmd_webhooks_serve(args: argparse.Namespace) -> int:
 
     receiver = Receiver(
         settings, selection, db, secret, outbound=outbound, max_body=args.max_body or MAX_BODY, log=log,
-        on_refresh_token=_tokens(loaded, lambda level, message: log(f"{level}: {message}")),
+        on_refresh_token=_tokens(loaded, lambda level, message: log(f"{level}: {message}")), auto_streams=auto,
     )  # fmt: skip
     with _kept_only_if_used(db):
-        receiver.prepare()
+        receiver.prepare(retry_failed=args.retry_failed)
     return serve(receiver, args.host, args.port, log)
+
+
+def _secret_file(path: str | None) -> str:
+    """The secret `holded webhooks register --secret-file PATH` wrote (the file holds only it)."""
+    if not path:
+        return ""
+    try:
+        secret = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise HoldedConfigError(f"--secret-file {path}: cannot read it ({exc.strerror})") from None
+    if not secret:
+        raise HoldedConfigError(f"--secret-file {path} is empty: give the file `holded webhooks register` wrote")
+    return secret
 
 
 def _served_streams(settings: Any, db: Path) -> list[str] | None:
@@ -355,7 +376,7 @@ def cmd_webhooks_register(args: argparse.Namespace) -> int:
     2 a v1 key, the token lacks developers:webhooks.write (the steps for Holded's UI printed) or a config
     mistake; 1 Holded did not register it."""
     from holded_cli.sync_job import streams_of
-    from holded_cli.webhook_setup import events_for, refuse_v1, register, secret_sink
+    from holded_cli.webhook_setup import events_for, record_registration, refuse_v1, register, secret_sink
     from holded_cli.webhooks import check_url
     from holded_core import HoldedClient
 
@@ -374,15 +395,24 @@ def cmd_webhooks_register(args: argparse.Namespace) -> int:
 
     with HoldedClient(settings.client) as client:
         done = register(client, url, events, sink, out=sys.stdout, show_steps=steps)
+    recorded = record_registration(_db(args), done)  # `holded sync --webhooks` relies on what is recorded
+    if recorded is not None:
+        print(f"holded webhooks register: {recorded}", file=sys.stderr)
     if args.json:
         json.dump(done.as_json(), sys.stdout)
         sys.stdout.write("\n")
         return 0
     kept = f"saved in {done.secret_saved_to} (owner-only)"
+    serve = "`holded webhooks serve`"
     if done.secret_saved_to == "terminal":
         kept = "shown above, once"
+        serve = "`holded webhooks serve` with HOLDED_WEBHOOK_SECRET set to it"
+    elif args.secret_file:
+        serve = f"`holded webhooks serve --secret-file {done.secret_saved_to}`"
+    elif loaded.path is not None:
+        serve = f"`holded webhooks serve --config {done.secret_saved_to}`"
     print(f"holded webhooks register: Holded registered webhook {done.id} to {done.url} for {len(done.events)} events "
-          f"({', '.join(done.events)}); its signing secret is {kept}. Next: `holded webhooks serve` at that URL, and "
+          f"({', '.join(done.events)}); its signing secret is {kept}. Next: {serve} at that URL, and "
           "`webhooks: {enabled: true}` in the config (or `holded sync --webhooks`) so syncs list these objects only "
           "to reconcile")  # fmt: skip
     return 0
@@ -673,7 +703,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = command("events", "detect changes and deliver them to a webhook (or print them as JSON lines)")
     e.add_argument("--webhook", help="POST each event here, signed with HMAC-SHA256")
-    e.add_argument("--secret", help=f"the signing secret (prefer env {ENV_EVENTS_SECRET}; or {ENV_WEBHOOK_SECRET})")
+    e.add_argument("--secret", help=f"the signing secret (prefer env {ENV_EVENTS_SECRET}; never Holded's whsec_)")
     e.add_argument("--every", help="run on a schedule, e.g. 30s, 5m, 1h (Ctrl-C stops)")
     e.add_argument("--include-existing", action="store_true", help="the first run sends every record as created")
     e.add_argument("--attempts", type=int, default=4, help="tries per event per run (default 4)")
@@ -743,6 +773,10 @@ def _webhooks_parser(sub: Any) -> None:
     ws.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: put a TLS proxy in front)")
     ws.add_argument("--port", type=int, default=8421, help="port to listen on (default 8421; 0 picks a free one)")
     ws.add_argument("--secret", help=f"Holded's signing secret, whsec_... (prefer env {ENV_WEBHOOK_SECRET})")
+    ws.add_argument("--secret-file", help="read Holded's signing secret from the file `holded webhooks register "
+                    "--secret-file` wrote")  # fmt: skip
+    ws.add_argument("--retry-failed", action="store_true",
+                    help="put the deliveries marked failed (10 reads failed) back to pending at start")  # fmt: skip
     ws.add_argument("--streams", help="streams kept up to date (default: the ten unified ones + changeEvents, "
                     "and any other stream the database has a table of)")  # fmt: skip
     ws.add_argument("--webhook", help="deliver the new change events here, as `holded events --webhook` does")
@@ -770,6 +804,8 @@ def _webhooks_parser(sub: Any) -> None:
                     "every event of the objects feeding --streams)")  # fmt: skip
     wr.add_argument("--streams", help="the streams you sync, for the default events (default: the ten unified ones)")
     wr.add_argument("--secret-file", help="a new file (owner-only) to keep Holded's signing secret in")
+    wr.add_argument("--db", help=f"DuckDB file the registration is recorded in, for `holded sync --webhooks` (env "
+                    f"{ENV_DB}; default {DEFAULT_DB})")  # fmt: skip
     wr.add_argument("--json", action="store_true", help="print the registration as JSON (never the secret)")
     wr.add_argument("-v", "--verbose", action="store_true", help="log retries and requests")
     wr.set_defaults(webhooks_run=cmd_webhooks_register)

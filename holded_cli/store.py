@@ -37,6 +37,7 @@ EVENT_SEQ = "_holded_event_seq"
 OWN_WRITES = "_holded_own_writes"  # what `holded push` wrote, so it is recognised coming back (own_writes.py)
 INBOX = "_holded_inbox"  # Holded's webhook deliveries, stored before they are answered (holded_cli/receiver.py)
 LISTED = "_holded_listed"  # each stream's last complete listing (`holded sync` with webhooks on reconciles by it)
+REGISTERED = "_holded_registered_webhooks"  # what `holded webhooks register` registered (webhook_setup.py)
 # Text columns retyped when the schema now says day or instant: how each old value converts.
 _RETYPED = {
     "DATE": "CASE WHEN length({0}) = 10 THEN TRY_CAST({0} AS DATE) END",  # `YYYY-MM-DD` only
@@ -62,6 +63,9 @@ META_DDL = (
         account_id VARCHAR, webhook_id VARCHAR, event VARCHAR, record_id VARCHAR, received_at TIMESTAMPTZ,
         status VARCHAR, attempts INTEGER, last_error VARCHAR, processed_at TIMESTAMPTZ, body JSON,
         PRIMARY KEY (account_id, webhook_id))""",
+    f"ALTER TABLE {INBOX} ADD COLUMN IF NOT EXISTS next_attempt_at TIMESTAMPTZ",  # a failed read's next try
+    f"""CREATE TABLE IF NOT EXISTS {REGISTERED} (
+        id VARCHAR, url VARCHAR, events JSON, registered_at TIMESTAMPTZ)""",
     f"""CREATE TABLE IF NOT EXISTS {OWN_WRITES} (
         model VARCHAR, record_id VARCHAR, op VARCHAR, fields JSON, written_at TIMESTAMPTZ)""",
     f"CREATE TABLE IF NOT EXISTS {LISTED} (stream VARCHAR PRIMARY KEY, listed_at TIMESTAMPTZ)",

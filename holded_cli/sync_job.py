@@ -138,6 +138,7 @@ class SyncResult:
                 item.name: {"last_listed": _instant(item.last_listed), "next_listing": _instant(item.next_listing)}
                 for item in self.from_webhooks
             },
+            "unregistered": list(self.reconciliation.unregistered) if self.reconciliation is not None else [],
         }
 
     def webhook_rows(self) -> list[tuple[str, int, str]]:
@@ -163,6 +164,11 @@ class SyncResult:
             notes.append(f"from webhooks this run, listed again from {shown}: {', '.join(names)}")
         if self.reconciliation is not None and self.reconciliation.reconciling:
             notes.append(f"listed this run to reconcile: {', '.join(self.reconciliation.reconciling)}")
+        if self.reconciliation is not None and self.reconciliation.unregistered:
+            notes.append(
+                f"listed as usual, their Holded events not registered (`holded webhooks register`, or "
+                f"`webhooks.events` for a webhook made in Holded's UI): {', '.join(self.reconciliation.unregistered)}"
+            )
         return notes
 
     def as_json(self) -> dict[str, Any]:

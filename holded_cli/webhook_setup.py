@@ -43,6 +43,7 @@ from holded_cli.config import LoadedConfig, read_file
 from holded_core.basics import basics_error
 from holded_core.client import HoldedClient
 from holded_core.errors import (
+    TOKEN_WHERE,
     HoldedAmbiguousWriteError,
     HoldedConfigError,
     HoldedError,
@@ -60,7 +61,7 @@ CONFIG_KEY = "webhook_secret"  # the config file's key `holded webhooks serve` r
 DESCRIPTION = "holded-connector: holded webhooks serve"
 V1_KEY = (
     "webhooks need an API v2 token (pat_...), and the credential is an API v1 key: make a token in Holded "
-    f"(Settings > Developers > Credentials > Add API Token) with {PERMISSION} and set HOLDED_API_TOKEN"
+    f"({TOKEN_WHERE}) with {PERMISSION} and set HOLDED_API_TOKEN"
 )
 
 
@@ -277,8 +278,8 @@ def register(
         show(ui_steps(url, events))
         raise PermissionMissing(
             f"the Holded API token lacks {exc.permission}, so nothing was registered: add the webhook by hand "
-            f"(the steps above), or tick {PERMISSION} on the token (Settings > Developers > API tokens) and run "
-            "this again"
+            f"(the steps above), or make a new token with {PERMISSION} ({TOKEN_WHERE}; a token's permissions are "
+            "chosen when it is made) and run this again with it"
         ) from None
     except HoldedAmbiguousWriteError as exc:
         sink.discard()
@@ -319,6 +320,36 @@ def register(
             f"({exc.strerror}): delete the webhook in Holded (Settings > Developers > Webhooks) and run this again"
         ) from None
     return Registered(hook_id, url, list(events), sink.shown)
+
+
+def record_registration(db: Path, done: Registered) -> str | None:
+    """Record in the DuckDB file what Holded registered (id, URL, events, when): `holded sync --webhooks` leaves
+    a stream to the webhooks only when its object's events are recorded here (or in `webhooks.events`).
+
+    Returns:
+        None when recorded; else the one line saying it was not, and what to do (the webhook exists anyway).
+    """
+    from holded_cli.store import REGISTERED, Store
+
+    try:
+        with Store(db) as store:
+            store.con.execute(
+                f"INSERT INTO {REGISTERED} VALUES (?, ?, ?, now())", [done.id, done.url, json.dumps(done.events)]
+            )
+    except (HoldedError, OSError) as exc:
+        return (
+            f"the registration could not be recorded in {db} ({exc}): `holded sync --webhooks` will list these "
+            f"objects as usual until `webhooks: {{events: [{', '.join(done.events)}]}}` is in the config"
+        )
+    return None
+
+
+def registered_events(con: Any) -> set[str]:
+    """Every event `holded webhooks register` recorded in this DuckDB file."""
+    from holded_cli.store import REGISTERED
+
+    rows = con.execute(f"SELECT events FROM {REGISTERED}").fetchall()
+    return {str(event) for (events,) in rows if events for event in json.loads(events)}
 
 
 def refuse_v1(dialect: str) -> None:

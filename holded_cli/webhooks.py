@@ -18,11 +18,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import duckdb
 import orjson
 import requests
 
@@ -43,8 +44,9 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def verify(secret: str, body: bytes, header: str | None) -> bool:
-    """What a receiver does: recompute the signature of the raw body and compare in constant time."""
-    return bool(header) and hmac.compare_digest(sign(secret, body), str(header))
+    """What a receiver does: recompute the signature of the raw body and compare in constant time (the hex
+    digits in either case)."""
+    return bool(header) and hmac.compare_digest(sign(secret, body).encode(), str(header).strip().lower().encode())
 
 
 def check_url(url: str) -> str:
@@ -52,6 +54,9 @@ def check_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise HoldedConfigError(f"--webhook {url!r} is not an http(s) URL; give e.g. https://example.com/hooks/holded")
     return url
+
+
+OnAttempt = Callable[[str, str | None, str | None, bool], None]  # (event id, status, error, delivered)
 
 
 @dataclass
@@ -80,7 +85,7 @@ def body_of(row: dict[str, Any]) -> bytes:
 class Webhook:
     def __init__(
         self,
-        store: Store,
+        store: Store | None,
         url: str,
         secret: str,
         *,
@@ -93,7 +98,8 @@ class Webhook:
         """A webhook of the store's events.
 
         Args:
-            store: the database holding `changeEvents` and the delivery queue.
+            store: the database holding `changeEvents` and the delivery queue (None: the caller passes a
+                connection to `pending` and `record`, and `send` only sends).
             url: where events are POSTed; secret: signs them (HMAC-SHA256).
             attempts: tries per event per run; backoff: the first retry's delay, doubled each time.
             timeout: seconds per attempt; sleep: waits between attempts (tests pass their own).
@@ -103,9 +109,7 @@ class Webhook:
             HoldedConfigError: no secret, or `url` is not an http(s) URL.
         """
         if not secret:
-            raise HoldedConfigError(
-                "no webhook secret: set HOLDED_EVENTS_SECRET (or HOLDED_WEBHOOK_SECRET, or --secret) to sign deliveries"
-            )
+            raise HoldedConfigError("no webhook secret: set HOLDED_EVENTS_SECRET (or --secret) to sign deliveries")
         self.store = store
         self.url = check_url(url)
         self.secret = secret
@@ -119,32 +123,37 @@ class Webhook:
 
     def subscribe(self, baseline_seq: int) -> None:
         """Register the URL once; it receives events detected after `baseline_seq`."""
-        self.store.con.execute(
+        self._con().execute(
             f"INSERT INTO {WEBHOOKS} VALUES (?, ?, now()) ON CONFLICT DO NOTHING", [self.url, baseline_seq]
         )
 
     def subscribed(self) -> bool:
-        row = self.store.con.execute(f"SELECT count(*) FROM {WEBHOOKS} WHERE url = ?", [self.url]).fetchone()
+        row = self._con().execute(f"SELECT count(*) FROM {WEBHOOKS} WHERE url = ?", [self.url]).fetchone()
         return bool(row and row[0])
 
-    def pending(self) -> Iterator[dict[str, Any]]:
-        cursor = self.store.con.execute(
+    def pending(self, con: duckdb.DuckDBPyConnection | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """The events not yet accepted, in order, each with `attempts` made before (by any run)."""
+        con = con if con is not None else self._con()
+        cursor = con.execute(
             f"""SELECT e.id, e.event, e.model, e.recordId, e.type, strftime(e.detectedAt AT TIME ZONE 'UTC',
-                       '%Y-%m-%dT%H:%M:%SZ') AS detectedAt, e.changedFields, e.record, e.origin
+                       '%Y-%m-%dT%H:%M:%SZ') AS detectedAt, e.changedFields, e.record, e.origin,
+                       coalesce(d.attempts, 0) AS attempts
                 FROM "{EVENTS_STREAM}" e JOIN {WEBHOOKS} w ON w.url = ?
+                LEFT JOIN {DELIVERIES} d ON d.url = w.url AND d.event_id = e.id
                 WHERE e.seq > w.baseline_seq AND (? OR coalesce(e.origin, '') <> '{CONNECTOR}')
-                  AND e.id NOT IN (SELECT event_id FROM {DELIVERIES} WHERE url = ? AND delivered_at IS NOT NULL)
-                ORDER BY e.seq""",
-            [self.url, self.include_own_writes, self.url],
+                  AND d.delivered_at IS NULL
+                ORDER BY e.seq LIMIT ?""",
+            [self.url, self.include_own_writes, limit if limit is not None else 2**62],
         )
         names = [d[0] for d in cursor.description]
-        return iter([dict(zip(names, row, strict=True)) for row in cursor.fetchall()])
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def deliver_pending(self) -> DeliveryReport:
+        """Send the queued events in order, recording each attempt in the store (held throughout)."""
         report = DeliveryReport()
-        queue = list(self.pending())
+        queue = self.pending()
         for index, row in enumerate(queue):
-            ok, error = self._deliver(row, report)
+            ok, error = self.send(row, report, lambda *result: self.record(self._con(), *result))
             if not ok:
                 report.pending = len(queue) - index
                 report.last_error = error
@@ -152,7 +161,9 @@ class Webhook:
             report.delivered += 1
         return report
 
-    def _deliver(self, row: dict[str, Any], report: DeliveryReport) -> tuple[bool, str | None]:
+    def send(self, row: dict[str, Any], report: DeliveryReport, on_attempt: OnAttempt) -> tuple[bool, str | None]:
+        """POST one event (up to `attempts` times); `on_attempt(event_id, status, error, delivered)` after each.
+        Touches no database: the receiver sends without holding the file."""
         body = body_of(row)
         headers = {
             "Content-Type": "application/json",
@@ -160,33 +171,41 @@ class Webhook:
             EVENT_HEADER: row["event"],
             IDEMPOTENCY_HEADER: row["id"],
         }
+        before = int(row.get("attempts") or 0)  # made by earlier runs: the header counts on from there
         error: str | None = None
         for attempt in range(1, self.attempts + 1):
             if attempt > 1:
                 self.sleep(self.backoff * 2 ** (attempt - 2))
-            headers[ATTEMPT_HEADER] = str(attempt)
+            headers[ATTEMPT_HEADER] = str(before + attempt)
             status = None
             try:
                 resp = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout)
                 status = str(resp.status_code)
                 if 200 <= resp.status_code < 300:
-                    self._record(row["id"], status, None, delivered=True)
+                    on_attempt(row["id"], status, None, True)
                     return True, None
                 error = f"HTTP {resp.status_code}"
             except requests.RequestException as exc:
                 error = type(exc).__name__
             report.failed_attempts += 1
-            self._record(row["id"], status, error, delivered=False)
+            on_attempt(row["id"], status, error, False)
         return False, error
 
-    def _record(self, event_id: str, status: str | None, error: str | None, delivered: bool) -> None:
-        self.store.con.execute(
+    def record(
+        self, con: duckdb.DuckDBPyConnection, event_id: str, status: str | None, error: str | None, delivered: bool
+    ) -> None:
+        """Keep one attempt's outcome (the queue: an event stays pending until delivered)."""
+        con.execute(
             f"""INSERT INTO {DELIVERIES} VALUES (?, ?, 1, ?, ?, now(), CASE WHEN ? THEN now() END)
                 ON CONFLICT (url, event_id) DO UPDATE SET attempts = attempts + 1, last_status = excluded.last_status,
                   last_error = excluded.last_error, last_attempt_at = now(),
                   delivered_at = coalesce(excluded.delivered_at, {DELIVERIES}.delivered_at)""",
             [self.url, event_id, status, error, delivered],
         )
+
+    def _con(self) -> duckdb.DuckDBPyConnection:
+        assert self.store is not None, "a Webhook without a store only sends (`send`)"
+        return self.store.con
 
     def close(self) -> None:
         self.session.close()

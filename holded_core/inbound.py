@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from holded_core.changes import (
+    FP_BYTES,
     Change,
     build_event,
     edited_state,
@@ -66,11 +67,12 @@ class BadDelivery(ValueError):
 
 def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
     """Whether `header` is Holded's signature of `body`: `sha256=` + hex HMAC-SHA256 keyed by the whole
-    secret, `whsec_` prefix included (shared/holded-api/v2/README.md, "Webhooks"), compared in constant time."""
+    secret, `whsec_` prefix included (Holded's API notes, "Webhooks"), compared in constant time and without
+    regard to the hex digits' case."""
     if not header or not secret:
         return False
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.strip())
+    return hmac.compare_digest(expected.encode(), header.strip().lower().encode("utf-8", "replace"))
 
 
 @dataclass(frozen=True)
@@ -198,10 +200,47 @@ class Inbound:
         except HoldedNotFoundError:
             return Fetched(resource.name, holded_id, None)
         if not isinstance(record, Mapping) or str(record.get("id")) != holded_id:
-            if record in (None, [], {}):
-                return Fetched(resource.name, holded_id, None)
-            raise HoldedError(f"GET {path}: Holded answered something that is not the record asked for")
+            # Only a 404 confirms a deletion (as `holded_core.deletions` holds): an empty 200 is not one.
+            what = "an empty answer" if record in (None, [], {}) else "something that is not the record asked for"
+            raise HoldedError(f"GET {path}: Holded answered {what} (not a 404): not taken as a deletion")
         return Fetched(resource.name, holded_id, record)
+
+    # --- a race with another command ---------------------------------------------------------
+
+    def changed_since(
+        self, objects: Sequence[tuple[str, str]], before: Mapping[str, Any], now: Mapping[str, Any]
+    ) -> set[tuple[str, str]]:
+        """The objects (resource, Holded id) whose saved values changed between two reads of the states: another
+        command (a `holded sync`) committed them after `before` was read, so a record read meanwhile may be
+        older than what is saved now and must be read again rather than written back.
+
+        Raises:
+            UnreadableState: a saved state cannot be decoded.
+        """
+        wanted: dict[str, set[str]] = {}
+        for resource, holded_id in objects:
+            wanted.setdefault(resource, set()).add(holded_id)
+        models_before = dict((before.get(EVENTS_STREAM) or {}).get("models") or {})
+        models_now = dict((now.get(EVENTS_STREAM) or {}).get("models") or {})
+        stale: set[tuple[str, str]] = set()
+        for name, ids in wanted.items():
+            resource = self.dialect.resource(name)
+            streams = self._fed(resource, self.streams)
+            pairs = [(spec, before.get(spec.name), now.get(spec.name), FP_BYTES) for spec in streams]
+            pairs += [
+                (spec, models_before.get(spec.name), models_now.get(spec.name), events_width(spec.fields))
+                for spec in self._fed(resource, self.models)
+            ]
+            for spec, old_state, new_state, width in pairs:
+                if old_state == new_state:  # the common case: nothing committed it meanwhile (no decoding)
+                    continue
+                old = known_values(old_state, width, stream=spec.name)
+                new = known_values(new_state, width, stream=spec.name)
+                for key in old.keys() | new.keys():
+                    holded_id = spec.holded_id(key)
+                    if holded_id in ids and old.get(key) != new.get(key):
+                        stale.add((name, holded_id))
+        return stale
 
     # --- applying ------------------------------------------------------------------------------
 

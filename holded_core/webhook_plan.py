@@ -25,7 +25,7 @@ Invariants: nothing here makes a request or reads a secret; every error is one l
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -90,9 +90,14 @@ def objects_feeding(spec: StreamSpec) -> list[HookObject]:
     return [obj for obj in WEBHOOK_OBJECTS.values() if obj.resource == resource]
 
 
-def kept_by_webhooks(spec: StreamSpec) -> bool:
-    """Whether Holded's webhooks keep `spec` current (see the module docstring)."""
-    return bool(objects_feeding(spec))
+def kept_by_webhooks(spec: StreamSpec, registered: Collection[str] | None = None) -> bool:
+    """Whether Holded's webhooks keep `spec` current (see the module docstring): Holded sends events for it and,
+    when `registered` is given (the events registered or configured), every event of an object feeding it is
+    among them (`invoice.approve` alone does not keep invoices)."""
+    objects = objects_feeding(spec)
+    if registered is None:
+        return bool(objects)
+    return any(set(events_of(obj)) <= set(registered) for obj in objects)
 
 
 def default_events(specs: Iterable[StreamSpec]) -> list[str]:
@@ -179,10 +184,13 @@ class WebhookSync:
     Attributes:
         enabled: list the streams kept by webhooks only when they are due for reconciliation.
         reconcile_every: seconds between complete listings of a stream kept by webhooks.
+        events: the events the user says a webhook made in Holded's UI sends (`webhooks.events`); with those
+            `holded webhooks register` recorded in the database, they decide which streams the webhooks keep.
     """
 
     enabled: bool = False
     reconcile_every: float = DEFAULT_RECONCILE_EVERY
+    events: tuple[str, ...] = ()  # `webhooks.events`: events of a webhook made in Holded's UI (not registered here)
 
     @property
     def shown_every(self) -> str:
@@ -209,11 +217,18 @@ def webhook_sync(raw: Mapping[str, Any], *, enabled: bool | None = None, every: 
         section = {}
     if not isinstance(section, Mapping):
         raise HoldedConfigError('`webhooks` must be an object such as {"enabled": true, "reconcile_every": "24h"}')
-    unknown = sorted(set(section) - {"enabled", "reconcile_every"})
+    unknown = sorted(set(section) - {"enabled", "reconcile_every", "events"})
     if unknown:
         raise HoldedConfigError(
-            f"`webhooks.{unknown[0]}` is not a setting: `webhooks` takes `enabled` and `reconcile_every`"
+            f"`webhooks.{unknown[0]}` is not a setting: `webhooks` takes `enabled`, `reconcile_every` and `events`"
         )
+    listed = section.get("events") or []
+    if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
+        raise HoldedConfigError(f"`webhooks.events` {listed!r} must be a list such as [contact, invoice.update]")
+    try:
+        events = tuple(parse_events(listed)) if listed else ()
+    except HoldedConfigError as exc:
+        raise HoldedConfigError(str(exc).replace("--events:", "`webhooks.events`:", 1)) from None
     on = section.get("enabled", False)
     if not isinstance(on, bool):
         raise HoldedConfigError(f"`webhooks.enabled` {on!r} must be true or false")
@@ -222,7 +237,7 @@ def webhook_sync(raw: Mapping[str, Any], *, enabled: bool | None = None, every: 
         seconds = parse_duration(every, "--reconcile-every")
     elif section.get("reconcile_every") is not None:
         seconds = parse_duration(section["reconcile_every"], "`webhooks.reconcile_every`")
-    return WebhookSync(enabled=on if enabled is None else enabled, reconcile_every=seconds)
+    return WebhookSync(enabled=on if enabled is None else enabled, reconcile_every=seconds, events=events)
 
 
 # ------------------------------------------------------------------------------ reconciliation
@@ -258,11 +273,14 @@ class Reconciliation:
             limited to the models listed.
         from_webhooks: the streams (and event models) left to the webhooks this run, with their schedule.
         reconciling: the streams kept by webhooks that are listed this run because they are due.
+        unregistered: the streams Holded sends events for that are listed as usual, because those events are
+            neither registered (`holded webhooks register`) nor listed in `webhooks.events`.
     """
 
     selection: StreamSelection
     from_webhooks: list[FromWebhooks] = field(default_factory=list)
     reconciling: list[str] = field(default_factory=list)
+    unregistered: list[str] = field(default_factory=list)
 
 
 def reconcile(
@@ -273,6 +291,7 @@ def reconcile(
     now: float,
     *,
     force: bool = False,
+    registered: Collection[str] | None = None,
 ) -> Reconciliation:
     """Split a sync's selection into what is listed this run and what the webhooks keep until it is due.
 
@@ -283,6 +302,9 @@ def reconcile(
         setting: the webhooks setting (off: everything is listed).
         now: the run's start, unix seconds.
         force: list everything this run (`holded sync --reconcile`, `--full-refresh`).
+        registered: the events Holded sends to the receiver (those `holded webhooks register` recorded, and
+            `webhooks.events`); a stream whose object's events are not all there is listed as usual. None:
+            every event (what a plan needs when the registration is known to be complete).
 
     Returns:
         The selection to read and what was left to the webhooks; a stream never listed is always due.
@@ -300,16 +322,24 @@ def reconcile(
     out = Reconciliation(selection)
     kept = []
     listed_models: set[str] = set()
+
+    def kept_by(spec: StreamSpec) -> bool:
+        if kept_by_webhooks(spec, registered):
+            return True
+        if kept_by_webhooks(spec) and spec.name not in out.unregistered:
+            out.unregistered.append(spec.name)
+        return False
+
     for chosen in selection.chosen:
         if chosen.name == EVENTS_STREAM:
             kept.append(chosen)
             continue
-        skipped = left(listing_key(chosen.spec)) if kept_by_webhooks(chosen.spec) and chosen.incremental else None
+        skipped = left(listing_key(chosen.spec)) if kept_by(chosen.spec) and chosen.incremental else None
         if skipped is not None:
             out.from_webhooks.append(skipped)
             continue
         kept.append(chosen)
-        if kept_by_webhooks(chosen.spec):
+        if kept_by_webhooks(chosen.spec, registered):
             out.reconciling.append(chosen.name)
         if chosen.spec.kind == "unified":
             listed_models.add(chosen.name)
@@ -321,7 +351,7 @@ def reconcile(
             if spec.name in listed_models:
                 models.add(spec.name)
                 continue
-            if not kept_by_webhooks(spec):
+            if not kept_by(spec):
                 models.add(spec.name)
                 continue
             synced = spec.name in chosen_names  # its stream is synced: its events follow that stream's listing

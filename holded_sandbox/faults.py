@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, Literal
 
-SCRIPT_KINDS = ("reset", "html", "truncate", "lost_create", "status0")
+SCRIPT_KINDS = ("reset", "html", "truncate", "lost_create", "status0", "slow")
 
 
 @dataclass

@@ -152,7 +152,7 @@ class App:
     def _api(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], raw: bytes) -> Response:
         faults = self.faults
         entry = faults.take_script(path, method)
-        if entry is not None and entry.get("kind") not in ("truncate", "lost_create"):
+        if entry is not None and entry.get("kind") not in ("truncate", "lost_create", "slow"):
             self._fired("script")
             return _scripted(entry)
         if is_v2_path(path):
@@ -202,6 +202,10 @@ class App:
     def _broken(self, entry: dict[str, Any] | None, method: str, resp: Response) -> Response:
         """After a request was handled: a scripted or random truncate / lost create breaks its answer."""
         if resp.transport != "send":
+            return resp
+        if entry is not None and entry.get("kind") == "slow":  # answered as usual, `delay_ms` late: the data is
+            self._fired("script")  # read now, so a change made meanwhile is not in the (older) answer
+            time.sleep(float(entry.get("delay_ms", 1000)) / 1000)
             return resp
         if entry is not None:  # scripted truncate / lost_create: applied, then the answer is broken
             self._fired("script")

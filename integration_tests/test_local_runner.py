@@ -388,7 +388,7 @@ def receiver() -> Iterator[Receiver]:
 def test_webhook_events_wait_while_the_receiver_fails_then_arrive_once(sandbox, tmp_path, receiver):
     db = tmp_path / "events.duckdb"
     hook = ("events", "--db", str(db), "--webhook", receiver.url, "--attempts", "2", "--backoff", "0.05")
-    secret = {"HOLDED_WEBHOOK_SECRET": receiver.secret}
+    secret = {"HOLDED_EVENTS_SECRET": receiver.secret}
     baseline = holded(sandbox, *hook, **secret)
     assert baseline.returncode == 0, baseline.stderr
     assert receiver.attempts == 0  # the first run records the baseline, it does not replay the account
@@ -427,7 +427,7 @@ def test_webhook_events_wait_while_the_receiver_fails_then_arrive_once(sandbox, 
 
 def test_events_on_a_schedule_until_stopped(sandbox, tmp_path, receiver):
     db = tmp_path / "events.duckdb"
-    env = {**os.environ, **env_for(sandbox), "HOLDED_WEBHOOK_SECRET": receiver.secret}
+    env = {**os.environ, **env_for(sandbox), "HOLDED_EVENTS_SECRET": receiver.secret}
     cmd = [script("holded"), "events", "--db", str(db), "--webhook", receiver.url, "--every", "1s"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -589,3 +589,15 @@ def test_push_sends_a_day_as_midnight_in_madrid_whatever_the_machine_zone(sandbo
     assert query(db, sql) == [(doc["id"], date(2024, 1, 1), date(2024, 1, 31))]
     back = holded(sandbox, "push", "--db", str(db), "--sql", sql, "--stream", "accountingInvoice", "--json")
     assert json.loads(back.stdout.splitlines()[-1])["counts"] == {"unchanged": 1}, back.stderr
+
+
+def test_events_to_a_webhook_never_sign_with_holded_secret(sandbox, tmp_path, receiver):
+    # Only Holded's whsec_ secret set (as the docs have users export it for `holded webhooks serve`): refused,
+    # nothing sent, since the downstream receiver would then hold the key to forge deliveries into `serve`.
+    db = tmp_path / "events.duckdb"
+    result = holded(sandbox, "events", "--db", str(db), "--webhook", receiver.url,
+                    HOLDED_WEBHOOK_SECRET=receiver.secret, HOLDED_EVENTS_SECRET="")  # fmt: skip
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line == "holded events: --webhook needs a secret to sign the events: set HOLDED_EVENTS_SECRET (or --secret)"
+    assert receiver.attempts == 0 and receiver.secret not in result.stdout + result.stderr

@@ -61,7 +61,9 @@ def test_given_webhooks_on_then_only_the_models_without_events_are_listed_until_
     sandbox, tmp_path
 ):
     config = tmp_path / "holded.json"
-    config.write_text(json.dumps(connector_config(sandbox, dialect="v2", webhooks={"enabled": True})))
+    # A webhook made in Holded's UI for contacts and invoices: its events named in the config.
+    webhooks = {"enabled": True, "events": ["contact", "invoice"]}
+    config.write_text(json.dumps(connector_config(sandbox, dialect="v2", webhooks=webhooks)))
     db = tmp_path / "holded.duckdb"
 
     first = sync(sandbox, config, db)  # nothing listed before: everything is due
@@ -126,7 +128,8 @@ def test_given_webhooks_on_then_only_the_models_without_events_are_listed_until_
 
 def test_given_webhooks_off_by_flag_then_every_model_is_listed_and_the_summary_says_webhooks_are_off(sandbox, tmp_path):
     config = tmp_path / "holded.json"
-    config.write_text(json.dumps(connector_config(sandbox, dialect="v2", webhooks={"enabled": True})))
+    webhooks = {"enabled": True, "events": ["contact", "invoice"]}
+    config.write_text(json.dumps(connector_config(sandbox, dialect="v2", webhooks=webhooks)))
     db = tmp_path / "holded.duckdb"
     sync(sandbox, config, db)
     again = sync(sandbox, config, db, "--no-webhooks")
@@ -140,7 +143,7 @@ def test_given_only_change_events_of_a_model_kept_by_webhooks_then_its_listing_w
     sandbox, tmp_path
 ):
     config = tmp_path / "holded.json"
-    config.write_text(json.dumps(connector_config(sandbox, dialect="v2")))
+    config.write_text(json.dumps(connector_config(sandbox, dialect="v2", webhooks={"events": ["contact", "invoice"]})))
     db = tmp_path / "holded.duckdb"
     sync(sandbox, config, db, "--streams", "crmOpportunity,changeEvents")  # every model listed for the events
     second = sync(sandbox, config, db, "--streams", "crmOpportunity,changeEvents", "--webhooks")
@@ -149,12 +152,36 @@ def test_given_only_change_events_of_a_model_kept_by_webhooks_then_its_listing_w
     assert second["streams"]["changeEvents"]["status"] == "complete"
 
 
+def test_given_webhooks_on_but_no_events_registered_then_they_are_listed_as_usual_until_registered(sandbox, tmp_path):
+    config = tmp_path / "holded.json"
+    config.write_text(json.dumps(connector_config(sandbox, dialect="v2", webhooks={"enabled": True})))
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, config, db)
+    second = sync(sandbox, config, db)  # nothing registered: the webhooks keep nothing, all is listed
+    assert {entry["path"] for entry in second["listings"]} == LISTED_EVERY_RUN | {"/v2/contacts", "/v2/invoices"}
+    assert second["webhooks"]["from_webhooks"] == {} and second["webhooks"]["unregistered"] == KEPT_BY_WEBHOOKS
+    table = " ".join(second["_table"].split())
+    assert ("listed as usual, their Holded events not registered (`holded webhooks register`, or `webhooks.events` "
+            "for a webhook made in Holded's UI): " + ", ".join(KEPT_BY_WEBHOOKS)) in table  # fmt: skip
+
+    # Registered for invoices only: invoices are left to the webhooks, contacts still listed.
+    registered = run_script("holded", "webhooks", "register", "--config", str(config), "--db", str(db), "--url",
+                            "http://127.0.0.1:9/hook", "--events", "invoice",
+                            env={"HOLDED_API_KEY": "", "HOLDED_API_TOKEN": "", "HOLDED_CONFIG": ""})  # fmt: skip
+    assert registered.returncode == 0, registered.stderr
+    third = sync(sandbox, config, db)
+    assert {entry["path"] for entry in third["listings"]} == LISTED_EVERY_RUN | {"/v2/contacts"}
+    assert set(third["webhooks"]["from_webhooks"]) == {"accountingInvoice", "accountingInvoiceItem"}
+    assert third["webhooks"]["unregistered"] == ["genericContact", "genericCompany"]
+
+
 @pytest.mark.parametrize(
     ("webhooks", "message"),
     [
         ({"enabled": True, "reconcile_every": "soon"}, "`webhooks.reconcile_every` 'soon' is not a duration"),
         ({"enabled": "yes"}, "`webhooks.enabled` 'yes' must be true or false"),
         ({"enabled": True, "every": "1h"}, "`webhooks.every` is not a setting"),
+        ({"enabled": True, "events": ["lead.update"]}, "`webhooks.events`: 'lead.update' is not a Holded webhook"),
     ],
 )
 def test_given_a_wrong_webhooks_setting_then_one_line_names_the_field(sandbox, tmp_path, webhooks, message):

@@ -30,6 +30,7 @@ import requests
 from holded_cli.store import connect
 from holded_cli.webhooks import verify
 from holded_sandbox.testing import running_sandbox
+from holded_sandbox.webhook_delivery import sign
 from integration_tests.conftest import run_script, script
 from unit_tests.conftest import control
 from unit_tests.sandbox.webhook_receiver import receiving
@@ -367,3 +368,196 @@ def test_given_an_invoice_created_through_v2_then_it_and_its_lines_land_for_at_m
     assert query(db, "SELECT count(*) FROM accountingInvoiceItem WHERE id LIKE ?", [made["id"] + ":%"]) == [(1,)]
     assert [e[1] for e in events_of(db, made["id"], baseline)] == ["created"]
     assert changes_found(sync(sandbox, db)) == {}
+
+
+def inbox_row(db: Path, record_id: str) -> tuple:
+    """(status, attempts, last_error) of the delivery naming `record_id`."""
+    sql = "SELECT status, attempts, last_error FROM _holded_inbox WHERE record_id = ? ORDER BY received_at LIMIT 1"
+    return query(db, sql, [record_id])[0]
+
+
+def test_given_an_empty_200_to_the_read_then_the_record_is_kept_and_read_again_later(sandbox, tmp_path):
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    port = free_port()
+    secret = register(sandbox, port)
+    target = company(sandbox)
+    baseline = last_seq(db)
+    with serving(sandbox, db, port, secret) as serve:
+        empty = [{"match": f"/v2/contacts/{target['id']}", "method": "GET", "status": 200, "body": body}
+                 for body in ({}, [])]  # fmt: skip
+        control(sandbox, "PATCH", "faults", script=empty)
+        put_contact(sandbox, target, email="still-here@example.es")
+        serve.wait("the delivery stored", lambda s: s["stored"] == 1)
+        deadline = time.monotonic() + DEADLINE
+        while control(sandbox, "GET", "faults")["script"] and time.monotonic() < deadline:
+            time.sleep(0.05)  # both empty answers given
+        time.sleep(0.3)
+        # Not a deletion: the row and its state are kept, the delivery waits with the reason.
+        assert query(db, "SELECT count(*) FROM genericCompany WHERE id = ?", [target["id"]]) == [(1,)]
+        status, attempts, error = inbox_row(db, target["id"])
+        assert (status, attempts) == ("pending", 2) and "empty answer" in error
+        serve.wait("read again once Holded answers the record", lambda s: s["processed"] == 1, timeout=30)
+    assert query(db, "SELECT email FROM genericCompany WHERE id = ?", [target["id"]]) == [("still-here@example.es",)]
+    assert [e[1] for e in events_of(db, target["id"], baseline)] == ["updated"]
+
+
+def test_given_a_sync_committing_while_the_receiver_reads_then_the_older_read_is_not_written_back(sandbox, tmp_path):
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    port = free_port()
+    secret = register(sandbox, port)
+    target = company(sandbox)
+    baseline = last_seq(db)
+    with serving(sandbox, db, port, secret) as serve:
+        # The receiver's read of the first change is answered 6 s late: it carries the older content.
+        slow = {"kind": "slow", "delay_ms": 6000, "match": f"/v2/contacts/{target['id']}", "method": "GET"}
+        control(sandbox, "PATCH", "faults", script=[slow])
+        put_contact(sandbox, target, email="older@example.es")
+        deadline = time.monotonic() + DEADLINE
+        while control(sandbox, "GET", "faults")["script"] and time.monotonic() < deadline:
+            time.sleep(0.05)  # the receiver has read it
+        put_contact(sandbox, target, email="newer@example.es")
+        sync(sandbox, db)  # commits the newer content while the receiver's read is still on its way
+        serve.wait("both deliveries processed", lambda s: s["processed"] >= 2, timeout=30)
+    assert query(db, "SELECT email FROM genericCompany WHERE id = ?", [target["id"]]) == [("newer@example.es",)]
+    sql = "SELECT type, record FROM changeEvents WHERE recordId = ? AND seq > ? ORDER BY seq"
+    rows = query(db, sql, [target["id"], baseline])
+    events = [(kind, json.loads(event)["record"]["email"]) for kind, event in rows]
+    assert events == [("updated", "newer@example.es")]  # no event reverting to the older content
+
+
+def test_given_a_slow_downstream_webhook_then_a_sync_meanwhile_does_not_wait_for_it(sandbox, tmp_path):
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    port = free_port()
+    secret = register(sandbox, port)
+    targets = [c for c in v2(sandbox, "GET", "/contacts", params={"limit": 100})["items"]][:3]
+    # Each event answered 4.5 s late.
+    with receiving(statuses=[], default=200, delay=4.5) as out, serving(sandbox, db, port, secret, "--webhook",
+                                                                        out.url) as serve:  # fmt: skip
+        for index, contact in enumerate(targets):
+            put_contact(sandbox, contact, email=f"slow-{index}@example.es")
+        serve.wait("the three changes processed", lambda s: s["processed"] >= 3, timeout=30)
+        out.wait_for(1, timeout=30)  # the receiver is sending (13 s for the three)
+        started = time.monotonic()
+        result = holded(sandbox, "sync", "--db", str(db), "--no-progress")
+        assert result.returncode == 0, result.stderr
+        assert time.monotonic() - started < 10  # it never waited for the webhook's answers
+        out.wait_for(3, timeout=30)
+    assert sorted(c.json()["recordId"] for c in out.calls[:3]) == sorted(c["id"] for c in targets)
+
+
+def test_given_reads_failing_then_each_delivery_waits_its_own_pause_however_many_arrive(sandbox, tmp_path):
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    port = free_port()
+    secret = register(sandbox, port)
+    contacts = v2(sandbox, "GET", "/contacts", params={"limit": 100})["items"]
+    failing, others = contacts[0], contacts[1:9]
+    script = [{"match": f"/v2/contacts/{failing['id']}", "method": "GET", "status": 503}] * 50
+    with serving(sandbox, db, port, secret) as serve:
+        control(sandbox, "PATCH", "faults", script=script)
+        put_contact(sandbox, failing, email="failing@example.es")
+        serve.wait("the delivery stored", lambda s: s["stored"] == 1)
+        started = time.monotonic()
+        for index, contact in enumerate(others):  # a delivery every ~0.6 s wakes the processor each time
+            put_contact(sandbox, contact, email=f"busy-{index}@example.es")
+            time.sleep(0.6)
+        serve.wait("the others processed", lambda s: s["processed"] >= len(others))
+        elapsed = time.monotonic() - started
+        reads = 50 - len(control(sandbox, "GET", "faults")["script"])
+        # Pauses of 2, 4, 8 s after the 1st, 2nd, 3rd failed read: within ~6 s, at most 3 reads (each read is
+        # the client's 3 tries: one request and two retries).
+        assert elapsed < 10 and reads <= 3 * 3, (elapsed, reads)
+        status, attempts, error = inbox_row(db, failing["id"])
+        assert status == "pending" and 1 <= attempts <= 3 and "503" in error
+
+
+def post_delivery(serve: Serve, secret: str, event: str, record_id: str, upper: bool = False) -> requests.Response:
+    """A delivery as Holded signs it (`upper`: the signature's hex digits in upper case)."""
+    body = json.dumps({"id": record_id}).encode()
+    signature = sign(secret, body)
+    hexdigits = signature.removeprefix("sha256=")
+    headers = {"x-holded-webhook-event": event, "x-holded-webhook-id": uuid.uuid4().hex[:24],
+               "x-holded-webhook-account-id": "a" * 24,
+               "x-holded-webhook-signature": "sha256=" + (hexdigits.upper() if upper else hexdigits)}  # fmt: skip
+    return requests.post(serve.url, data=body, headers=headers, timeout=10)
+
+
+def test_given_holded_monthly_quota_spent_then_no_request_is_made_until_restart(sandbox, tmp_path):
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    port = free_port()
+    secret = register(sandbox, port)
+    contacts = v2(sandbox, "GET", "/contacts", params={"limit": 100})["items"]
+    with serving(sandbox, db, port, secret) as serve:
+        used = v2(sandbox, "GET", "/usage")["count"]  # (this read counted too)
+        control(sandbox, "PATCH", "faults", rate_limit_per_month=used + 1)  # the user's PUT spends the last one
+        put_contact(sandbox, contacts[0], email="quota-1@example.es")
+        serve.wait("the quota line", lambda s: any("quota is spent" in line for line in serve.lines))
+        spent = requests_served(sandbox)
+        for contact in contacts[1:4]:  # more deliveries keep arriving: each wakes the processor
+            assert post_delivery(serve, secret, "contact.update", contact["id"]).status_code == 200
+        serve.wait("the deliveries stored", lambda s: s["stored"] == 4)
+        time.sleep(1.5)
+        assert requests_served(sandbox) == spent  # the receiver asked Holded nothing more
+        assert serve.status()["processed"] == 0
+    control(sandbox, "PATCH", "faults", rate_limit_per_month=100_000)
+    with serving(sandbox, db, port, secret) as serve:  # a restart reads them
+        serve.wait("all four processed", lambda s: s["processed"] == 4)
+    assert query(db, "SELECT count(*) FROM _holded_inbox WHERE status = 'processed'") == [(4,)]
+
+
+def test_given_sigterm_or_ctrl_c_then_it_says_stopped_and_exits_0_or_130(sandbox, tmp_path):
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    for sig, code in ((signal.SIGTERM, 0), (signal.SIGINT, 130)):
+        with serving(sandbox, db, free_port(), "whsec_signal-test") as serve:
+            serve.process.send_signal(sig)
+            assert serve.process.wait(timeout=30) == code
+        time.sleep(0.2)
+        assert serve.lines[-1].strip() == "holded webhooks serve: stopped", serve.lines
+
+
+def test_given_a_description_alpha_beta_alpha_beta_then_four_events_are_stored_and_delivered(sandbox, tmp_path):
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    port = free_port()
+    secret = register(sandbox, port)
+    line = {"name": "Draft consulting", "price": "100.00", "units": 1, "tax": 21}
+    body = {"contact_id": company(sandbox)["id"], "date": "2025-03-14", "items": [line]}
+    invoice = v2(sandbox, "POST", "/invoices", json=body)
+    sync(sandbox, db)  # the draft known: what follows are its changes
+    baseline = last_seq(db)
+    with receiving(statuses=[], default=200) as out, serving(sandbox, db, port, secret, "--webhook", out.url) as serve:
+        for n, text in enumerate(("Alpha", "Beta", "Alpha", "Beta"), start=1):
+            v2(sandbox, "PUT", f"/invoices/{invoice['id']}", json={**body, "description": text})  # (a PUT replaces)
+            serve.wait(f"change {n} processed", lambda s, n=n: s["processed"] >= n)
+        out.wait_for(4, timeout=30)
+        time.sleep(0.3)
+        status = serve.status()
+    events = events_of(db, invoice["id"], baseline)
+    assert [e[1] for e in events] == ["updated"] * 4 and len({e[0] for e in events}) == 4
+    delivered = [c.json() for c in out.calls]
+    assert [(e["recordId"], e["type"], e["changedFields"]) for e in delivered] == [
+        (invoice["id"], "updated", ["description"])
+    ] * 4
+    assert [e["id"] for e in delivered] == [e[0] for e in events]  # each stored event delivered once, in order
+    assert status["changes"]["changeEvents updated"] == 4  # counted as stored
+    assert query(db, "SELECT description FROM accountingInvoice WHERE id = ?", [invoice["id"]]) == [("Beta",)]
+
+
+def test_given_a_native_table_synced_while_serving_then_its_deliveries_are_processed(sandbox, tmp_path):
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    port = free_port()
+    secret = register(sandbox, port)
+    product = v2(sandbox, "GET", "/products", params={"limit": 10})["items"][0]
+    with serving(sandbox, db, port, secret) as serve:
+        result = holded(sandbox, "sync", "--db", str(db), "--streams", "products", "--no-progress")
+        assert result.returncode == 0, result.stderr
+        v2(sandbox, "PUT", f"/products/{product['id']}", json={"name": "Producto renombrado"})
+        serve.wait("the product processed", lambda s: s["processed"] >= 1)
+        assert serve.status()["ignored"] == {}
+    assert query(db, "SELECT record->>'name' FROM products WHERE id = ?", [product["id"]]) == [("Producto renombrado",)]

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 import requests
 
@@ -63,6 +64,14 @@ def receiver() -> Iterator[tuple[str, queue.Queue]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The DuckDB file the registrations are recorded in (HOLDED_DB, as a user sets it)."""
+    path = tmp_path / "holded.duckdb"
+    monkeypatch.setenv("HOLDED_DB", str(path))
+    return path
 
 
 def register(sandbox: Any, *args: str, token: str | None = None, key: bool = False) -> Any:
@@ -139,6 +148,21 @@ def test_given_the_events_and_a_secret_file_when_registering_with_json_then_only
     assert "whsec_" not in result.stdout + result.stderr
 
 
+def test_given_a_registration_then_it_is_recorded_in_the_database_and_next_says_how_serve_reads_the_secret(
+    sandbox, tmp_path, db
+):
+    secret_file = tmp_path / "holded-webhook.secret"
+    result = register(sandbox, "--url", "http://127.0.0.1:9/hook", "--secret-file", str(secret_file))
+    assert result.returncode == 0, result.stderr
+    assert f"Next: `holded webhooks serve --secret-file {secret_file}` at that URL" in result.stdout
+    (hook,) = sandbox.webhooks.list()
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT id, url, events, registered_at IS NOT NULL FROM _holded_registered_webhooks")
+        assert [(i, u, json.loads(e), w) for i, u, e, w in rows.fetchall()] == [
+            (hook["id"], "http://127.0.0.1:9/hook", SYNCED_EVENTS, True)
+        ]
+
+
 def test_given_a_token_without_developers_webhooks_write_then_the_steps_for_holded_ui_are_printed_and_nothing_is_registered(  # noqa: E501
     sandbox, tmp_path
 ):
@@ -162,6 +186,7 @@ def test_given_a_token_without_developers_webhooks_write_then_the_steps_for_hold
     ]
     (line,) = result.stderr.splitlines()
     assert line.startswith("holded webhooks register: the Holded API token lacks developers:webhooks.write")
+    assert "make a new token with developers:webhooks.write (Settings > Developers > Credentials > Add API" in line
     assert token not in result.stdout + result.stderr
 
 

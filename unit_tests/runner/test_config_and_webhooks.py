@@ -70,7 +70,7 @@ def test_signature_is_hmac_sha256_of_the_raw_body():
 
 def test_webhook_needs_a_secret_and_an_http_url(tmp_path):
     with Store(tmp_path / "w.duckdb") as store:
-        with pytest.raises(HoldedConfigError, match="HOLDED_WEBHOOK_SECRET"):
+        with pytest.raises(HoldedConfigError, match="HOLDED_EVENTS_SECRET"):
             Webhook(store, "http://127.0.0.1:1/x", "")
         with pytest.raises(HoldedConfigError, match="http"):
             Webhook(store, "ftp://example.com/x", "secret-value")

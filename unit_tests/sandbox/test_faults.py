@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from email.utils import parsedate_to_datetime
 
@@ -149,3 +150,19 @@ def test_invalid_fault_settings_are_refused(api):
     resp = requests.patch(api.sb.control_url + "/faults", json={"retry_after_format": "minutes"}, timeout=10)
     assert resp.status_code == 400
     assert api.sb.faults.retry_after_format == "seconds"
+
+
+def test_script_slow_answers_what_was_read_before_a_change_made_meanwhile(api):
+    contact = api.get(CONTACTS).json()[0]
+    api.sb.faults.update(script=[{"kind": "slow", "delay_ms": 800, "match": f"{CONTACTS}/{contact['id']}"}])
+    answers: list = []
+    reader = threading.Thread(target=lambda: answers.append(api.get(f"{CONTACTS}/{contact['id']}")))
+    started = time.monotonic()
+    reader.start()
+    while api.sb.faults.script:  # the slow read has been handled
+        time.sleep(0.01)
+    api.put(f"{CONTACTS}/{contact['id']}", json={"phone": "+34 600 999 999"})
+    reader.join()
+    assert time.monotonic() - started >= 0.8
+    assert answers[0].status_code == 200 and answers[0].json()["phone"] != "+34 600 999 999"
+    assert api.get(f"{CONTACTS}/{contact['id']}").json()["phone"] == "+34 600 999 999"

@@ -20,6 +20,7 @@ class SandboxProcess:
     base_url: str
     api_key: str
     root: str
+    api_token: str = ""  # the API v2 token (every permission)
 
     def control(self, method: str, route: str, **body: object) -> dict:
         resp = requests.request(method, f"{self.root}/__sandbox__/{route}", json=body or None, timeout=60)
@@ -31,7 +32,7 @@ class SandboxProcess:
 def sandbox_process(scale: float = 1.0, seed: int = 1, api_key: str = "bench-key") -> Iterator[SandboxProcess]:
     """The sandbox in a separate process, so it does not share the benchmark's interpreter lock."""
     with running_sandbox_process("--scale", str(scale), "--seed", str(seed), api_key=api_key) as sb:
-        yield SandboxProcess(base_url=sb.base_url, api_key=api_key, root=sb.root)
+        yield SandboxProcess(base_url=sb.base_url, api_key=api_key, root=sb.root, api_token=sb.api_token)
 
 
 def machine() -> str:

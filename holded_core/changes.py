@@ -7,6 +7,12 @@ compares each record's fingerprint with what the previous complete listing saw:
   each an encoded map id -> fingerprint (4 bytes; 12-byte binary ObjectIds make 16 bytes a record);
   pending is a list of chunks, one per checkpoint, so checkpointing after every page costs what the
   page added, not what the whole pass has emitted so far;
+- optionally `"raw": {"ctx": <context hash>, "map": <Holded id -> 8-byte fingerprint of the listed record
+  as Holded returned it>}` and `"listed": <records Holded served in the last complete listing>`: a listed
+  record whose raw fingerprint is unchanged (under the same context: mapping code, connector version,
+  settings) is not mapped again, its keys carried over (`ChangeTracker.carry`); `listed` bounds the
+  client's read-ahead. A state without them (an older release's) is read as before: every record mapped
+  and compared once, no false change;
 - a record whose fingerprint differs from the known one is emitted and recorded in `pending`, so a
   sync killed anywhere resumes by listing again and re-emits nothing it already emitted;
 - ids of the known set missing from a *complete* listing are only deletion *candidates*: Holded

@@ -432,8 +432,9 @@ class HoldedClient:
             page_size: `limit` asked of a cursor listing (the resource's maximum: fewer requests).
             expected_records: how many records the last complete listing of this route had. Read-ahead
                 never asks for a page past the last one that many records fill (a page past the end is a
-                request spent for nothing: requests are money); past it, and without it, pages are read
-                one after another, so a listing costs exactly the pages it needs.
+                request spent for nothing: requests are money); past it, and with 0 (nothing known), pages
+                are read one after another, so a listing costs exactly the pages it needs. None: read-ahead
+                unbounded (up to `read_ahead` pages past the end may be asked and discarded).
 
         Yields:
             `Page`s whose records are each listed once: a record already yielded by an earlier page of
@@ -459,8 +460,10 @@ class HoldedClient:
             ahead = self.config.read_ahead if read_ahead is None else read_ahead
             pages = (
                 self._iter_pages_sequential(path, params)
-                if ahead <= 0 or not expected_records
-                else self._iter_pages_ahead(path, params, ahead, expected_records // PAGE_SIZE + 1)
+                if ahead <= 0 or expected_records == 0
+                else self._iter_pages_ahead(
+                    path, params, ahead, None if expected_records is None else expected_records // PAGE_SIZE + 1
+                )
             )
         listed = _Distinct(path)
         try:
@@ -502,9 +505,9 @@ class HoldedClient:
             number += 1
 
     def _iter_pages_ahead(
-        self, path: str, params: Mapping[str, Any] | None, ahead: int, last_expected: int
+        self, path: str, params: Mapping[str, Any] | None, ahead: int, last_expected: int | None
     ) -> Iterator[Page]:
-        """Pages read `ahead` at a time up to `last_expected`, then one after another."""
+        """Pages read `ahead` at a time up to `last_expected` (None: to the end), then one after another."""
         first = self.fetch_page(path, params, 1)
         yield first
         if first.last:  # most lists fit one page: no speculative requests for them
@@ -516,7 +519,7 @@ class HoldedClient:
         interrupted = False
         try:
             while True:
-                while len(pending) < ahead and (next_number <= last_expected or not pending):
+                while len(pending) < ahead and (last_expected is None or next_number <= last_expected or not pending):
                     pending.append(in_context(pool, self.fetch_page, path, params, next_number, abandon))
                     next_number += 1
                 page = pending.popleft().result()

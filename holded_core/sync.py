@@ -2,7 +2,12 @@
 plain outputs (records, state checkpoints, statuses, logs) that the Airbyte source and the local runner
 turn into their own messages. No Airbyte import here.
 
-- Listings run concurrently (`stream_concurrency`), pages with read-ahead (the client's `read_ahead`).
+- Listings run concurrently (`stream_concurrency`), pages with read-ahead (the client's `read_ahead`),
+  which an incremental stream bounds by the last complete listing's size (kept in its state), so a
+  listing costs exactly the pages it needs.
+- A listed record whose own fingerprint (as Holded returned it, with what else its mapping reads) is the
+  one the last complete pass kept is not translated nor mapped again: every tracker it feeds carries its
+  records over (`ChangeTracker.carry`); a changed record is mapped and compared as before.
 - Incremental streams emit only new or changed records, then tombstones for ids a complete listing
   no longer has and Holded confirms deleted (`holded_core.deletions`); state is checkpointed after
   every page that emitted something, and at the end.
@@ -688,7 +693,9 @@ class SyncEngine:
                 params,
                 pagination=listing.pagination,
                 page_size=listing.page_size,
-                expected_records=max(before) if before else None,
+                # Incremental streams read exactly the pages they need (a first pass: one after another);
+                # a full refresh, which keeps no state, reads ahead as far as the client's `read_ahead`.
+                expected_records=max(before) if before else (0 if trackers else None),
             )
             served = 0
             raw_consumers = [c for c in consumers if c.tracker is not None and c.tracker.raw_context is not None]

@@ -414,6 +414,7 @@ class HoldedClient:
         read_ahead: int | None = None,
         pagination: str | None = None,
         page_size: int | None = None,
+        expected_records: int | None = None,
     ) -> Iterator[Page]:
         """A listing's pages, lazily, as the route paginates.
 
@@ -429,6 +430,11 @@ class HoldedClient:
                 follow one another, so no read-ahead) or `none` (one request; Holded answers everything).
                 Default: `cursor` for a `/v2/` route, else `page`.
             page_size: `limit` asked of a cursor listing (the resource's maximum: fewer requests).
+            expected_records: how many records the last complete listing of this route had. Read-ahead
+                never asks for a page past the last one that many records fill (a page past the end is a
+                request spent for nothing: requests are money); past it, and with 0 (nothing known), pages
+                are read one after another, so a listing costs exactly the pages it needs. None: read-ahead
+                unbounded (up to `read_ahead` pages past the end may be asked and discarded).
 
         Yields:
             `Page`s whose records are each listed once: a record already yielded by an earlier page of
@@ -453,7 +459,11 @@ class HoldedClient:
         else:
             ahead = self.config.read_ahead if read_ahead is None else read_ahead
             pages = (
-                self._iter_pages_sequential(path, params) if ahead <= 0 else self._iter_pages_ahead(path, params, ahead)
+                self._iter_pages_sequential(path, params)
+                if ahead <= 0 or expected_records == 0
+                else self._iter_pages_ahead(
+                    path, params, ahead, None if expected_records is None else expected_records // PAGE_SIZE + 1
+                )
             )
         listed = _Distinct(path)
         try:
@@ -494,7 +504,10 @@ class HoldedClient:
                 return
             number += 1
 
-    def _iter_pages_ahead(self, path: str, params: Mapping[str, Any] | None, ahead: int) -> Iterator[Page]:
+    def _iter_pages_ahead(
+        self, path: str, params: Mapping[str, Any] | None, ahead: int, last_expected: int | None
+    ) -> Iterator[Page]:
+        """Pages read `ahead` at a time up to `last_expected` (None: to the end), then one after another."""
         first = self.fetch_page(path, params, 1)
         yield first
         if first.last:  # most lists fit one page: no speculative requests for them
@@ -506,7 +519,7 @@ class HoldedClient:
         interrupted = False
         try:
             while True:
-                while len(pending) < ahead:
+                while len(pending) < ahead and (last_expected is None or next_number <= last_expected or not pending):
                     pending.append(in_context(pool, self.fetch_page, path, params, next_number, abandon))
                     next_number += 1
                 page = pending.popleft().result()

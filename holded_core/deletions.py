@@ -113,7 +113,7 @@ class DeletionCheck:
         missing = tracker.missing()
         if not missing:
             return Verdicts()
-        total = len(tracker.known)
+        total = tracker.known_count()
         share = len(missing) / total
         mass = share > self.max_share
         what = f"{len(missing)} of {total} known records ({share:.0%}) were missing from a complete listing"

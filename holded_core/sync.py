@@ -2,7 +2,12 @@
 plain outputs (records, state checkpoints, statuses, logs) that the Airbyte source and the local runner
 turn into their own messages. No Airbyte import here.
 
-- Listings run concurrently (`stream_concurrency`), pages with read-ahead (the client's `read_ahead`).
+- Listings run concurrently (`stream_concurrency`), pages with read-ahead (the client's `read_ahead`),
+  which an incremental stream bounds by the last complete listing's size (kept in its state), so a
+  listing costs exactly the pages it needs.
+- A listed record whose own fingerprint (as Holded returned it, with what else its mapping reads) is the
+  one the last complete pass kept is not translated nor mapped again: every tracker it feeds carries its
+  records over (`ChangeTracker.carry`); a changed record is mapped and compared as before.
 - Incremental streams emit only new or changed records, then tombstones for ids a complete listing
   no longer has and Holded confirms deleted (`holded_core.deletions`); state is checkpointed after
   every page that emitted something, and at the end.
@@ -21,6 +26,7 @@ turn into their own messages. No Airbyte import here.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import queue
 import threading
 import time
@@ -29,9 +35,13 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import metadata
 from typing import Any
 
+import orjson
+
 from holded_core.changes import (
+    RAW_BYTES,
     ChangeTracker,
     build_event,
     bytes_per_record,
@@ -184,7 +194,11 @@ class StreamConsumer:
         self.engine = engine
         self.spec = selected.spec
         scope = engine.scope(self.spec)
-        self.tracker = ChangeTracker(state, stream=self.spec.name, scope=scope) if selected.incremental else None
+        self.tracker = (
+            ChangeTracker(state, stream=self.spec.name, scope=scope, raw_context=engine.raw_context(self.spec))
+            if selected.incremental
+            else None
+        )
         self.report = engine.reports[self.spec.name]
         self.out: list[Output] = []  # the listing's batch for the current page (set by the engine)
         self._dirty = False
@@ -205,6 +219,11 @@ class StreamConsumer:
                 self.report.counts[change.kind] += 1
                 self._dirty = True
             self._emit_record(record)
+
+    def note_raw(self, holded_id: Any, raw: bytes | None, extracted: list[Extracted]) -> None:
+        """A listed record just mapped: its raw fingerprint is kept when all its records fit the model."""
+        if self.tracker is not None and _fits(extracted):
+            self.tracker.note_raw(holded_id, raw)
 
     def _emit_record(self, record: dict[str, Any]) -> None:
         if not self._started:
@@ -292,6 +311,7 @@ class EventsHub:
             versioned=True,
             stream=f"{EVENTS_STREAM} ({spec.name})",
             scope=self.engine.scope(spec),
+            raw_context=self.engine.raw_context(spec),
         )
 
     def feed(self, spec: StreamSpec, extracted: list[Extracted]) -> None:
@@ -304,6 +324,11 @@ class EventsHub:
                 if change is not None:
                     self._dirty = True
                     self._emit(spec, change, item.clean)
+
+    def note_raw(self, spec: StreamSpec, holded_id: Any, raw: bytes | None, extracted: list[Extracted]) -> None:
+        """See `StreamConsumer.note_raw` (only this model's listing thread touches its raw fingerprints)."""
+        if _fits(extracted):
+            self.trackers[spec.name].note_raw(holded_id, raw)
 
     def _emit(self, spec: StreamSpec, change: Any, record: Mapping[str, Any] | None) -> None:
         self.report.counts[change.kind] += 1
@@ -479,12 +504,51 @@ class SyncEngine:
         return spec.extract(
             listed,
             default_currency=self.options.default_currency,
-            is_person=self._is_person if spec.name in ("accountingInvoice",) else None,
+            is_person=self._is_person if self._reads_kinds(spec) else None,
             include_raw=self.options.include_raw,
             problems=problems,
             timezone=self.options.timezone,
             received=received if received is not listed else None,
         )
+
+    @staticmethod
+    def _reads_kinds(spec: StreamSpec) -> bool:
+        """The stream's mapping reads whether a contact is a person (an invoice's customer or company)."""
+        return spec.name in ("accountingInvoice",)
+
+    def raw_context(self, spec: StreamSpec) -> str | None:
+        """What a unified stream's records depend on besides the listed record (`ChangeTracker`'s raw
+        fingerprints are kept under it): the mapping code and connector version, the stream's mappings,
+        fields and field mappings, the settings its conversions read, the listing. None for a native or
+        custom stream (its records are Holded's own: nothing to skip)."""
+        if spec.kind != "unified" or spec.listing is None:
+            return None
+        extras = [(f.names, f.path, f.custom_field, getattr(f.read, "__qualname__", "")) for f in spec.extras]
+        parts = [
+            _code_version(),
+            spec.name,
+            list(spec.fields),
+            [(m.stream, m.resource, m.children) for m in spec.mappings],
+            extras,
+            self.options.default_currency,
+            self.options.timezone,
+            self.options.include_raw,
+            spec.listing.path,
+            spec.listing.pagination,
+        ]
+        return hashlib.blake2b(orjson.dumps(parts, default=str), digest_size=8).hexdigest()
+
+    def _raw_fingerprints(self, spec: StreamSpec, records: list[dict[str, Any]], blobs: list[bytes]) -> list[bytes]:
+        """Each listed record's raw fingerprint for `spec`: the record, and whether its contact is a person
+        where the mapping reads it (a contact turning into a company changes the invoice's references)."""
+        if not self._reads_kinds(spec):
+            return [hashlib.blake2b(blob, digest_size=RAW_BYTES).digest() for blob in blobs]
+        out = []
+        for record, blob in zip(records, blobs, strict=True):
+            contact = record.get("contact", record.get("contact_id"))  # v1's `contact`, v2's `contact_id`
+            kind = self._is_person(str(contact)) if contact else None
+            out.append(hashlib.blake2b(blob + b"|" + str(kind).encode(), digest_size=RAW_BYTES).digest())
+        return out
 
     def scope(self, spec: StreamSpec) -> int | None:
         """What bounds a stream's listing: `start_date` for dated documents (a change is not a deletion)."""
@@ -621,29 +685,70 @@ class SyncEngine:
                 raise self._quota
             reads_v1 = records_kinds or bool(event_specs) or any(c.spec.kind == "unified" for c in consumers)
             params = listing.query(self.options.start_date, self.options.timezone)
+            trackers = [c.tracker for c in consumers if c.tracker is not None]
+            if self.events is not None:
+                trackers += [self.events.trackers[spec.name] for spec in event_specs]
+            before = [t.listed_before for t in trackers if t.listed_before is not None]
             pages = self.client.iter_pages(
-                listing.path, params, pagination=listing.pagination, page_size=listing.page_size
+                listing.path,
+                params,
+                pagination=listing.pagination,
+                page_size=listing.page_size,
+                # Incremental streams read exactly the pages they need (a first pass: one after another);
+                # a full refresh, which keeps no state, reads ahead as far as the client's `read_ahead`.
+                expected_records=max(before) if before else (0 if trackers else None),
             )
+            served = 0
+            raw_consumers = [c for c in consumers if c.tracker is not None and c.tracker.raw_context is not None]
+            raw_events = [spec for spec in event_specs if self.events is not None] if event_specs else []
             for page in pages:
-                for received in page.records:
+                served += page.received
+                records = page.records
+                ids = [record.get("id") for record in records]
+                # Raw fingerprints: a record unchanged since the last complete pass is carried over by each
+                # tracker that kept it, and is not mapped for it (`ChangeTracker.carry`).
+                raws: dict[str, list[bytes]] = {}
+                carried: dict[str, list[bool]] = {}
+                if raw_consumers or raw_events:
+                    blobs = [orjson.dumps(record, option=orjson.OPT_SORT_KEYS) for record in records]
+                    for consumer in raw_consumers:
+                        raws[consumer.spec.name] = self._raw_fingerprints(consumer.spec, records, blobs)
+                        carried[consumer.spec.name] = consumer.tracker.carry(ids, raws[consumer.spec.name])  # type: ignore[union-attr]
+                    for spec in raw_events:
+                        fps = raws.get(spec.name) or self._raw_fingerprints(spec, records, blobs)
+                        raws[f"events:{spec.name}"] = fps
+                        carried[f"events:{spec.name}"] = self.events.trackers[spec.name].carry(ids, fps)  # type: ignore[union-attr]
+                for n, received in enumerate(records):
+                    todo = [c for c in consumers if not (c.spec.name in carried and carried[c.spec.name][n])]
+                    events_todo = [s for s in event_specs if not carried.get(f"events:{s.name}", _NEVER)[n]]
+                    if not todo and not events_todo and not records_kinds:
+                        continue  # unchanged for every stream and model it feeds: not translated, not mapped
                     # The one place a listed record is translated: unified streams (and their events)
                     # read Holded's v1 shape; native and custom streams the record as Holded returned it.
                     as_v1 = self._v1(listing, received) if reads_v1 else received
                     if records_kinds:
                         self._kinds[str(received.get("id"))] = is_person(as_v1)
                     shared: dict[str, list[Extracted]] = {}  # a stream and its events read one extraction
-                    for consumer in consumers:
+                    for consumer in todo:
                         listed = as_v1 if consumer.spec.kind == "unified" else received
-                        consumer.feed(listed, self._extracted(consumer.spec, listed, shared, received))
+                        items = self._extracted(consumer.spec, listed, shared, received)
+                        consumer.feed(listed, items)
+                        if consumer.spec.name in raws:
+                            consumer.note_raw(ids[n], raws[consumer.spec.name][n], items)
                     if self.events is not None:
-                        for spec in event_specs:
-                            self.events.feed(spec, self._extracted(spec, as_v1, shared, received))
+                        for spec in events_todo:
+                            items = self._extracted(spec, as_v1, shared, received)
+                            self.events.feed(spec, items)
+                            if f"events:{spec.name}" in raws:
+                                self.events.note_raw(spec, ids[n], raws[f"events:{spec.name}"][n], items)
                 for consumer in consumers:
                     consumer.end_page()
                 self.send(batch[:])
                 batch.clear()
                 if self.events is not None and event_specs:
                     self.events.end_page()
+            for tracker in trackers:
+                tracker.listed = served
             check = DeletionCheck(
                 self.client,
                 listing,
@@ -722,6 +827,48 @@ class SyncEngine:
             plural = "" if outside == 1 else "s"
             lines.append(f"  (outside the streams: {outside} request{plural}: the basics check, a quota read)")
         return "\n".join(lines)
+
+
+class _Never:
+    """A list of False as long as asked."""
+
+    def __getitem__(self, _index: int) -> bool:
+        return False
+
+
+_NEVER = _Never()
+
+
+def _fits(extracted: list[Extracted]) -> bool:
+    """Every record built from a listed record is keyed and fits its model (a misfit is mapped each pass,
+    so its warning is repeated, as it was before raw fingerprints)."""
+    return all(item.key is not None and not item.problems for item in extracted)
+
+
+_CODE: list[str] = []
+
+
+def _code_version() -> str:
+    """The connector's version with a hash of the code that turns a listed record into unified ones (the
+    mappings, the dialects' translations, field mappings, days, fingerprints): a raw fingerprint kept by
+    another build is not trusted, so an edited mapping never leaves stale rows."""
+    if not _CODE:
+        from holded_core import changes, dates, dialects, fieldmap, mappings, streams
+        from holded_core.dialects import v1, v2
+
+        digest = hashlib.blake2b(digest_size=8)
+        for module in (changes, dates, dialects, fieldmap, mappings, streams, v1, v2):
+            try:
+                with open(str(module.__file__), "rb") as fh:
+                    digest.update(fh.read())
+            except OSError:  # not a plain file (a zip import): the version alone
+                digest.update(module.__name__.encode())
+        try:
+            version = metadata.version("holded-connector")
+        except metadata.PackageNotFoundError:
+            version = "?"
+        _CODE.append(f"{version}:{digest.hexdigest()}")
+    return _CODE[0]
 
 
 def _seconds(value: Any) -> int:

@@ -601,3 +601,55 @@ def test_events_to_a_webhook_never_sign_with_holded_secret(sandbox, tmp_path, re
     (line,) = result.stderr.splitlines()
     assert line == "holded events: --webhook needs a secret to sign the events: set HOLDED_EVENTS_SECRET (or --secret)"
     assert receiver.attempts == 0 and receiver.secret not in result.stdout + result.stderr
+
+
+# ------------------------------------------------------------------ unchanged records are not mapped again
+
+
+def test_given_an_unchanged_invoice_whose_contact_becomes_a_company_then_the_resync_moves_it_to_company_once(
+    sandbox, tmp_path
+):
+    """A re-sync skips records whose Holded form did not change (raw fingerprints), but an invoice's
+    customer/company also depends on its contact's kind: that is part of its raw fingerprint."""
+    db = tmp_path / "h.duckdb"
+    sync(sandbox, db)
+    persons = {c["id"] for c in sandbox.store.all("contacts") if c.get("isperson")}
+    invoice = next(d for d in sandbox.store.all("invoice") if d.get("contact") in persons)
+    contact = invoice["contact"]
+    assert query(db, f"SELECT customer, company FROM accountingInvoice WHERE id = '{invoice['id']}'") == [
+        (contact, None)
+    ]
+    record = sandbox.store.get("contacts", contact)
+    record["isperson"] = 0  # the invoice itself is untouched
+    sandbox.store.save("contacts", record)
+
+    again = sync(sandbox, db)
+    assert again["streams"]["accountingInvoice"]["changed"] >= 1
+    assert query(db, f"SELECT customer, company FROM accountingInvoice WHERE id = '{invoice['id']}'") == [
+        (None, contact)
+    ]
+    events = query(
+        db,
+        "SELECT changedFields FROM changeEvents WHERE model = 'accountingInvoice' "
+        f"AND recordId = '{invoice['id']}' AND type = 'updated'",
+    )
+    assert len(events) == 1 and set(json.loads(events[0][0])) >= {"customer", "company"}
+    third = sync(sandbox, db)  # nothing changed since: nothing emitted
+    assert all(s["new"] == s["changed"] == s["deleted"] == 0 for s in third["streams"].values())
+
+
+def test_given_a_setting_the_mapping_reads_changes_then_unchanged_records_are_mapped_again_not_left_stale(
+    sandbox, tmp_path
+):
+    """Raw fingerprints are kept under the settings the mapping reads: a new default currency re-maps every
+    lead (an update each), and the next sync with the same settings emits nothing."""
+    db = tmp_path / "h.duckdb"
+    sync(sandbox, db, "--streams", "crmOpportunity,changeEvents")
+    config = tmp_path / "usd.json"
+    config.write_text(json.dumps({"credentials": {"api_key": sandbox.api_key}, "default_currency": "USD"}))
+    leads = count(db, "crmOpportunity")
+    again = sync(sandbox, db, "--streams", "crmOpportunity,changeEvents", "--config", str(config))
+    assert again["streams"]["crmOpportunity"]["changed"] == leads
+    assert query(db, "SELECT DISTINCT currency FROM crmOpportunity") == [("USD",)]
+    third = sync(sandbox, db, "--streams", "crmOpportunity,changeEvents", "--config", str(config))
+    assert third["streams"]["crmOpportunity"]["changed"] == 0 and third["streams"]["changeEvents"]["changed"] == 0

@@ -6,6 +6,7 @@ resumes. Real `holded` console script against a sandbox on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ import duckdb
 import pytest
 
 from holded_core import HoldedClient
+from holded_core.client import PAGE_SIZE
+from holded_core.dialects import dialect_named
 from holded_sandbox.testing import connector_config, running_sandbox
 from integration_tests.conftest import run_script
 from unit_tests.conftest import control
@@ -96,6 +99,49 @@ def test_given_a_sync_then_its_requests_per_stream_add_up_to_what_holded_counted
     assert_adds_up(again, counted(sandbox) - before)
     # Holded confirmed the deletion by id: one request more for that listing, counted on its streams.
     assert again["streams"]["genericCompany"]["requests"] == summary["streams"]["genericCompany"]["requests"] + 1
+
+
+def pages_needed(path: str, records: int, dialect: str) -> int:
+    """The requests a listing of `records` needs at its route's largest page: v2's cursor pages of the
+    resource's maximum `limit` (the last one says `has_more: false`); v1's pages of 500, the first short
+    one being the last (so a count that fills its pages exactly needs one empty page more)."""
+    if dialect == "v2":
+        resource = dialect_named("v2").by_path(path)
+        assert resource is not None and resource.page_size, path
+        return max(1, math.ceil(records / resource.page_size))
+    return records // PAGE_SIZE + 1
+
+
+@pytest.mark.parametrize("dialect", ["v1", "v2"])
+def test_given_syncs_with_nothing_deleted_then_each_listing_costs_exactly_the_pages_its_records_fill(
+    sandbox, tmp_path, dialect
+):
+    """No speculative page (read-ahead past the end), no second listing, no other request: a first sync
+    and a second one (whose read-ahead knows the last listing's size) each spend ceil(records / page size)
+    per listing (v1: records // 500 + 1), and the run's total is those plus the basics check (and v2's
+    quota read)."""
+    db = tmp_path / f"{dialect}.duckdb"
+    token = "v1" if dialect == "v1" else None
+    with HoldedClient(connector_config(sandbox, dialect=dialect)) as client:
+        records = {}
+        for path in ("/invoicing/v1/contacts", "/invoicing/v1/documents/invoice", "/crm/v1/leads"):
+            resource = dialect_named("v1").by_path(path)
+            assert resource is not None
+            listing = dialect_named(dialect).resource(resource.name).listing
+            pages = client.iter_pages(listing.path, pagination=listing.pagination, page_size=listing.page_size)
+            records[listing.path] = sum(page.received for page in pages)
+    assert max(records.values()) > (100 if dialect == "v2" else PAGE_SIZE)  # several pages at this scale
+    for run in ("first", "second"):
+        before = counted(sandbox)
+        result, summary = sync(sandbox, db, token=token)
+        assert result.returncode == 0, result.stderr
+        assert_adds_up(summary, counted(sandbox) - before)
+        assert summary["requests_outside_streams"] == (2 if dialect == "v2" else 1), run
+        for entry in summary["listings"]:
+            if entry["path"] in records:
+                assert entry["requests"] == pages_needed(entry["path"], records[entry["path"]], dialect), (run, entry)
+        listed = {entry["path"] for entry in summary["listings"]}
+        assert set(records) <= listed
 
 
 def set_month_limit(sandbox: Any, limit: int | None) -> None:

@@ -217,3 +217,63 @@ def test_unreadable_state_is_a_clear_config_error():
         ChangeTracker(corrupt, stream="genericCompany")
     with pytest.raises(UnreadableState, match="state version 99"):
         ChangeTracker({"v": 99}, stream="genericCompany")
+
+
+def test_given_raw_fingerprints_then_an_unchanged_record_is_carried_with_its_children_and_a_changed_one_is_not():
+    from holded_core.changes import raw_fingerprint
+
+    a, b = "a" * 24, "b" * 24
+    listed = {a: {"id": a, "lines": [1, 2]}, b: {"id": b, "lines": [3]}}
+    first = ChangeTracker(None, raw_context="ctx1")
+    for hid, record in listed.items():
+        for i, _ in enumerate(record["lines"]):
+            first.observe(f"{hid}:{i}", fingerprint({"line": i, "of": hid}))
+        first.note_raw(hid, raw_fingerprint(record))
+    state = first.complete()
+
+    second = ChangeTracker(state, raw_context="ctx1")
+    edited = {**listed[b], "lines": [4]}
+    assert second.carry([a, b], [raw_fingerprint(listed[a]), raw_fingerprint(edited)]) == [True, False]
+    assert second.missing() == [f"{b}:0"]  # a's two lines were carried; b is mapped and compared as before
+    assert second.observe(f"{b}:0", fingerprint({"line": 0, "of": "edited"})).kind == "updated"
+    second.note_raw(b, raw_fingerprint(edited))
+    assert second.missing() == []
+    third = ChangeTracker(second.complete(), raw_context="ctx1")
+    assert third.carry([a, b], [raw_fingerprint(listed[a]), raw_fingerprint(edited)]) == [True, True]
+    assert third.missing() == []
+
+
+def test_given_a_state_kept_under_another_context_or_before_raw_fingerprints_then_nothing_is_carried_or_reemitted():
+    from holded_core.changes import raw_fingerprint
+
+    a = "a" * 24
+    old = ChangeTracker(None)  # an older release: no raw fingerprints in its state
+    old.observe(a, b"0001")
+    state = old.complete()
+    assert "raw" not in state
+    upgraded = ChangeTracker(state, raw_context="ctx1")
+    assert upgraded.carry([a], [raw_fingerprint({"id": a})]) == [False]
+    assert upgraded.observe(a, b"0001") is None  # mapped and compared: no false change
+    upgraded.note_raw(a, raw_fingerprint({"id": a}))
+    kept = upgraded.complete()
+    assert ChangeTracker(kept, raw_context="ctx1").carry([a], [raw_fingerprint({"id": a})]) == [True]
+    assert ChangeTracker(kept, raw_context="ctx2").carry([a], [raw_fingerprint({"id": a})]) == [False]
+
+
+def test_given_a_child_held_as_missing_then_its_parent_is_mapped_again_next_pass_not_carried():
+    from holded_core.changes import raw_fingerprint
+
+    a = "a" * 24
+    first = ChangeTracker(None, raw_context="c")
+    first.observe(f"{a}:0", b"0000")
+    first.observe(f"{a}:1", b"1111")
+    first.note_raw(a, raw_fingerprint({"id": a, "n": 2}))
+    second = ChangeTracker(first.complete(), raw_context="c")
+    shrunk = raw_fingerprint({"id": a, "n": 1})
+    assert second.carry([a], [shrunk]) == [False]
+    second.observe(f"{a}:0", b"0000")
+    second.note_raw(a, shrunk)
+    assert second.missing() == [f"{a}:1"]
+    second.hold(f"{a}:1")  # Holded did not confirm it: kept, and its parent is not trusted unchanged
+    third = ChangeTracker(second.complete(), raw_context="c")
+    assert third.carry([a], [shrunk]) == [False]

@@ -42,16 +42,7 @@ class LoadedConfig:
             return False
         data = read_file(self.path)
         data.setdefault("credentials", {})["refresh_token"] = token
-        text = (
-            json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-            if self.path.suffix.lower() == ".json"
-            else yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-        )
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".holded-config-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        write_file(self.path, data)
         self.values["credentials"]["refresh_token"] = token
         return True
 
@@ -90,6 +81,21 @@ def read_file(path: Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise HoldedConfigError(f'{path}: the config file must hold an object such as {{"credentials": ...}}')
     return loaded
+
+
+def write_file(path: Path, data: Mapping[str, Any]) -> None:
+    """Write a config file back, atomically and owner-only (it holds secrets), in its own format (JSON
+    for `.json`, else YAML; YAML comments are not kept)."""
+    text = (
+        json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        if path.suffix.lower() == ".json"
+        else yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True)
+    )
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".holded-config-")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
 
 
 def load_config(

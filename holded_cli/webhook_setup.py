@@ -31,15 +31,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import yaml
-
-from holded_cli.config import LoadedConfig, read_file
+from holded_cli.config import LoadedConfig, read_file, write_file
 from holded_core.basics import basics_error
 from holded_core.client import HoldedClient
 from holded_core.errors import (
@@ -172,16 +169,7 @@ class SecretSink:
             return
         data = read_file(self.path)
         data[CONFIG_KEY] = secret
-        text = (
-            json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-            if self.path.suffix.lower() == ".json"
-            else yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-        )
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".holded-config-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        write_file(self.path, data)
 
 
 def secret_sink(secret_file: str | None, loaded: LoadedConfig, is_terminal: bool) -> SecretSink:

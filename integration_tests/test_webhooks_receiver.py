@@ -523,12 +523,15 @@ def test_given_sigterm_or_ctrl_c_then_it_says_stopped_and_exits_0_or_130(sandbox
 def test_given_a_description_alpha_beta_alpha_beta_then_four_events_are_stored_and_delivered(sandbox, tmp_path):
     db = tmp_path / "holded.duckdb"
     sync(sandbox, db)
-    port = free_port()
-    secret = register(sandbox, port)
     line = {"name": "Draft consulting", "price": "100.00", "units": 1, "tax": 21}
     body = {"contact_id": company(sandbox)["id"], "date": "2025-03-14", "items": [line]}
     invoice = v2(sandbox, "POST", "/invoices", json=body)
     sync(sandbox, db)  # the draft known: what follows are its changes
+    # Registered only now: the create's delivery would otherwise reach the receiver late (Holded retries
+    # while nothing listens) and count as processed, letting the PUTs below run ahead of their own deliveries
+    # (each delivery re-reads Holded's current record, so a change overtaken by the next is not seen).
+    port = free_port()
+    secret = register(sandbox, port)
     baseline = last_seq(db)
     with receiving(statuses=[], default=200) as out, serving(sandbox, db, port, secret, "--webhook", out.url) as serve:
         for n, text in enumerate(("Alpha", "Beta", "Alpha", "Beta"), start=1):

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,15 +122,26 @@ def peer_read(sb: SandboxProcess, workdir: str, dialect: str) -> Run:
         json.dump(config, fh)
     with open(catalog_path, "w") as fh:
         json.dump(peer_catalog(dialect), fh)
+    return timed_read(sb, workdir, [PYTHON, PEER, "read", "--config", config_path, "--catalog", catalog_path],
+                      "the low-code peer")  # fmt: skip
+
+
+def timed_read(sb: SandboxProcess, workdir: str, cmd: list[str], what: str, expected: Sequence[str] = ()) -> Run:
+    """Run one `read` process against the sandbox (its request count reset first) and measure it.
+
+    Raises:
+        RuntimeError: it failed, sent error traces, or left one of `expected` streams incomplete.
+    """
     stderr_path = os.path.join(workdir, "stderr.txt")
     sb.control("DELETE", "stats")
-    proc = run_process([PYTHON, PEER, "read", "--config", config_path, "--catalog", catalog_path], stderr_path)
-    if proc.exit_code != 0 or proc.error_traces:
+    proc = run_process(cmd, stderr_path)
+    incomplete = sorted(set(expected) - proc.complete)
+    if proc.exit_code != 0 or proc.error_traces or incomplete:
         with open(stderr_path, "rb") as fh:
             stderr = fh.read()[-2000:]
         raise RuntimeError(
-            f"the low-code peer failed (exit {proc.exit_code}):\n{proc.tail.decode(errors='replace')}\n"
-            f"{stderr.decode(errors='replace')}"
+            f"{what} read failed (exit {proc.exit_code}, {proc.error_traces} error traces, incomplete "
+            f"{incomplete}):\n{proc.tail.decode(errors='replace')}\n{stderr.decode(errors='replace')}"
         )
     return Run(
         seconds=proc.seconds,
@@ -231,26 +243,7 @@ def source_read(
     source: str = SOURCE,
 ) -> Run:
     config = source_config(sb, workdir, read_ahead, concurrency, dialect)
-    stderr_path = os.path.join(workdir, "stderr.txt")
-    sb.control("DELETE", "stats")
-    proc = run_process([source, "read", "--config", config, "--catalog", catalog], stderr_path)
-    incomplete = sorted(set(UNIFIED) - proc.complete)
-    if proc.exit_code != 0 or proc.error_traces or incomplete:
-        with open(stderr_path, "rb") as fh:
-            stderr = fh.read()[-2000:]
-        raise RuntimeError(
-            f"{source} read failed (exit {proc.exit_code}, {proc.error_traces} error traces, "
-            f"incomplete {incomplete}):\n{proc.tail.decode(errors='replace')}\n{stderr.decode(errors='replace')}"
-        )
-    return Run(
-        seconds=proc.seconds,
-        records=sum(proc.records.values()),
-        requests=requests_served(sb),
-        startup=proc.first_byte,
-        max_rss_kb=proc.max_rss_kb,
-        cpu=proc.cpu,
-        per_stream=proc.records,
-    )
+    return timed_read(sb, workdir, [source, "read", "--config", config, "--catalog", catalog], source, UNIFIED)
 
 
 def spec_run(workdir: str) -> Proc:

@@ -161,35 +161,13 @@ def encode_snapshot(entries: Mapping[str, bytes], width: int = FP_BYTES) -> dict
 
 
 def decode_snapshot(encoded: Mapping[str, Any] | None) -> dict[str, bytes]:
+    """An encoded snapshot as a dict key -> value (values in the width it was stored with). One decoder
+    serves both forms: this one for the small maps (`missing`, single-record edits), `_decoded_arrays` as
+    it is for the trackers."""
     if not encoded:
         return {}
-    if encoded.get("fmt") != "hex+parts":
-        raise ValueError(f"unknown snapshot format {encoded.get('fmt')!r}")
-    blob = zlib.decompress(base64.b64decode(encoded["data"]))
-    width = int(encoded["w"])
-    out: dict[str, bytes] = {}
-    step = 12 + width
-    end = int(encoded["nh"]) * step
-    for pos in range(0, end, step):
-        out[blob[pos : pos + 12].hex()] = blob[pos + 12 : pos + step]
-    pos = end
-    previous: list[str] = []
-    while pos < len(blob):
-        shared, count = blob[pos], blob[pos + 1]
-        pos += 2
-        parts = previous[:shared]
-        for _ in range(count):
-            if blob[pos] == 0xFF:
-                parts.append(blob[pos + 1 : pos + 13].hex())
-                pos += 13
-            else:
-                size = blob[pos]
-                parts.append(blob[pos + 1 : pos + 1 + size].decode())
-                pos += 1 + size
-        out[":".join(parts)] = blob[pos : pos + width]
-        pos += width
-        previous = parts
-    return out
+    keys, values = _decoded_arrays(encoded, int(encoded["w"]))
+    return {_expand(bytes(key)): value.tobytes() for key, value in zip(keys, values, strict=True)}
 
 
 def _compact(key: str) -> bytes:

@@ -124,9 +124,10 @@ def basics_error(error: HoldedError, config: ClientConfig) -> HoldedBasicsError 
     base = shown_url(config.base_url)
     if isinstance(error, HoldedUnreachableError):
         host = urlsplit(base).netloc
+        theirs = "" if base == shown_url(DEFAULT_BASE_URL) else f"; Holded's is {DEFAULT_BASE_URL}"
         return HoldedBasicsError(
-            f"`base_url`: cannot reach {host} ({error.message}); check the URL ({base}; Holded's is "
-            f"{DEFAULT_BASE_URL}) and that the host is up and reachable from here",
+            f"`base_url`: cannot reach {host} ({error.message}); check the URL ({base}{theirs}) and that the "
+            "host is up and reachable from here",
             field="base_url",
         )
     if isinstance(error, (HoldedHtmlError, HoldedNotFoundError)):

@@ -13,6 +13,7 @@ stay ISO 8601 UTC date-times and are not handled here.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -50,6 +51,7 @@ def account_zone(name: Any = None) -> ZoneInfo:
         ) from None
 
 
+@functools.lru_cache(maxsize=4096)  # a read asks for the same few days thousands of times (dates are midnights)
 def day_of(seconds: int, zone: ZoneInfo) -> str:
     """The calendar day (`YYYY-MM-DD`) that a Holded timestamp falls on in the account's zone.
 

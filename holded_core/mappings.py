@@ -151,6 +151,8 @@ class BadValue(ValueError):
 
 def text(value: Any, _ctx: ReadContext | None = None) -> str | None:
     """Holded's empty strings and 0 placeholders (tradeName: 0) read as None."""
+    if type(value) is str:  # nearly every value: the one test it needs first (a read makes millions of these)
+        return value or None
     if value is None or value == "" or value == 0:
         return None
     if isinstance(value, (dict, list)):
@@ -159,6 +161,9 @@ def text(value: Any, _ctx: ReadContext | None = None) -> str | None:
 
 
 def number(value: Any, _ctx: ReadContext | None = None) -> float | None:
+    kind = type(value)
+    if kind is float or kind is int:  # JSON's numbers, first (`bool` is not `int` here: it is refused below)
+        return float(value)
     if value is None or value == "":
         return None
     if isinstance(value, (bool, dict, list)):
@@ -710,10 +715,21 @@ class _Step:
     label: str
 
 
-_plans: dict[tuple[int, int], tuple[tuple[Field, ...], tuple[_Step, ...]]] = {}
+Mapper = Callable[[Mapping[str, Any], ReadContext], dict[str, Any]]
 
 
-def _plan(mapping: ModelMapping, extra: tuple[Field, ...]) -> tuple[_Step, ...]:
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A mapping's fields ready to run: the steps, and the same steps compiled into one function."""
+
+    steps: tuple[_Step, ...]
+    fast: Mapper  # every field of one record; raises where a value does not fit (then `steps` say which)
+
+
+_plans: dict[tuple[int, int], tuple[tuple[Field, ...], _Plan]] = {}
+
+
+def _plan(mapping: ModelMapping, extra: tuple[Field, ...]) -> _Plan:
     cache_key = (id(mapping), id(extra))
     cached = _plans.get(cache_key)
     if cached is not None and cached[0] is extra:  # `is`: an id can be reused once its object is gone
@@ -723,9 +739,45 @@ def _plan(mapping: ModelMapping, extra: tuple[Field, ...]) -> tuple[_Step, ...]:
         parts = tuple(fld.path.split(".")) if fld.path else None
         key = parts[0] if parts and len(parts) == 1 else None
         steps.append(_Step(fld.names, key, None if key else parts, fld.read, fld.path or fld.name))
-    plan = tuple(steps)
+    plan = _Plan(tuple(steps), _compile(tuple(steps)))
     _plans[cache_key] = (extra, plan)
     return plan
+
+
+def _compile(steps: tuple[_Step, ...]) -> Mapper:
+    """The steps as one generated function `(record, ctx) -> {name: value}`, in the steps' order.
+
+    Running the steps in a loop cost about as much per unified record as the conversions themselves (a
+    read emits about three unified records per Holded record). The generated code holds no text of the
+    declarations (names, paths and readers are bound as variables), so a user's field mapping cannot
+    inject any. A value that does not fit raises out of it; `to_unified` then runs the steps one by one
+    to name the field and leave it null.
+    """
+    env: dict[str, Any] = {"_dig": _dig}
+    body = ["def fast(record, ctx):", "    get = record.get"]
+    entries = []
+    for i, step in enumerate(steps):
+        if step.key is not None:
+            env[f"K{i}"] = step.key
+            value = f"get(K{i})"
+        elif step.parts:
+            env[f"P{i}"] = step.parts
+            value = f"_dig(record, P{i})"
+        else:
+            value = "None"
+        if step.read is not _same:
+            env[f"R{i}"] = step.read
+            value = f"R{i}({value}, ctx)"
+        targets = []
+        for j, name in enumerate(step.names):
+            env[f"N{i}_{j}"] = name
+            targets.append(f"v{i}_{j}")
+            entries.append(f"N{i}_{j}: v{i}_{j}")
+        # Several names take a tuple of as many values (a wrong length raises, as `zip(strict=True)` does).
+        body.append(f"    {', '.join(targets)} = {value}")
+    body.append(f"    return {{{', '.join(entries)}}}")
+    exec(compile("\n".join(body), "<holded_core.mappings plan>", "exec"), env)  # no user text in the source: see above
+    return env["fast"]
 
 
 def to_unified(
@@ -765,22 +817,10 @@ def to_unified(
     custom_path = mapping.custom_fields
     for record, parent, index in sources:
         ctx = ReadContext(record, parent, index, default_currency, lookup, zone)
-        out: dict[str, Any] = {}
-        for step in plan:
-            if step.key is not None:
-                value = record.get(step.key)
-            else:
-                value = _dig(record, step.parts) if step.parts else None
-            try:
-                converted = step.read(value, ctx)
-            except (BadValue, TypeError, ValueError) as exc:
-                if problems is not None:
-                    problems.append(f"{step.label}: {exc}")
-                converted = None if len(step.names) == 1 else (None,) * len(step.names)
-            if len(step.names) == 1:
-                out[step.names[0]] = converted
-            else:
-                out.update(zip(step.names, converted, strict=True))
+        try:
+            out = plan.fast(record, ctx)
+        except (BadValue, TypeError, ValueError):
+            out = _mapped_one_by_one(plan.steps, record, ctx, problems)
         if custom_path:
             custom = custom_fields_of(record.get(custom_path))
             out["customFields"] = {k: v for k, v in custom.items() if k not in consumed} if consumed else custom
@@ -789,6 +829,31 @@ def to_unified(
         if include_raw:
             out["raw"] = _raw(record, parent, index, received, received_children or mapping.children)
         yield out
+
+
+def _mapped_one_by_one(
+    steps: tuple[_Step, ...], record: Mapping[str, Any], ctx: ReadContext, problems: list[str] | None
+) -> dict[str, Any]:
+    """A record whose compiled mapping raised: each field on its own, a value that does not fit left null
+    (None for each of its names) and its reason appended to `problems`."""
+    out: dict[str, Any] = {}
+    for step in steps:
+        value = record.get(step.key) if step.key is not None else (_dig(record, step.parts) if step.parts else None)
+        try:
+            converted = step.read(value, ctx)
+            if len(step.names) > 1:
+                converted = tuple(converted)
+                if len(converted) != len(step.names):
+                    raise ValueError(f"{len(converted)} values for {len(step.names)} fields")
+        except (BadValue, TypeError, ValueError) as exc:
+            if problems is not None:
+                problems.append(f"{step.label}: {exc}")
+            converted = None if len(step.names) == 1 else (None,) * len(step.names)
+        if len(step.names) == 1:
+            out[step.names[0]] = converted
+        else:
+            out.update(zip(step.names, converted, strict=True))
+    return out
 
 
 def _raw(

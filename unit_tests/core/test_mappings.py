@@ -147,3 +147,24 @@ def test_every_unified_record_carries_the_common_fields():
         names = {name for field in mappings[0].fields for name in field.names}
         assert {"id", "createdAt", "updatedAt"} <= names, stream
         assert isinstance(FieldMapping(stream, "x", path="a"), FieldMapping)
+
+
+def test_field_names_and_paths_are_data_never_code():
+    # The mappings run as generated functions: a user's field name must reach them as a value only.
+    odd = 'x"}; raise SystemExit  # {'
+    mappings = parse_field_mappings(
+        [{"stream": "genericCompany", "field": odd, "holded_path": "billAddress.city"}], list(MAPPINGS)
+    )
+    extras = extra_fields("genericCompany", mappings)
+    (company,) = to_unified(MAPPINGS["genericCompany"][0], COMPANY, extra_fields=extras)
+    assert company[odd] == "Salamanca"
+    assert company["name"] == "Reformas Costa Brava S.Coop."
+
+
+def test_a_split_name_field_that_does_not_fit_is_reported_with_the_others_kept():
+    problems: list[str] = []
+    person = {**PERSON, "name": ["Adrián", "Hernández"], "email": "a@b.es"}
+    (contact,) = _one("genericContact", person, problems=problems)
+    assert contact["firstName"] is None and contact["lastName"] is None
+    assert contact["email"] == "a@b.es" and contact["id"] == PERSON["id"]
+    assert problems == ["name: expected text, got list"]

@@ -1,6 +1,7 @@
-"""`source-holded read` writes its records as pre-rendered lines (`source_holded.run.LineEntrypoint`): the
+"""`source-holded read` runs without the CDK (`source_holded.launcher`, its records pre-rendered as lines): its
 lines must be the ones the CDK's own `launch` prints for the same read, stream by stream, message by message
-(records, states with their record counts, statuses, logs), and each must load as an Airbyte message."""
+(records, states with their record counts, statuses, logs, error traces), each loading as an Airbyte message;
+and so must its errors, masked secrets, debug logs and cloud-mode refusals, on the same inputs."""
 
 from __future__ import annotations
 

@@ -15,7 +15,9 @@ output is the CDK launcher's. What the CDK's `launch(source, ["read", ...])` doe
 - `DEPLOYMENT_MODE=cloud`: requests only to https URLs of public hosts (`_refuse_internal_requests`);
 - the memory monitor (`source_holded.memory`);
 - the config: read, our shorthand expanded, secrets registered for masking, checked against the spec
-  (`source_holded.inputs`); the catalog and the state read in the CDK's order and shapes;
+  (`source_holded.inputs`); the catalog and the state read in the CDK's order and shapes (the CDK also
+  writes the config into a temporary directory it names in `REQUEST_CACHE_PATH`, for its own HTTP
+  client's cache: our client has none, so neither is done here);
 - the read (`source_holded.reading`): records, STATE messages with `sourceStats.recordCount`, stream
   statuses, error traces, CONTROL messages with a rotated config, written 256 lines to a write.
 """
@@ -57,15 +59,18 @@ class Output:
         self._out = sys.__stdout__.buffer  # type: ignore[union-attr]
 
     def write(self, data: bytes) -> None:
-        """Queue bytes for the next `flush` (list.append is atomic: no lock on the records' path)."""
+        """Queue bytes for the next `flush`, from any thread (the list is never replaced, only emptied from
+        the front, and appending is atomic: the records' path takes no lock)."""
         self._pending.append(data)
 
     def flush(self) -> None:
         """Write what is queued, in order, through to the file descriptor."""
         with self._lock:
-            pending, self._pending = self._pending, []
-            if pending:
-                self._out.write(b"".join(pending))
+            pending = self._pending
+            count = len(pending)
+            if count:
+                self._out.write(b"".join(pending[:count]))
+                del pending[:count]  # what another thread appended meanwhile stays for the next flush
             self._out.flush()
 
 
@@ -226,7 +231,7 @@ def _read(parsed: argparse.Namespace, output: Output, redactor: Redactor, monito
     for count, item in enumerate(run_read(ProtocolLines(redactor), config, requests, saved), 1):
         write(item)
         check_memory()
-        if count % FLUSH_EVERY == 0 or item[:10] != b'{"type":"R':  # anything but a record goes out at once
+        if count % FLUSH_EVERY == 0 or not item.startswith(b'{"type":"RECORD"'):  # the rest goes out at once
             output.flush()
 
 

@@ -82,13 +82,24 @@ def _renamed(record: Mapping[str, Any], names: Mapping[str, str] | None = None) 
     return {names[key] if key in names else _camel(key): value for key, value in record.items()}
 
 
+_MIDNIGHTS: dict[tuple[str, ZoneInfo], int] = {}  # (day, zone) -> unix seconds: a few hundred days serve a listing
+_MIDNIGHTS_MAX = 100_000
+
+
 def _day(value: Any, zone: ZoneInfo) -> int:
     """A v2 day (`YYYY-MM-DD`) -> v1's unix seconds of 00:00 of it in the account's zone; unset -> 0."""
     if value in (None, ""):
         return 0
     if isinstance(value, int | float) and not isinstance(value, bool):
         return int(value)
-    return midnight(parse_day(value, zone), zone)
+    if not isinstance(value, str):
+        return midnight(parse_day(value, zone), zone)
+    seconds = _MIDNIGHTS.get((value, zone))
+    if seconds is None:
+        seconds = midnight(parse_day(value, zone), zone)
+        if len(_MIDNIGHTS) < _MIDNIGHTS_MAX:
+            _MIDNIGHTS[(value, zone)] = seconds
+    return seconds
 
 
 def _instant(value: Any) -> int:

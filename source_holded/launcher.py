@@ -2,14 +2,15 @@
 
 Importing `airbyte_cdk` (any submodule runs its package `__init__`: the declarative framework, the
 serializers of every protocol class) costs 1.3-1.6 s, longer than the rest of a small read. This module and
-the ones it imports (`source_holded.protocol`, `.reading`, `.inputs`, `.memory`, `holded_core`) never import
-it; `integration_tests/test_source_launcher.py` checks that a read leaves it out of `sys.modules` and that its
-output is the CDK launcher's. What the CDK's `launch(source, ["read", ...])` does, and where it is done here:
+the ones it imports (`source_holded.protocol`, `.output`, `.reading`, `.inputs`, `.memory`, `holded_core`) never
+import it; `integration_tests/test_source_lines.py` checks that a read imports no `airbyte_cdk` module and that
+its output is the CDK launcher's on the same inputs. What the CDK's `launch(source, ["read", ...])` does, and
+where it is done here:
 
 - arguments: the CDK's parser, the same usage and errors (`parse_args`);
-- logging: the root logger writes each record as a LOG message (FATAL, ERROR, WARN, INFO, DEBUG), secrets
+- logging and output (`source_holded.output`): the root logger writes each record as a LOG message, secrets
   masked; `--debug` or `LOG_LEVEL=debug` turns on the `airbyte` loggers' DEBUG records, printed as the CDK
-  prints them (`LogFormatter`); stdout and stderr writes land in the same output, in order (`Output`);
+  prints them; stdout and stderr writes land in the same output, in order;
 - an uncaught error: a FATAL LOG with its traceback, then an error TRACE (its failure type, the stack
   trace, secrets masked), exit code 1 (`_excepthook`);
 - `DEPLOYMENT_MODE=cloud`: requests only to https URLs of public hosts (`_refuse_internal_requests`);
@@ -26,133 +27,25 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import logging
 import os
 import socket
 import sys
-import threading
 from collections.abc import Callable
 from functools import wraps
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlparse
 
-from holded_core.secrets import redact
 from source_holded import inputs
 from source_holded.memory import MemoryMonitor
-from source_holded.protocol import CONFIG_ERROR, Failure, line
+from source_holded.output import Output, Redactor, TextSink, platform_debug, set_up_logging
+from source_holded.protocol import CONFIG_ERROR, Failure
 from source_holded.reading import ProtocolLines, run_read
 from source_holded.spec import SPEC
 
 FLUSH_EVERY = 256  # lines gathered into one write
 SOURCE_LOGGER = "airbyte.SourceHolded"  # the CDK names the source's logger after its class
-LEVELS = {logging.CRITICAL: "FATAL", logging.ERROR: "ERROR", logging.WARNING: "WARN", logging.INFO: "INFO"}
-
-
-class Output:
-    """The process's stdout as protocol lines, gathered and written in order (from any thread)."""
-
-    def __init__(self) -> None:
-        self._pending: list[bytes] = []
-        self._lock = threading.Lock()
-        self._out = sys.__stdout__.buffer  # type: ignore[union-attr]
-
-    def write(self, data: bytes) -> None:
-        """Queue bytes for the next `flush`, from any thread (the list is never replaced, only emptied from
-        the front, and appending is atomic: the records' path takes no lock)."""
-        self._pending.append(data)
-
-    def flush(self) -> None:
-        """Write what is queued, in order, through to the file descriptor."""
-        with self._lock:
-            pending = self._pending
-            count = len(pending)
-            if count:
-                self._out.write(b"".join(pending[:count]))
-                del pending[:count]  # what another thread appended meanwhile stays for the next flush
-            self._out.flush()
-
-
-class _TextSink:
-    """`sys.stdout` / `sys.stderr` during a read: a library's print lands in the output, in order, as the
-    CDK's `PrintBuffer` has it (which sends both there too)."""
-
-    def __init__(self, output: Output) -> None:
-        self._output = output
-
-    def write(self, text: str) -> int:
-        self._output.write(text.encode())
-        self._output.flush()
-        return len(text)
-
-    def flush(self) -> None:
-        self._output.flush()
-
-
-class Redactor:
-    """Masks secrets as the CDK's `filter_secrets` does (each secret value of the config), then as the core
-    does (its registered credentials and token patterns)."""
-
-    def __init__(self) -> None:
-        self.values: list[str] = []
-
-    def set_values(self, values: list[Any]) -> None:
-        """The config's secret values (longest first, so that no secret is left half masked)."""
-        self.values = sorted({str(v) for v in values if v}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for value in self.values:
-            text = text.replace(value, "****")
-        return redact(text)
-
-
-class LogFormatter(logging.Formatter):
-    """The CDK's `AirbyteLogFormatter`: a record as a LOG message line (without its newline), secrets masked.
-
-    DEBUG records are printed as the CDK prints them: a LOG message when `LOG_LEVEL=debug` (the platform's
-    debug mode), else a `{"type": "DEBUG", ...}` JSON line with the record's extra fields (`--debug`).
-    """
-
-    def __init__(self, redactor: Redactor) -> None:
-        super().__init__("%(message)s")
-        self.redactor = redactor
-
-    def format(self, record: logging.LogRecord) -> str:
-        if record.levelno == logging.DEBUG:
-            extras = _extras(record)
-            if _platform_debug():
-                message = f"{self.redactor(record.getMessage())} ///\nExtra logs: {self.redactor(json.dumps(extras))}"
-                return line({"type": "LOG", "log": {"level": "DEBUG", "message": message}})[:-1].decode()
-            return self.redactor(json.dumps({"type": "DEBUG", "message": record.getMessage(), "data": extras}))
-        message = self.redactor(super().format(record))
-        level = LEVELS.get(record.levelno, "INFO")
-        return line({"type": "LOG", "log": {"level": level, "message": message}})[:-1].decode()
-
-
-_DEFAULT_RECORD_KEYS = frozenset(logging.LogRecord("", 0, "", 0, None, None, None).__dict__)
-
-
-def _extras(record: logging.LogRecord) -> dict[str, str]:
-    return {k: str(v) for k, v in record.__dict__.items() if k not in _DEFAULT_RECORD_KEYS}
-
-
-def _platform_debug() -> bool:
-    return os.environ.get("LOG_LEVEL", "info").lower() == "debug"
-
-
-class _OutputHandler(logging.Handler):
-    def __init__(self, output: Output, formatter: LogFormatter) -> None:
-        super().__init__()
-        self.output = output
-        self.setFormatter(formatter)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.output.write(self.format(record).encode() + b"\n")
-            self.output.flush()
-        except Exception:
-            self.handleError(record)
 
 
 def parse_args(args: list[str]) -> argparse.Namespace:
@@ -198,20 +91,20 @@ def launch_read(args: list[str]) -> None:
         Failure, Exception: whatever ends the read; the installed hook prints it and the exit code is 1.
     """
     output, redactor = Output(), Redactor()
-    _set_up_logging(output, redactor)
+    set_up_logging(output, redactor)
     sys.excepthook = _excepthook(output, redactor)
     if os.environ.get("DEPLOYMENT_MODE", "").casefold() == "cloud":
         _refuse_internal_requests()
     monitor = MemoryMonitor()
     parsed = parse_args(args)
     source_logger = logging.getLogger(SOURCE_LOGGER)
-    if parsed.debug or _platform_debug():
+    if parsed.debug or platform_debug():
         source_logger.setLevel(logging.DEBUG)
         logging.getLogger("airbyte").setLevel(logging.DEBUG)
         source_logger.debug("Debug logs enabled")
     else:
         source_logger.setLevel(logging.INFO)
-    sys.stdout = sys.stderr = _TextSink(output)  # type: ignore[assignment]
+    sys.stdout = sys.stderr = TextSink(output)  # type: ignore[assignment]
     try:
         _read(parsed, output, redactor, monitor)
     finally:
@@ -233,15 +126,6 @@ def _read(parsed: argparse.Namespace, output: Output, redactor: Redactor, monito
         check_memory()
         if count % FLUSH_EVERY == 0 or not item.startswith(b'{"type":"RECORD"'):  # the rest goes out at once
             output.flush()
-
-
-def _set_up_logging(output: Output, redactor: Redactor) -> None:
-    # The CDK's `init_logger("airbyte")`: one handler on the root logger, the `airbyte` logger at INFO.
-    root = logging.getLogger()
-    for handler in root.handlers[:]:
-        root.removeHandler(handler)
-    root.addHandler(_OutputHandler(output, LogFormatter(redactor)))
-    logging.getLogger("airbyte").setLevel(logging.INFO)
 
 
 def _excepthook(

@@ -13,12 +13,12 @@ import sys
 
 def run() -> None:
     """The console script: the command is the first argument (see the module's docstring)."""
-    # A read allocates millions of short-lived dicts and no long-lived cycles: move what the imports
-    # built out of the collector's way and collect the youngest generation less often.
     args = sys.argv[1:]
     if args[:1] == ["read"]:
         from source_holded.launcher import launch_read
 
+        # A read allocates millions of short-lived dicts and no long-lived cycles: move what the imports
+        # built out of the collector's way and collect the youngest generation less often.
         gc.freeze()
         gc.set_threshold(50_000, 20, 20)
         launch_read(args)

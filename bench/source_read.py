@@ -246,11 +246,25 @@ def source_read(
     return timed_read(sb, workdir, [source, "read", "--config", config, "--catalog", catalog], source, UNIFIED)
 
 
-def spec_run(workdir: str) -> Proc:
+def spec_run(workdir: str, source: str = SOURCE) -> Proc:
     """`source-holded spec`: start-up alone (the interpreter with the connector and the CDK imported)."""
     return min(
-        (run_process([SOURCE, "spec"], os.path.join(workdir, "stderr.txt")) for _ in range(2)), key=lambda p: p.seconds
+        (run_process([source, "spec"], os.path.join(workdir, "stderr.txt")) for _ in range(2)), key=lambda p: p.seconds
     )
+
+
+def empty_read(sb: SandboxProcess, workdir: str, source: str = SOURCE) -> Proc:
+    """`source-holded read` of a catalog with no stream: a read's start-up alone (imports, inputs checked,
+    the basics check's requests), best of 2."""
+    config = source_config(sb, workdir, *DEFAULTS)
+    catalog = os.path.join(workdir, "empty-catalog.json")
+    with open(catalog, "w") as fh:
+        json.dump({"streams": []}, fh)
+    args = [source, "read", "--config", config, "--catalog", catalog]
+    runs = [run_process(args, os.path.join(workdir, "stderr.txt")) for _ in range(2)]
+    if any(run.exit_code != 0 for run in runs):
+        raise RuntimeError(f"{source}: a read of nothing failed: {runs[0].tail.decode(errors='replace')}")
+    return min(runs, key=lambda p: p.seconds)
 
 
 def best_of(repeat: int, run) -> tuple[Run, list[Run]]:
@@ -294,6 +308,9 @@ def main() -> int:
         spec = spec_run(workdir)
         with sandbox_process(scale=args.scale, seed=args.seed) as sb:
             catalog = write_catalog(sb, workdir)
+            startups = [
+                (prefix, spec_run(workdir, source), empty_read(sb, workdir, source)) for prefix, source in sources
+            ]
             raw_fetch(sb, "v1")  # warm-up: the sandbox caches each record's JSON on first serving
             for dialect in dialects:
                 for latency in [float(x) for x in args.latencies.split(",")]:
@@ -380,8 +397,15 @@ def main() -> int:
         f"Best of {args.repeat} runs each (peak RSS: the highest of them)."
     )
     print(f"Start-up alone (`source-holded spec`, best of 2): {spec.seconds:.2f} s")
+    print("\n| start-up (best of 2) | `spec` seconds | `read` of no stream seconds | peak RSS of that read (MiB) |")
+    print("|---|---:|---:|---:|")
+    for prefix, spec_proc, empty in startups:
+        print(
+            f"| {prefix or 'after: '}source-holded | {spec_proc.seconds:.2f} | {empty.seconds:.2f} "
+            f"| {mib(empty.max_rss_kb)} |"
+        )
     print(
-        f"Sandbox scale {args.scale:g}, seed {args.seed}: {holded_records:,} Holded records in the 7 listings -> "
+        f"\nSandbox scale {args.scale:g}, seed {args.seed}: {holded_records:,} Holded records in the 7 listings -> "
         f"{sum(per_stream.values()):,} unified records ("
         + ", ".join(f"{name} {per_stream[name]:,}" for name in UNIFIED)
         + ")\n"

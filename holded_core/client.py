@@ -643,6 +643,11 @@ def _holded_message(resp: requests.Response) -> str | None:
         body = resp.json()
     except ValueError:
         return None
+    return _message_in(body)
+
+
+def _message_in(body: Any) -> str | None:
+    """Holded's own explanation in a decoded answer (`info`, `message`...), if it gives one."""
     if isinstance(body, dict):
         for key in ("info", "message", "msg", "error_description", "error", "detail", "title"):
             if isinstance(body.get(key), str) and body[key]:
@@ -674,7 +679,7 @@ def _decode(resp: requests.Response, method: str, shown: str) -> Any:
                 path=shown,
                 status_code=status,
             ) from None
-    info = _holded_message(resp) if isinstance(data, dict) else None
+    info = _message_in(data)  # from the body decoded above: decoding a v2 page twice cost a tenth of a v2 read
     kwargs = {"method": method, "path": shown, "status_code": status, "holded_message": info}
     suffix = f": {info}" if info else ""
     if status == 403:

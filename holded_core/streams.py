@@ -49,6 +49,12 @@ class StreamSpec:
         return key if self.primary_key == ("id",) else None
 
     def key_of(self, record: Mapping[str, Any]) -> str | None:
+        """The record's key (its primary key's values joined by `:`), None when a part is missing or empty."""
+        if len(self.primary_key) == 1:  # nearly every stream, once per record: no list, no join
+            value = record.get(self.primary_key[0])
+            if value is None or value == "":
+                return None
+            return value if type(value) is str else str(value)
         values = [record.get(part) for part in self.primary_key]
         if any(v is None or v == "" for v in values):
             return None

@@ -9,6 +9,7 @@ from airbyte_cdk.models import AirbyteConnectionStatus, FailureType, Status
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from holded_core.adapter import CheckResult
+from source_holded.protocol import Failure
 
 
 def config_error(exc: Exception) -> AirbyteTracedException:
@@ -24,3 +25,13 @@ def connection_status(result: CheckResult, note: str | None) -> AirbyteConnectio
     if not result.ok:
         return AirbyteConnectionStatus(status=Status.FAILED, message=result.error)
     return AirbyteConnectionStatus(status=Status.SUCCEEDED, message=note)
+
+
+def traced(failure: Failure) -> AirbyteTracedException:
+    """A `Failure` (the CDK-free read's error) as the CDK's traced exception, the same trace once emitted."""
+    return AirbyteTracedException(
+        message=failure.message,
+        internal_message=failure.internal_message,
+        failure_type=FailureType(failure.failure_type),
+        exception=failure.exception,
+    )

@@ -57,9 +57,18 @@ from holded_core.listing import DAY_RANGE
 # ------------------------------------------------------------------------- v2 -> v1 records
 
 
+_CAMEL: dict[str, str] = {}  # a v2 field name -> its camelCase: the same few hundred names on every record
+_CAMEL_MAX = 10_000  # names past this many (keys of free-form objects) are converted each time, not kept
+
+
 def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+    camel = _CAMEL.get(name)
+    if camel is None:
+        head, *rest = name.split("_")
+        camel = head + "".join(part[:1].upper() + part[1:] for part in rest)
+        if len(_CAMEL) < _CAMEL_MAX:
+            _CAMEL[name] = camel
+    return camel
 
 
 def _camel_keys(value: Any) -> Any:
@@ -70,7 +79,11 @@ def _camel_keys(value: Any) -> Any:
 def _renamed(record: Mapping[str, Any], names: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Every field under its v1 name: `names` first (v2 -> v1), else the camelCase of the v2 name."""
     names = names or {}
-    return {names.get(key, _camel(key)): value for key, value in record.items()}
+    return {names[key] if key in names else _camel(key): value for key, value in record.items()}
+
+
+_MIDNIGHTS: dict[tuple[str, ZoneInfo], int] = {}  # (day, zone) -> unix seconds: a few hundred days serve a listing
+_MIDNIGHTS_MAX = 100_000
 
 
 def _day(value: Any, zone: ZoneInfo) -> int:
@@ -79,7 +92,14 @@ def _day(value: Any, zone: ZoneInfo) -> int:
         return 0
     if isinstance(value, int | float) and not isinstance(value, bool):
         return int(value)
-    return midnight(parse_day(value, zone), zone)
+    if not isinstance(value, str):
+        return midnight(parse_day(value, zone), zone)
+    seconds = _MIDNIGHTS.get((value, zone))
+    if seconds is None:
+        seconds = midnight(parse_day(value, zone), zone)
+        if len(_MIDNIGHTS) < _MIDNIGHTS_MAX:
+            _MIDNIGHTS[(value, zone)] = seconds
+    return seconds
 
 
 def _instant(value: Any) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,12 +24,13 @@ import duckdb
 import numpy as np
 import orjson
 
+from holded_cli.saved_state import DDL as STATE_DDL
+from holded_cli.saved_state import SavedStates
 from holded_cli.tables import ORIGIN, SYNCED_AT, TableSpec, quote
 from holded_core.errors import HoldedConfigError
 from holded_core.own_writes import CONNECTOR, HOLDED, WINDOW, OwnWrite, is_echo
 from holded_core.streams import DELETED_AT, EVENTS_STREAM
 
-STATE = "_holded_state"
 RUNS = "_holded_runs"
 WEBHOOKS = "_holded_webhooks"
 DELIVERIES = "_holded_deliveries"
@@ -50,7 +51,7 @@ LOCK_WAIT = 10.0  # seconds a command waits for the file while another process (
 MEMORY_LIMIT = "512MB"
 
 META_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {STATE} (stream VARCHAR PRIMARY KEY, state JSON, updated_at TIMESTAMPTZ)",
+    *STATE_DDL,
     f"""CREATE TABLE IF NOT EXISTS {RUNS} (
         run_id BIGINT, command VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, status VARCHAR,
         requests BIGINT, retries BIGINT, summary JSON)""",
@@ -117,6 +118,7 @@ class Store:
         self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         self._lock = threading.Lock()
         self._tables: dict[str, TableSpec] = {}
+        self._saved = SavedStates()
         for ddl in META_DDL:
             self.con.execute(ddl)
 
@@ -172,16 +174,27 @@ class Store:
                 )
         self._tables[table.name] = table
 
-    def states(self) -> dict[str, dict[str, Any]]:
-        rows = self.con.execute(f"SELECT stream, state FROM {STATE}").fetchall()
-        return {stream: orjson.loads(state) for stream, state in rows if state}
+    def states(
+        self, streams: Collection[str] | None = None, models: Collection[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The saved states, stream -> state, `changeEvents` as `{"v": 1, "models": {model: state}}`
+        (`holded_cli.saved_state`: its layout, an older file's migrated on this read).
+
+        Args:
+            streams: the streams whose states to read and decode (None: all).
+            models: with `changeEvents` among `streams`, the unified models whose change-events states to
+                read (None: all).
+
+        Returns:
+            The states found; a stream (or model) without one is absent.
+        """
+        with self.transaction() as con:
+            return self._saved.read(con, streams, models)
 
     def forget_state(self, streams: Sequence[str] | None = None) -> None:
         """Full refresh: the next sync treats everything as new (the rows stay until replaced)."""
-        if streams is None:
-            self.con.execute(f"DELETE FROM {STATE}")
-        else:
-            self.con.execute(f"DELETE FROM {STATE} WHERE stream IN (SELECT unnest(?::VARCHAR[]))", [list(streams)])
+        with self.transaction() as con:
+            self._saved.forget(con, streams)
 
     # --- the one write path ----------------------------------------------------------------
 
@@ -193,8 +206,11 @@ class Store:
     ) -> dict[str, MergeCounts]:
         """Merge each stream's records and save the states, atomically. Returns per-stream counts.
 
+        `states`: stream -> state; a state row is written only when its content changed, and a `changeEvents`
+        state replaces the models it names, leaving the others' as they are (`holded_cli.saved_state`).
         `also`: more writes for the same transaction (the receiver marks the deliveries it processed)."""
         counts: dict[str, MergeCounts] = {}
+        written: dict[Any, Any] = {}
         with self.transaction() as con:
             if also is not None:
                 also(con)
@@ -203,11 +219,8 @@ class Store:
             for name, records in batches.items():
                 if records:
                     counts[name] = self._merge(con, self._tables[name], records)
-            for stream, state in states.items():
-                con.execute(
-                    f"INSERT OR REPLACE INTO {STATE} VALUES (?, ?, now())",
-                    [stream, orjson.dumps(state).decode()],
-                )
+            written = self._saved.write(con, states)  # only the state rows whose content changed
+        self._saved.written(written)
         return counts
 
     def record_own_writes(self, writes: Sequence[OwnWrite]) -> None:
@@ -328,8 +341,8 @@ class Store:
         return [r[0] for r in rows]
 
     def has_events_state(self) -> bool:
-        row = self.con.execute(f"SELECT count(*) FROM {STATE} WHERE stream = ?", [EVENTS_STREAM]).fetchone()
-        return bool(row and row[0])
+        """Whether a change-events state is saved (the change events were synced before)."""
+        return SavedStates.has_events(self.con)
 
     # --- complete listings -------------------------------------------------------------------
 

@@ -425,7 +425,7 @@ class SyncJob(Handler[None]):
             self.settings,
             self.selection,
             self,
-            saved=self.store.states(),
+            saved=self._saved_states(),
             tokens=self.on_refresh_token,
             preflight=self.preflight,
             plan=self.quota,
@@ -462,6 +462,13 @@ class SyncJob(Handler[None]):
         result.held = self.store.row_counts([item.name for item in result.from_webhooks])
         self.store.mark_listed(self._listed_completely(read.selection, result), begun)
         return result
+
+    def _saved_states(self) -> dict[str, dict[str, Any]]:
+        """The saved states this run reads: its streams' and its models' change-events states, no other
+        decoded (a model not read keeps its saved state: a commit writes only the models it names)."""
+        events = self.selection.event_specs(self.settings.unified())
+        names = [c.name for c in self.selection.chosen]
+        return self.store.states(names, [spec.name for spec in events or ()])
 
     def _listed_completely(self, selection: StreamSelection, result: SyncResult) -> list[str]:
         """The `listing_key`s of what this run listed completely: each stream that completed, and each unified

@@ -604,6 +604,27 @@ class ChangeTracker:
         """The scope the saved snapshot was listed with (this pass's once it completes)."""
         return self._snapshot_scope
 
+    def _unchanged(self) -> bool:
+        """This pass left the saved snapshot as it was: nothing changed, gone or pending, same scope and width."""
+        saved = self._snapshot_encoded
+        return (
+            isinstance(saved, Mapping)
+            and saved.get("w") == self.width
+            and not self._changed
+            and not self._gone
+            and not self._pending_chunks
+            and not self.rescoped
+        )
+
+    def _raw_unchanged(self) -> bool:
+        """Every saved raw fingerprint was carried over and none was added or dropped this pass."""
+        return (
+            self._raw_encoded is not None
+            and bool(self._raw_seen.all())
+            and not self._raw_keys
+            and not self._raw_dropped
+        )
+
     def complete(self) -> dict[str, Any]:
         """State after a complete listing (confirmed deletions emitted): this pass becomes the snapshot.
 
@@ -612,16 +633,21 @@ class ChangeTracker:
         """
         np = _numpy()
         self._flush_new()
-        kept = self._seen.copy()
-        if not self.rescoped:
-            kept[:] = True
-            for key in self._gone:
-                kept[self._known.find(_compact(key))] = False
         known = self._known
-        final = _Map.build([(known.keys[kept], known.vals[kept]), *self._changed], self.width)
-        snapshot = final.encode()
+        if self._unchanged():  # the snapshot as saved (re-encoding it would give the same text, at a cost)
+            final, snapshot = known, self._snapshot_encoded
+        else:
+            kept = self._seen.copy()
+            if not self.rescoped:
+                kept[:] = True
+                for key in self._gone:
+                    kept[known.find(_compact(key))] = False
+            final = _Map.build([(known.keys[kept], known.vals[kept]), *self._changed], self.width)
+            snapshot = final.encode()
         raw_state = None
-        if self.raw_context is not None:
+        if self.raw_context is not None and self._raw_unchanged():
+            raw_state = self._raw_encoded
+        elif self.raw_context is not None:
             fresh = _arrays(self._raw_keys, self._raw_values, RAW_BYTES)
             raw = _Map.build([(self._raw.keys[self._raw_seen], self._raw.vals[self._raw_seen]), fresh], RAW_BYTES)
             if self._raw_dropped and len(raw):

@@ -45,10 +45,13 @@ _RETYPED = {
     "TIMESTAMPTZ": "TRY_CAST({0} AS TIMESTAMPTZ)",
 }
 LOCK_WAIT = 10.0  # seconds a command waits for the file while another process (the receiver) holds it
-# DuckDB's own cap (it spills what it can to disk below it). 128MB once measured 517 MiB peak RSS at 30x
-# scale against 587 MiB at 256MB, but a first API v2 sync at 30x scale then failed writing the change-events
-# state (one 64 MiB value past the cap): a cap a large account's sync cannot fit in is a crash, so it is 512MB.
-MEMORY_LIMIT = "512MB"
+# DuckDB's own cap (it evicts and spills what it can below it). It was 512MB while the change-events state of
+# every model was one value rewritten on each commit (a 64 MiB value at 30x scale did not fit 128MB). With one
+# row per model, written only when it changed (`holded_cli.saved_state`), a first sync at 30x scale completes
+# at 128MB (v1 and v2, measured 2026-11-30) and fails at 64MB (its working set is ~60 MB); 256MB keeps twice
+# that margin for larger accounts (the largest row, invoice lines' change events, grows with the account:
+# 8.6 MB at 30x). Each 128MB above what is needed costs about as much in peak RSS: DuckDB fills it with cache.
+MEMORY_LIMIT = "256MB"
 
 META_DDL = (
     *STATE_DDL,

@@ -358,7 +358,7 @@ class SyncJob(Handler[None]):
         *,
         progress: Progress | None = None,
         on_refresh_token: Callable[[str], None] | None = None,
-        flush_rows: int = 25_000,
+        flush_rows: int = 10_000,
         flush_seconds: float = 2.0,
         preflight: bool = True,
         quota: QuotaCheck | None = None,
@@ -373,7 +373,8 @@ class SyncJob(Handler[None]):
             selection: the streams to sync (`streams_of`, or `holded_core.adapter.select_streams`).
             progress: the display; plain lines by default.
             on_refresh_token: called with a rotated OAuth refresh token (a `TokenHandBack`).
-            flush_rows: commit once this many rows are buffered.
+            flush_rows: commit once this many rows are buffered (each row is in memory twice until then: the
+                record and its JSON text for DuckDB; 10,000 against 25,000 took ~35 MiB off a 10x first sync).
             flush_seconds: commit state at least this often.
             preflight: run the basics check first (`holded events --every` does it on its first run only).
             quota: the check of Holded's monthly quota before the listings (`holded sync`); None: none.

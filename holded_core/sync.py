@@ -712,7 +712,7 @@ class SyncEngine:
                 raws: dict[str, list[bytes]] = {}
                 carried: dict[str, list[bool]] = {}
                 if raw_consumers or raw_events:
-                    blobs = [orjson.dumps(record, option=orjson.OPT_SORT_KEYS) for record in records]
+                    blobs = [orjson.dumps(record) for record in records]  # as `changes.raw_fingerprint`
                     for consumer in raw_consumers:
                         raws[consumer.spec.name] = self._raw_fingerprints(consumer.spec, records, blobs)
                         carried[consumer.spec.name] = consumer.tracker.carry(ids, raws[consumer.spec.name])  # type: ignore[union-attr]

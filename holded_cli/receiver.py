@@ -362,7 +362,8 @@ class Receiver:
             items = [] if paused else inbox.pending(store.con)
             received = self._received(store, items)
             # What the fetched records are checked against at commit: the states they touch, no other.
-            wanted = self.inbound.states_read(self._resources(items).values())
+            routed = self._resources(items)
+            wanted = self.inbound.states_read(routed.values())
             before = store.states(*wanted) if items else {}
         if not items:
             self._report_delivery(self._deliver())  # events still queued for the webhook
@@ -370,7 +371,6 @@ class Receiver:
         started_requests = self.client.stats.requests
         groups: dict[tuple[str, str], list[Stored]] = {}
         ignored: list[Stored] = []
-        routed = self._resources(items)
         for n, item in enumerate(items):
             resource = routed.get(n)
             if resource is None or item.record_id is None:

@@ -50,7 +50,8 @@ LOCK_WAIT = 10.0  # seconds a command waits for the file while another process (
 # row per model, written only when it changed (`holded_cli.saved_state`), a first sync at 30x scale completes
 # at 128MB (v1 and v2, measured 2026-11-30) and fails at 64MB (its working set is ~60 MB); 256MB keeps twice
 # that margin for larger accounts (the largest row, invoice lines' change events, grows with the account:
-# 8.6 MB at 30x). Each 128MB above what is needed costs about as much in peak RSS: DuckDB fills it with cache.
+# 8.6 MB at 30x). A higher cap costs peak RSS, DuckDB filling it with cache: a 10x first sync measured 367-393
+# MiB at 128MB, 401-419 at 256MB, 515 at 512MB (bench/RESULTS.md).
 MEMORY_LIMIT = "256MB"
 
 META_DDL = (
@@ -213,7 +214,6 @@ class Store:
         state replaces the models it names, leaving the others' as they are (`holded_cli.saved_state`).
         `also`: more writes for the same transaction (the receiver marks the deliveries it processed)."""
         counts: dict[str, MergeCounts] = {}
-        written: dict[Any, Any] = {}
         with self.transaction() as con:
             if also is not None:
                 also(con)

@@ -374,7 +374,7 @@ class SyncJob(Handler[None]):
             progress: the display; plain lines by default.
             on_refresh_token: called with a rotated OAuth refresh token (a `TokenHandBack`).
             flush_rows: commit once this many rows are buffered (each row is in memory twice until then: the
-                record and its JSON text for DuckDB; 10,000 against 25,000 took ~35 MiB off a 10x first sync).
+                record and its JSON text for DuckDB; 10,000 rather than 25,000: some 30 MiB less at 10x scale).
             flush_seconds: commit state at least this often.
             preflight: run the basics check first (`holded events --every` does it on its first run only).
             quota: the check of Holded's monthly quota before the listings (`holded sync`); None: none.
@@ -465,8 +465,8 @@ class SyncJob(Handler[None]):
         return result
 
     def _saved_states(self) -> dict[str, dict[str, Any]]:
-        """The saved states this run reads: its streams' and its models' change-events states, no other
-        decoded (a model not read keeps its saved state: a commit writes only the models it names)."""
+        """The saved states this run reads, and only those decoded: its streams' and its models' change-events
+        states (a model not read keeps its saved state: a commit writes only the models it names)."""
         events = self.selection.event_specs(self.settings.unified())
         names = [c.name for c in self.selection.chosen]
         return self.store.states(names, [spec.name for spec in events or ()])

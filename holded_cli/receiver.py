@@ -32,7 +32,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +49,7 @@ from holded_cli.webhooks import DeliveryReport, Webhook
 from holded_core.adapter import StreamSelection
 from holded_core.basics import check_basics
 from holded_core.client import HoldedClient
+from holded_core.dialects import Resource
 from holded_core.errors import HoldedAuthError, HoldedError, HoldedNotFoundError, HoldedQuotaError
 from holded_core.inbound import (
     MAX_BODY,
@@ -360,20 +361,22 @@ class Receiver:
             self._refresh_streams(store)
             items = [] if paused else inbox.pending(store.con)
             received = self._received(store, items)
-            before = store.states() if items else {}  # what the fetched records are checked against at commit
+            # What the fetched records are checked against at commit: the states they touch, no other.
+            routed = self._resources(items)
+            wanted = self.inbound.states_read(routed.values())
+            before = store.states(*wanted) if items else {}
         if not items:
             self._report_delivery(self._deliver())  # events still queued for the webhook
             return False
         started_requests = self.client.stats.requests
         groups: dict[tuple[str, str], list[Stored]] = {}
         ignored: list[Stored] = []
-        for item in items:
-            delivery = Delivery(item.account_id, item.webhook_id, item.event, item.record_id)
-            resource = self.inbound.resource_of(delivery) if delivery.record_id else None
-            if resource is None or delivery.record_id is None:
+        for n, item in enumerate(items):
+            resource = routed.get(n)
+            if resource is None or item.record_id is None:
                 ignored.append(item)
                 continue
-            groups.setdefault((resource.name, delivery.record_id), []).append(item)
+            groups.setdefault((resource.name, item.record_id), []).append(item)
         fetched: list[Fetched] = []
         failed: list[tuple[list[Stored], str]] = []
         waiting: list[Stored] = []  # not read: the quota ran out first
@@ -395,7 +398,7 @@ class Receiver:
             with self.gate.turn(LOCK_WAIT) as store:
                 if store is None:
                     return True  # read again next time: nothing was committed
-                states = store.states()
+                states = store.states(*wanted)
                 stale = self.inbound.changed_since([(f.resource, f.holded_id) for f in fetched], before, states)
                 current = [f for f in fetched if (f.resource, f.holded_id) not in stale]
                 kinds, missing = self._kinds(store, contacts)
@@ -417,6 +420,16 @@ class Receiver:
         self._report(items, done, ignored, failed, given_up, stored_counts, started_requests, latency, delivery,
                      reread=reread, waiting=waiting)  # fmt: skip
         return len(items) >= 500 or bool(reread)
+
+    def _resources(self, items: Sequence[Stored]) -> dict[int, Resource]:
+        """Each delivery's resource to read its object again from, by position (absent: nothing reads it)."""
+        out: dict[int, Resource] = {}
+        for n, item in enumerate(items):
+            delivery = Delivery(item.account_id, item.webhook_id, item.event, item.record_id)
+            resource = self.inbound.resource_of(delivery) if delivery.record_id else None
+            if resource is not None:
+                out[n] = resource
+        return out
 
     def _commit(self, store: Store, applied: Applied, done: list[Stored], ignored: list[Stored]) -> Counter[str]:
         """Commit what the batch changed with its deliveries marked, in one transaction. Returns the changes

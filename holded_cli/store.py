@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,12 +24,13 @@ import duckdb
 import numpy as np
 import orjson
 
+from holded_cli.saved_state import DDL as STATE_DDL
+from holded_cli.saved_state import SavedStates
 from holded_cli.tables import ORIGIN, SYNCED_AT, TableSpec, quote
 from holded_core.errors import HoldedConfigError
 from holded_core.own_writes import CONNECTOR, HOLDED, WINDOW, OwnWrite, is_echo
 from holded_core.streams import DELETED_AT, EVENTS_STREAM
 
-STATE = "_holded_state"
 RUNS = "_holded_runs"
 WEBHOOKS = "_holded_webhooks"
 DELIVERIES = "_holded_deliveries"
@@ -44,13 +45,17 @@ _RETYPED = {
     "TIMESTAMPTZ": "TRY_CAST({0} AS TIMESTAMPTZ)",
 }
 LOCK_WAIT = 10.0  # seconds a command waits for the file while another process (the receiver) holds it
-# DuckDB's own cap (it spills what it can to disk below it). 128MB once measured 517 MiB peak RSS at 30x
-# scale against 587 MiB at 256MB, but a first API v2 sync at 30x scale then failed writing the change-events
-# state (one 64 MiB value past the cap): a cap a large account's sync cannot fit in is a crash, so it is 512MB.
-MEMORY_LIMIT = "512MB"
+# DuckDB's own cap (it evicts and spills what it can below it). It was 512MB while the change-events state of
+# every model was one value rewritten on each commit (a 64 MiB value at 30x scale did not fit 128MB). With one
+# row per model, written only when it changed (`holded_cli.saved_state`), a first sync at 30x scale completes
+# at 128MB (v1 and v2, measured 2026-11-30) and fails at 64MB (its working set is ~60 MB); 256MB keeps twice
+# that margin for larger accounts (the largest row, invoice lines' change events, grows with the account:
+# 8.6 MB at 30x). A higher cap costs peak RSS, DuckDB filling it with cache: a 10x first sync measured 367-393
+# MiB at 128MB, 401-419 at 256MB, 515 at 512MB (bench/RESULTS.md).
+MEMORY_LIMIT = "256MB"
 
 META_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {STATE} (stream VARCHAR PRIMARY KEY, state JSON, updated_at TIMESTAMPTZ)",
+    *STATE_DDL,
     f"""CREATE TABLE IF NOT EXISTS {RUNS} (
         run_id BIGINT, command VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, status VARCHAR,
         requests BIGINT, retries BIGINT, summary JSON)""",
@@ -117,6 +122,7 @@ class Store:
         self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         self._lock = threading.Lock()
         self._tables: dict[str, TableSpec] = {}
+        self._saved = SavedStates()
         for ddl in META_DDL:
             self.con.execute(ddl)
 
@@ -172,16 +178,27 @@ class Store:
                 )
         self._tables[table.name] = table
 
-    def states(self) -> dict[str, dict[str, Any]]:
-        rows = self.con.execute(f"SELECT stream, state FROM {STATE}").fetchall()
-        return {stream: orjson.loads(state) for stream, state in rows if state}
+    def states(
+        self, streams: Collection[str] | None = None, models: Collection[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The saved states, stream -> state, `changeEvents` as `{"v": 1, "models": {model: state}}`
+        (`holded_cli.saved_state`: its layout, an older file's migrated on this read).
+
+        Args:
+            streams: the streams whose states to read and decode (None: all).
+            models: with `changeEvents` among `streams`, the unified models whose change-events states to
+                read (None: all).
+
+        Returns:
+            The states found; a stream (or model) without one is absent.
+        """
+        with self.transaction() as con:
+            return self._saved.read(con, streams, models)
 
     def forget_state(self, streams: Sequence[str] | None = None) -> None:
         """Full refresh: the next sync treats everything as new (the rows stay until replaced)."""
-        if streams is None:
-            self.con.execute(f"DELETE FROM {STATE}")
-        else:
-            self.con.execute(f"DELETE FROM {STATE} WHERE stream IN (SELECT unnest(?::VARCHAR[]))", [list(streams)])
+        with self.transaction() as con:
+            self._saved.forget(con, streams)
 
     # --- the one write path ----------------------------------------------------------------
 
@@ -193,6 +210,8 @@ class Store:
     ) -> dict[str, MergeCounts]:
         """Merge each stream's records and save the states, atomically. Returns per-stream counts.
 
+        `states`: stream -> state; a state row is written only when its content changed, and a `changeEvents`
+        state replaces the models it names, leaving the others' as they are (`holded_cli.saved_state`).
         `also`: more writes for the same transaction (the receiver marks the deliveries it processed)."""
         counts: dict[str, MergeCounts] = {}
         with self.transaction() as con:
@@ -203,11 +222,8 @@ class Store:
             for name, records in batches.items():
                 if records:
                     counts[name] = self._merge(con, self._tables[name], records)
-            for stream, state in states.items():
-                con.execute(
-                    f"INSERT OR REPLACE INTO {STATE} VALUES (?, ?, now())",
-                    [stream, orjson.dumps(state).decode()],
-                )
+            written = self._saved.write(con, states)  # only the state rows whose content changed
+        self._saved.written(written)
         return counts
 
     def record_own_writes(self, writes: Sequence[OwnWrite]) -> None:
@@ -328,8 +344,8 @@ class Store:
         return [r[0] for r in rows]
 
     def has_events_state(self) -> bool:
-        row = self.con.execute(f"SELECT count(*) FROM {STATE} WHERE stream = ?", [EVENTS_STREAM]).fetchone()
-        return bool(row and row[0])
+        """Whether a change-events state is saved (the change events were synced before)."""
+        return SavedStates.has_events(self.con)
 
     # --- complete listings -------------------------------------------------------------------
 

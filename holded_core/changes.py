@@ -69,9 +69,13 @@ def field_hashes(record: Mapping[str, Any], fields: Sequence[str]) -> bytes:
 
 
 def raw_fingerprint(record: Mapping[str, Any], context: bytes = b"") -> bytes:
-    """`RAW_BYTES` of a listed Holded record as Holded returned it (keys sorted), with `context`: what else
-    its mapping reads that varies record by record (an invoice's contact being a person or a company)."""
-    blob = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    """`RAW_BYTES` of a listed Holded record as Holded returned it, with `context`: what else its mapping reads
+    that varies record by record (an invoice's contact being a person or a company).
+
+    Keys are hashed in Holded's order, not sorted (sorting took about half the time a re-sync spends hashing):
+    a record sent with its keys in another order only misses the shortcut, it is mapped and compared by its
+    `fingerprint` (keys sorted) as any other, so it is never reported changed for that."""
+    blob = orjson.dumps(record)
     return hashlib.blake2b(blob + context, digest_size=RAW_BYTES).digest()
 
 
@@ -262,6 +266,19 @@ class _Map:
 
     def encode(self, mask: Any = None) -> dict[str, Any]:
         return _encode_compact(self.items(mask), self.width)
+
+
+def _ranges(starts: Any, ends: Any) -> Any:
+    """The positions in [start, end) for each pair, as one array: O(positions), where marking a whole
+    array (a cumulative sum over every known key) cost O(known keys) for each page."""
+    np = _numpy()
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if total <= 0:
+        return np.zeros(0, dtype=np.intp)
+    # Each position is its range's start plus its offset in the range: a running count reset at each range.
+    offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.repeat(starts, lengths) + offsets
 
 
 def _arrays(keys: list[bytes], values: bytes | bytearray, width: int) -> tuple[Any, Any]:
@@ -509,10 +526,7 @@ class ChangeTracker:
         high = np.array([p + _AFTER for p, s in zip(prefixes, same, strict=True) if s])
         keys = self._known.keys
         starts, ends = keys.searchsorted(low), keys.searchsorted(high)
-        marks = np.zeros(len(keys) + 1, dtype=np.int32)
-        np.add.at(marks, starts, 1)
-        np.add.at(marks, ends, -1)
-        self._seen |= np.cumsum(marks[:-1]) > 0
+        self._seen[_ranges(starts, ends)] = True
         for row, s in zip(rows, same, strict=True):
             if s:
                 out[row] = True
@@ -604,6 +618,27 @@ class ChangeTracker:
         """The scope the saved snapshot was listed with (this pass's once it completes)."""
         return self._snapshot_scope
 
+    def _unchanged(self) -> bool:
+        """This pass left the saved snapshot as it was: nothing changed, gone or pending, same scope and width."""
+        saved = self._snapshot_encoded
+        return (
+            isinstance(saved, Mapping)
+            and saved.get("w") == self.width
+            and not self._changed
+            and not self._gone
+            and not self._pending_chunks
+            and not self.rescoped
+        )
+
+    def _raw_unchanged(self) -> bool:
+        """Every saved raw fingerprint was carried over and none was added or dropped this pass."""
+        return (
+            self._raw_encoded is not None
+            and bool(self._raw_seen.all())
+            and not self._raw_keys
+            and not self._raw_dropped
+        )
+
     def complete(self) -> dict[str, Any]:
         """State after a complete listing (confirmed deletions emitted): this pass becomes the snapshot.
 
@@ -612,16 +647,21 @@ class ChangeTracker:
         """
         np = _numpy()
         self._flush_new()
-        kept = self._seen.copy()
-        if not self.rescoped:
-            kept[:] = True
-            for key in self._gone:
-                kept[self._known.find(_compact(key))] = False
         known = self._known
-        final = _Map.build([(known.keys[kept], known.vals[kept]), *self._changed], self.width)
-        snapshot = final.encode()
+        if self._unchanged():  # the snapshot as saved (re-encoding it would give the same text, at a cost)
+            final, snapshot = known, self._snapshot_encoded
+        else:
+            kept = self._seen.copy()
+            if not self.rescoped:
+                kept[:] = True
+                for key in self._gone:
+                    kept[known.find(_compact(key))] = False
+            final = _Map.build([(known.keys[kept], known.vals[kept]), *self._changed], self.width)
+            snapshot = final.encode()
         raw_state = None
-        if self.raw_context is not None:
+        if self.raw_context is not None and self._raw_unchanged():
+            raw_state = self._raw_encoded
+        elif self.raw_context is not None:
             fresh = _arrays(self._raw_keys, self._raw_values, RAW_BYTES)
             raw = _Map.build([(self._raw.keys[self._raw_seen], self._raw.vals[self._raw_seen]), fresh], RAW_BYTES)
             if self._raw_dropped and len(raw):

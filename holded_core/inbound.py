@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,6 +176,22 @@ class Inbound:
         if resource.item is None or not (self._fed(resource, self.streams) or self._fed(resource, self.models)):
             return None
         return resource
+
+    def states_read(self, resources: Iterable[Resource]) -> tuple[list[str], list[str]]:
+        """The saved states that deliveries of `resources` are checked against and edit, so a caller reads
+        only those (the others are neither read nor written).
+
+        Returns:
+            (stream names, `changeEvents` among them when a model is; the unified models' names).
+        """
+        streams: set[str] = set()
+        models: set[str] = set()
+        for resource in resources:
+            streams.update(spec.name for spec in self._fed(resource, self.streams))
+            models.update(spec.name for spec in self._fed(resource, self.models))
+        if models:
+            streams.add(EVENTS_STREAM)
+        return sorted(streams), sorted(models)
 
     @staticmethod
     def _fed(resource: Resource, specs: Sequence[StreamSpec]) -> list[StreamSpec]:

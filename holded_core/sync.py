@@ -66,6 +66,7 @@ from holded_core.secrets import get_logger
 from holded_core.streams import DELETED_AT, EVENTS_STREAM, Listing, StreamSpec
 
 logger = get_logger(__name__)
+QUEUED_BATCHES = 4  # page batches waiting for the reader (see `SyncEngine.__init__`)
 
 
 # ------------------------------------------------------------------------------------ outputs
@@ -414,8 +415,9 @@ class SyncEngine:
         self.options = options
         self.contacts = dialect.resource("contacts").listing
         self.reports: dict[str, StreamReport] = {s.spec.name: StreamReport() for s in selected}
-        # Batches (one page's outputs each), bounded: memory stays flat, workers wait for the reader.
-        self._queue: queue.Queue[list[Output] | _Done] = queue.Queue(maxsize=16)
+        # Batches (one page's outputs each), bounded: memory stays flat, workers wait for the reader. Four
+        # (16 until 2026-11-30) keep the reader fed as well (the same time at 10x scale) for ~20 MiB less.
+        self._queue: queue.Queue[list[Output] | _Done] = queue.Queue(maxsize=QUEUED_BATCHES)
         self._stop = threading.Event()
         self._kinds: dict[str, bool] = {}
         self._kinds_ready = threading.Event()
@@ -710,7 +712,7 @@ class SyncEngine:
                 raws: dict[str, list[bytes]] = {}
                 carried: dict[str, list[bool]] = {}
                 if raw_consumers or raw_events:
-                    blobs = [orjson.dumps(record, option=orjson.OPT_SORT_KEYS) for record in records]
+                    blobs = [orjson.dumps(record) for record in records]  # as `changes.raw_fingerprint`
                     for consumer in raw_consumers:
                         raws[consumer.spec.name] = self._raw_fingerprints(consumer.spec, records, blobs)
                         carried[consumer.spec.name] = consumer.tracker.carry(ids, raws[consumer.spec.name])  # type: ignore[union-attr]

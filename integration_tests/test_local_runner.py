@@ -117,6 +117,59 @@ def test_sync_then_changes_then_incremental_sync(sandbox, tmp_path):
     assert sum(s["new"] + s["changed"] + s["deleted"] for s in third.values()) == 0
 
 
+def state_rows(db: Path) -> dict[str, Any]:
+    """Each saved state row (`stream`, or `changeEvents:<model>` for a model's change-events state) -> when it
+    was last written."""
+    rows = query(db, "SELECT stream, updated_at FROM _holded_state")
+    rows += query(db, "SELECT 'changeEvents:' || model, updated_at FROM _holded_event_state")
+    return dict(rows)
+
+
+def test_given_one_person_changed_when_synced_again_then_only_the_contacts_state_rows_are_written(sandbox, tmp_path):
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    written = state_rows(db)
+    assert {"crmOpportunity", "changeEvents:crmOpportunity", "changeEvents:genericContact"} <= set(written)
+    assert "changeEvents" not in written  # one row per model, not one value for every model
+    person = next(c for c in api(sandbox, "GET", "/invoicing/v1/contacts") if c.get("isperson"))
+    api(sandbox, "PUT", f"/invoicing/v1/contacts/{person['id']}", json={"email": "state-rows@x.es"})
+
+    second = sync(sandbox, db)["streams"]
+    assert second["genericContact"]["changed"] == 1
+    after = state_rows(db)
+    assert set(after) == set(written)
+    rewritten = {name for name, at in after.items() if at != written[name]}
+    # The contacts listing's streams and models (the listed record's own fingerprint is kept by both), no other.
+    contacts = {"genericContact", "genericCompany"}
+    assert rewritten == contacts | {f"changeEvents:{name}" for name in contacts}
+    # Nothing changed since: no state row is written at all.
+    sync(sandbox, db)
+    assert state_rows(db) == after
+
+
+def test_given_a_file_with_every_model_in_one_state_row_when_synced_then_nothing_is_found_changed(sandbox, tmp_path):
+    """A file written before the per-model layout (the change-events state of every model in one
+    `_holded_state` row) is read as it was meant: nothing changed, no event, and its models get their rows."""
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    events = count(db, "changeEvents")
+    with duckdb.connect(str(db)) as con:  # back to the old layout
+        models = {
+            m: json.loads(state) for m, state in con.execute("SELECT model, state FROM _holded_event_state").fetchall()
+        }
+        con.execute("DELETE FROM _holded_event_state")
+        con.execute(
+            "INSERT INTO _holded_state VALUES ('changeEvents', ?, now())", [json.dumps({"v": 1, "models": models})]
+        )
+
+    again = sync(sandbox, db)["streams"]
+    assert sum(s["new"] + s["changed"] + s["deleted"] for s in again.values()) == 0
+    assert count(db, "changeEvents") == events
+    assert query(db, "SELECT count(*) FROM _holded_state WHERE stream = 'changeEvents'") == [(0,)]
+    migrated = {m: json.loads(state) for m, state in query(db, "SELECT model, state FROM _holded_event_state")}
+    assert migrated == models
+
+
 def test_killed_sync_resumes_without_loss_or_duplicates(sandbox, tmp_path):
     db = tmp_path / "holded.duckdb"
     control(sandbox, "PATCH", "faults", latency_ms=40)

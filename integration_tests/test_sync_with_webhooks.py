@@ -54,7 +54,10 @@ def query(db: Path, sql: str) -> list[tuple]:
 
 
 def states(db: Path) -> dict[str, Any]:
-    return {stream: json.loads(state) for stream, state in query(db, "SELECT stream, state FROM _holded_state")}
+    """The saved states as the engine reads them (`changeEvents`: `{"v": 1, "models": {...}}`)."""
+    saved = {stream: json.loads(state) for stream, state in query(db, "SELECT stream, state FROM _holded_state")}
+    models = {model: json.loads(state) for model, state in query(db, "SELECT model, state FROM _holded_event_state")}
+    return saved | ({"changeEvents": {"v": 1, "models": models}} if models else {})
 
 
 def test_given_webhooks_on_then_only_the_models_without_events_are_listed_until_reconcile_every_has_passed(

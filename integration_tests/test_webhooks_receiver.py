@@ -95,6 +95,13 @@ def last_seq(db: Path) -> int:
     return int(query(db, "SELECT coalesce(max(seq), 0) FROM changeEvents")[0][0])
 
 
+def state_rows(db: Path) -> dict[str, Any]:
+    """Each saved state row (`stream`, or `changeEvents:<model>`) -> when it was last written."""
+    rows = query(db, "SELECT stream, updated_at FROM _holded_state")
+    rows += query(db, "SELECT 'changeEvents:' || model, updated_at FROM _holded_event_state")
+    return dict(rows)
+
+
 def changes_found(summary: dict[str, Any]) -> dict[str, Any]:
     """The streams a sync found something new, changed or deleted in (none, when webhooks kept up)."""
     counts = {name: (s["new"], s["changed"], s["deleted"]) for name, s in summary["streams"].items()}
@@ -191,6 +198,7 @@ def test_given_a_synced_file_when_a_company_changes_through_v2_then_it_lands_wit
     baseline = last_seq(db)
     polled = tmp_path / "polled.duckdb"  # the same file, kept up to date by polling only
     shutil.copyfile(db, polled)
+    written = state_rows(db)
     with serving(sandbox, db, port, secret) as serve:
         before = requests_served(sandbox)
         put_contact(sandbox, target, email="webhooks-in@example.es")
@@ -206,6 +214,9 @@ def test_given_a_synced_file_when_a_company_changes_through_v2_then_it_lands_wit
         events = events_of(db, target["id"], baseline)
         assert [(kind, origin) for _, kind, _, origin in events] == [("updated", "holded")]
         assert "email" in json.loads(events[0][2])
+        # Only the company's stream state and its model's change-events state were rewritten.
+        rewritten = {name for name, at in state_rows(db).items() if at != written.get(name)}
+        assert rewritten == {"genericCompany", "changeEvents:genericCompany"}
 
         # A delivery whose signature is wrong is refused and nothing is stored; so is one past the size limit.
         body = json.dumps({"id": target["id"]}).encode()

@@ -277,3 +277,35 @@ def test_given_a_child_held_as_missing_then_its_parent_is_mapped_again_next_pass
     second.hold(f"{a}:1")  # Holded did not confirm it: kept, and its parent is not trusted unchanged
     third = ChangeTracker(second.complete(), raw_context="c")
     assert third.carry([a], [shrunk]) == [False]
+
+
+def test_given_a_pass_that_changed_nothing_then_its_state_is_the_saved_one_and_a_change_re_encodes_it():
+    from holded_core.changes import raw_fingerprint
+
+    rng = random.Random(7)
+    records = {_oid(rng): {"n": n} for n in range(50)} | {"natural-key": {"n": 50}}
+    first = ChangeTracker(None, raw_context="ctx")
+    for key, record in records.items():
+        first.observe(key, fingerprint(record))
+        first.note_raw(key, raw_fingerprint(record))
+    first.listed = len(records)
+    saved = first.complete()
+
+    again = ChangeTracker(saved, raw_context="ctx")
+    assert all(again.carry(list(records), [raw_fingerprint(r) for r in records.values()]))
+    again.listed = len(records)
+    same = again.complete()
+    assert same == saved  # so the store writes nothing (`holded_cli.saved_state`)
+    assert same["snapshot"] is saved["snapshot"] and same["raw"] is saved["raw"]  # kept, not re-encoded
+
+    changed = ChangeTracker(saved, raw_context="ctx")
+    key = next(iter(records))
+    fresh = [raw_fingerprint({"n": "edited"} if k == key else r) for k, r in records.items()]
+    assert changed.carry(list(records), fresh) == [k != key for k in records]
+    assert changed.observe(key, fingerprint({"n": "edited"})).kind == "updated"
+    changed.note_raw(key, fresh[0])
+    state = changed.complete()
+    assert decode_snapshot(state["snapshot"]) == decode_snapshot(saved["snapshot"]) | {
+        key: fingerprint({"n": "edited"})
+    }
+    assert state["raw"] != saved["raw"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -135,3 +136,48 @@ def test_a_text_day_column_from_an_earlier_version_is_retyped_and_refilled_by_th
         ]
         s.commit({"accountingInvoice": [{"id": "old", "issueDate": "2024-01-01", "customFields": {}}]}, {})
         assert rows(s, "SELECT DISTINCT issueDate FROM accountingInvoice") == [(dt.date(2024, 1, 1),)]
+
+
+def state_written(store: Store) -> dict[str, object]:
+    """Each state row (`changeEvents:<model>` for a model's change-events state) -> when it was last written."""
+    written = dict(rows(store, "SELECT stream, updated_at FROM _holded_state"))
+    return written | dict(rows(store, "SELECT 'changeEvents:' || model, updated_at FROM _holded_event_state"))
+
+
+def test_given_states_when_committed_again_then_only_the_changed_rows_are_written(store):
+    events = {"v": 1, "models": {"genericContact": {"v": 1, "n": 1}, "crmOpportunity": {"v": 1, "n": 1}}}
+    store.commit({}, {"crmOpportunity": {"v": 1, "n": 1}, "contacts": {"v": 1, "n": 1}, "changeEvents": events})
+    first = state_written(store)
+    assert set(first) == {"crmOpportunity", "contacts", "changeEvents:genericContact", "changeEvents:crmOpportunity"}
+    events = {"v": 1, "models": {"genericContact": {"v": 1, "n": 1}, "crmOpportunity": {"v": 1, "n": 2}}}
+    store.commit({}, {"crmOpportunity": {"v": 1, "n": 1}, "contacts": {"v": 1, "n": 2}, "changeEvents": events})
+    second = state_written(store)
+    assert {name for name in first if second[name] != first[name]} == {"contacts", "changeEvents:crmOpportunity"}
+    # A change-events state naming one model leaves the others' as they are.
+    store.commit({}, {"changeEvents": {"v": 1, "models": {"genericContact": {"v": 1, "n": 3}}}})
+    assert store.states(["changeEvents"]) == {
+        "changeEvents": {"v": 1, "models": {"genericContact": {"v": 1, "n": 3}, "crmOpportunity": {"v": 1, "n": 2}}}
+    }
+    assert store.states(["changeEvents"], ["crmOpportunity"]) == {
+        "changeEvents": {"v": 1, "models": {"crmOpportunity": {"v": 1, "n": 2}}}
+    }
+
+
+def test_given_a_file_with_the_old_one_row_layout_then_it_reads_the_same_and_is_migrated(tmp_path):
+    path = tmp_path / "old.duckdb"
+    events = {"v": 1, "models": {"genericContact": {"v": 1, "n": 1}, "crmOpportunity": {"v": 1, "n": 2}}}
+    with Store(path) as s:
+        s.con.execute("DROP TABLE _holded_event_state")  # as an older release created the file
+        s.con.execute("INSERT INTO _holded_state VALUES ('changeEvents', ?, now()), ('contacts', '{\"n\": 1}', now())",
+                      [json.dumps(events)])  # fmt: skip
+    with Store(path) as s:
+        assert s.has_events_state()
+        assert s.states() == {"changeEvents": events, "contacts": {"n": 1}}
+        assert rows(s, "SELECT stream FROM _holded_state") == [("contacts",)]
+        before = state_written(s)
+        s.commit({}, {"changeEvents": events})  # the same content: nothing is written again
+        assert state_written(s) == before
+    with Store(path) as s:
+        assert s.states() == {"changeEvents": events, "contacts": {"n": 1}}
+        s.forget_state(["changeEvents"])
+        assert s.states() == {"contacts": {"n": 1}} and not s.has_events_state()

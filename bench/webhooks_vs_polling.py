@@ -8,7 +8,8 @@ and the runner's default config (10 requests/s). A first `holded sync` (the ten 
 `changeEvents`) loads a fresh DuckDB file. Then, on that file, in this order:
 
 - webhooks: a `holded webhooks serve` (the real console script, 127.0.0.1, a free port) and Holded's
-  webhook for every event made through `POST /v2/webhooks` pointing at it. `--changes` (K) contacts are
+  webhook for every event pointing at it, made with `holded webhooks register --events all` (which records
+  the events in the file, as `holded sync --webhooks` needs). `--changes` (K) contacts are
   changed one after another through `PUT /v2/contacts/{id}` (a new e-mail), `--gap` seconds apart; each
   change's latency runs from the PUT's answer until the receiver's `processed` counter (raised only after
   the row, its change event and its delivery mark are committed) counts it. The API requests the receiver
@@ -168,15 +169,25 @@ class Receiver:
 @contextmanager
 def receiving(sb: SandboxProcess, db: str) -> Iterator[tuple[Receiver, str]]:
     """`holded webhooks serve` on 127.0.0.1 (a free port) and Holded's webhook for every event pointing at it,
-    made through API v2; both removed on the way out (the process stopped with SIGTERM, killed if it hangs)."""
+    made with `holded webhooks register` (so `holded sync --webhooks` knows the events Holded sends); the
+    receiver stopped on the way out (SIGTERM, killed if it hangs) and the webhook removed from the sandbox."""
     # The receiver needs the secret to start and the webhook needs the receiver's URL: reserve the port first.
     port = free_port()
     url = f"http://127.0.0.1:{port}/hooks/holded"
-    made = v2(sb, "POST", "/webhooks", json={"url": url, "events": ["*"]})
+    secret_file = os.path.join(os.path.dirname(db), "webhook-secret")
+    register = [HOLDED, "webhooks", "register", "--url", url, "--events", "all", "--db", db, "--json"]
+    done = subprocess.run(
+        [*register, "--secret-file", secret_file], env=runner_env(sb), capture_output=True, text=True, timeout=60
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"holded webhooks register failed: {clean(done.stderr[-2000:])}")
+    made = json.loads(done.stdout)
+    with open(secret_file) as fh:
+        made["secret"] = fh.read().strip()
     cmd = [HOLDED, "webhooks", "serve", "--db", db, "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(
-        cmd,
-        env=runner_env(sb, HOLDED_WEBHOOK_SECRET=made["secret"]),
+        [*cmd, "--secret-file", secret_file],
+        env=runner_env(sb),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

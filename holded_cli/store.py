@@ -48,10 +48,14 @@ LOCK_WAIT = 10.0  # seconds a command waits for the file while another process (
 # DuckDB's own cap (it evicts and spills what it can below it). It was 512MB while the change-events state of
 # every model was one value rewritten on each commit (a 64 MiB value at 30x scale did not fit 128MB). With one
 # row per model, written only when it changed (`holded_cli.saved_state`), a first sync at 30x scale completes
-# at 128MB (v1 and v2, measured 2026-11-30) and fails at 64MB (its working set is ~60 MB); 256MB keeps twice
-# that margin for larger accounts (the largest row, invoice lines' change events, grows with the account:
-# 8.6 MB at 30x). A higher cap costs peak RSS, DuckDB filling it with cache: a 10x first sync measured 367-393
-# MiB at 128MB, 401-419 at 256MB, 515 at 512MB (bench/RESULTS.md).
+# at 112MB (one 3 MB spill to the `.tmp` directory next to the file) and fails at 96MB, v1, measured
+# 2026-11-30: writing the largest state row (invoice lines' change events, an 8.4 MiB JSON text at 30x, linear
+# in the account) asks DuckDB for one 16 MiB allocation; without automatic checkpoints (a 16MB WAL) it fails at
+# 256MB too. The stream tables have no index (no PRIMARY KEY: the merge deletes then inserts by key), so no
+# index grows with the account either. 256MB keeps over twice the 30x need for larger accounts. A lower cap
+# cuts peak RSS, DuckDB otherwise filling it with cached blocks of the rows it wrote: a 30x first sync peaked
+# at 512-551 MiB at 256MB, 485-504 at 192MB, 435-440 at 128MB (v1/v2), 438 at 112MB (below 128MB the rest is
+# not DuckDB's cache); 10x: 366-431, 380, 324. 128MB would leave 1.15x the 30x need.
 MEMORY_LIMIT = "256MB"
 
 META_DDL = (

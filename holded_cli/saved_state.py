@@ -21,7 +21,7 @@ the reader's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import duckdb
@@ -110,9 +110,15 @@ class SavedStates:
             self._on_disk[(EVENTS_STATE, model)] = state
         con.execute(f"DELETE FROM {STATE} WHERE stream = ?", [EVENTS_STREAM])
 
-    def write(self, con: duckdb.DuckDBPyConnection, states: Mapping[str, Mapping[str, Any]]) -> dict[Key, Any]:
+    def write(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        states: Mapping[str, Mapping[str, Any]],
+        make_room: Callable[[int], None] | None = None,
+    ) -> dict[Key, Any]:
         """Write the rows whose content changed (see the module). Returns what was written, for `written`
-        once the transaction commits (a rolled-back write must not count as on disk)."""
+        once the transaction commits (a rolled-back write must not count as on disk). `make_room` is told
+        each row's size in bytes before it is written (the store raises DuckDB's cap for a large one)."""
         wanted: list[tuple[Key, Any]] = []
         for stream, state in states.items():
             if stream == EVENTS_STREAM:
@@ -124,7 +130,10 @@ class SavedStates:
             if self._on_disk.get(key, _ABSENT) == value:
                 continue
             table, name = key
-            con.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, now())", [name, orjson.dumps(value).decode()])
+            text = orjson.dumps(value)
+            if make_room is not None:
+                make_room(len(text))
+            con.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, now())", [name, text.decode()])
             written[key] = value
         return written
 

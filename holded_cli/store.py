@@ -56,7 +56,13 @@ LOCK_WAIT = 10.0  # seconds a command waits for the file while another process (
 # cuts peak RSS, DuckDB otherwise filling it with cached blocks of the rows it wrote: a 30x first sync peaked
 # at 512-551 MiB at 256MB, 485-504 at 192MB, 435-440 at 128MB (v1/v2), 438 at 112MB (below 128MB the rest is
 # not DuckDB's cache); 10x: 366-431, 380, 324. 128MB would leave 1.15x the 30x need.
-MEMORY_LIMIT = "256MB"
+MEMORY_LIMIT_MB = 256
+# ...and above it when one state row needs it: writing a row of n MiB asks DuckDB for about 2n MiB at once, on
+# top of a working set that also grows with the account (30x: an 8.4 MiB row, 96-112MB needed). A larger account
+# gets its cap raised to `STATE_ROOM_MB + STATE_ROOM_PER_MB x` its largest row's MiB (30x: 272MB), rather than a
+# sync that fails on DuckDB's out-of-memory error at every run (the state rows grow until the work is committed).
+STATE_ROOM_MB = 128
+STATE_ROOM_PER_MB = 16
 
 META_DDL = (
     *STATE_DDL,
@@ -123,7 +129,8 @@ class Store:
         self.con = connect(self.path, wait=wait)
         # DuckDB would take up to 80% of RAM for its buffers; a sync's batches need far less, and past the
         # limit DuckDB spills to disk: the runner's memory stays flat as the account grows.
-        self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        self._cap_mb = 0
+        self._make_room(0)
         self._lock = threading.Lock()
         self._tables: dict[str, TableSpec] = {}
         self._saved = SavedStates()
@@ -226,9 +233,16 @@ class Store:
             for name, records in batches.items():
                 if records:
                     counts[name] = self._merge(con, self._tables[name], records)
-            written = self._saved.write(con, states)  # only the state rows whose content changed
+            written = self._saved.write(con, states, self._make_room)  # only the state rows whose content changed
         self._saved.written(written)
         return counts
+
+    def _make_room(self, row_bytes: int) -> None:
+        """Raise DuckDB's cap (never lower it) so that a state row of `row_bytes` fits (see `MEMORY_LIMIT_MB`)."""
+        needed = max(MEMORY_LIMIT_MB, STATE_ROOM_MB + STATE_ROOM_PER_MB * -(-row_bytes // 2**20))
+        if needed > self._cap_mb:
+            self.con.execute(f"SET memory_limit = '{needed}MB'")
+            self._cap_mb = needed
 
     def record_own_writes(self, writes: Sequence[OwnWrite]) -> None:
         """Keep what the connector wrote (`holded push`), so its changes are told apart when they come back;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import duckdb
 import pytest
 
 from holded_cli.store import Store
@@ -89,6 +90,27 @@ def test_state_is_saved_with_the_rows_or_not_at_all(store, monkeypatch):
         store.commit({"crmOpportunity": [opp("b")]}, {"crmOpportunity": {"v": 1, "n": 2}})
     assert store.states() == {"crmOpportunity": {"v": 1, "n": 1}}  # rolled back with the rows
     assert rows(store, "SELECT id FROM crmOpportunity") == [("a",)]
+
+
+@pytest.mark.parametrize("make_room", [True, False])
+def test_a_state_row_larger_than_duckdbs_cap_is_saved_not_a_crash(tmp_path, monkeypatch, make_room):
+    # A large account's state rows outgrow a fixed cap (one row of n MiB needs ~2n at once): the store raises it.
+    from holded_cli import store as store_module
+
+    monkeypatch.setattr(store_module, "MEMORY_LIMIT_MB", 16)
+    if not make_room:  # what a fixed cap did: the control case, failing as a large account's sync did
+        monkeypatch.setattr(store_module, "STATE_ROOM_PER_MB", 0)
+        monkeypatch.setattr(store_module, "STATE_ROOM_MB", 16)
+    big = {"v": 1, "snapshot": "x" * (12 << 20)}
+    with Store(tmp_path / "t.duckdb") as s:
+        s.ensure_table(table_for(SPECS["crmOpportunity"]))
+        if not make_room:
+            with pytest.raises(duckdb.OutOfMemoryException):
+                s.commit({"crmOpportunity": [opp("a")]}, {"crmOpportunity": big})
+            return
+        s.commit({"crmOpportunity": [opp("a")]}, {"crmOpportunity": big})
+        assert s.states() == {"crmOpportunity": big}
+        assert rows(s, "SELECT id FROM crmOpportunity") == [("a",)]
 
 
 def test_a_newer_schema_adds_columns(tmp_path):

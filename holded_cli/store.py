@@ -11,6 +11,7 @@ so a run killed before it only makes the next one list again.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -203,8 +204,15 @@ class Store:
         Returns:
             The states found; a stream (or model) without one is absent.
         """
-        with self.transaction() as con:
-            return self._saved.read(con, streams, models)
+        while True:
+            try:
+                with self.transaction() as con:
+                    return self._saved.read(con, streams, models)
+            except duckdb.OutOfMemoryException:
+                # Rows a run wrote under a raised cap (`_make_room`) are read under the floor by the next run,
+                # and reading a row costs DuckDB more than its size (no size is known without reading it).
+                if not self._double_cap():
+                    raise
 
     def forget_state(self, streams: Sequence[str] | None = None) -> None:
         """Full refresh: the next sync treats everything as new (the rows stay until replaced)."""
@@ -243,6 +251,18 @@ class Store:
         if needed > self._cap_mb:
             self.con.execute(f"SET memory_limit = '{needed}MB'")
             self._cap_mb = needed
+
+    def _double_cap(self) -> bool:
+        """Double DuckDB's cap, up to 80% of the machine's memory (DuckDB's own default). False: at the ceiling."""
+        try:
+            ceiling = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 8 // 10 >> 20
+        except (ValueError, OSError, AttributeError):
+            ceiling = 4096
+        if self._cap_mb >= ceiling:
+            return False
+        self._cap_mb = min(2 * self._cap_mb, ceiling)
+        self.con.execute(f"SET memory_limit = '{self._cap_mb}MB'")
+        return True
 
     def record_own_writes(self, writes: Sequence[OwnWrite]) -> None:
         """Keep what the connector wrote (`holded push`), so its changes are told apart when they come back;

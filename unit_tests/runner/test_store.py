@@ -113,6 +113,18 @@ def test_a_state_row_larger_than_duckdbs_cap_is_saved_not_a_crash(tmp_path, monk
         assert rows(s, "SELECT id FROM crmOpportunity") == [("a",)]
 
 
+def test_a_state_row_saved_under_a_raised_cap_is_read_by_the_next_run(tmp_path, monkeypatch):
+    from holded_cli import store as store_module
+
+    monkeypatch.setattr(store_module, "MEMORY_LIMIT_MB", 16)
+    monkeypatch.setattr(store_module, "STATE_ROOM_MB", 16)  # a floor of 16MB: reading 24 MiB of states needs more
+    states = {name: {"v": 1, "snapshot": name * (8 << 20)} for name in ("a", "b", "c")}  # 24 MiB in all
+    with Store(tmp_path / "t.duckdb") as s:
+        s.commit({}, states)
+    with Store(tmp_path / "t.duckdb") as s:  # a fresh run starts at the floor again
+        assert s.states() == states
+
+
 def test_a_newer_schema_adds_columns(tmp_path):
     path = tmp_path / "evolve.duckdb"
     with Store(path) as s:

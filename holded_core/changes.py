@@ -130,38 +130,13 @@ def _encode_part(part: str) -> bytes:
 
 
 def encode_snapshot(entries: Mapping[str, bytes], width: int = FP_BYTES) -> dict[str, Any]:
-    """Sorted, binary, zlib-compressed, base64.
+    """Sorted, binary, zlib-compressed, base64 (the format: `_encode_compact`, which this is over text keys).
 
     Plain 24-hex ids go first as fixed 12-byte entries (16 bytes a record with the fingerprint); other
     ids (children `parent:child`, natural keys) follow, each sharing its leading parts with the
     previous id so children of one parent store the parent once.
     """
-    hex_keys = sorted(k for k in entries if _HEX24.fullmatch(k))
-    other_keys = sorted(k for k in entries if not _HEX24.fullmatch(k))
-    blob = bytearray()
-    for key in hex_keys:
-        blob += bytes.fromhex(key)
-        blob += entries[key]
-    previous: list[str] = []
-    for key in other_keys:
-        parts = key.split(":")
-        shared = 0
-        while shared < min(len(parts) - 1, len(previous), 255) and parts[shared] == previous[shared]:
-            shared += 1
-        blob.append(shared)
-        blob.append(len(parts) - shared)
-        for part in parts[shared:]:
-            blob += _encode_part(part)
-        blob += entries[key]
-        previous = parts
-    return {
-        "fmt": "hex+parts",
-        "n": len(entries),
-        "nh": len(hex_keys),
-        "w": width,
-        "raw_bytes": len(blob),
-        "data": base64.b64encode(zlib.compress(bytes(blob), 6)).decode(),
-    }
+    return _encode_compact(sorted((_compact(key), value) for key, value in entries.items()), width)
 
 
 def decode_snapshot(encoded: Mapping[str, Any] | None) -> dict[str, bytes]:

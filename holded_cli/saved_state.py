@@ -97,7 +97,8 @@ class SavedStates:
         return out
 
     def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
-        """An old-layout `changeEvents` row (every model's state in one value) becomes one row per model."""
+        """An old-layout `changeEvents` row (every model's state in one value) becomes one row per model (what is
+        on disk is noted as `_rows` reads it back, in the same transaction: never a row a rollback undid)."""
         row = con.execute(f"SELECT state FROM {STATE} WHERE stream = ?", [EVENTS_STREAM]).fetchone()
         if row is None:
             return
@@ -107,7 +108,6 @@ class SavedStates:
             con.execute(
                 f"INSERT OR REPLACE INTO {EVENTS_STATE} VALUES (?, ?, now())", [model, orjson.dumps(state).decode()]
             )
-            self._on_disk[(EVENTS_STATE, model)] = state
         con.execute(f"DELETE FROM {STATE} WHERE stream = ?", [EVENTS_STREAM])
 
     def write(

@@ -102,6 +102,14 @@ def state_rows(db: Path) -> dict[str, Any]:
     return dict(rows)
 
 
+def synced_and_registered(sandbox: Any, tmp_path: Path) -> tuple[Path, int, str]:
+    """A DuckDB file synced once, a free port, and Holded's webhook registered to it: (file, port, secret)."""
+    db = tmp_path / "holded.duckdb"
+    sync(sandbox, db)
+    port = free_port()
+    return db, port, register(sandbox, port)
+
+
 def changes_found(summary: dict[str, Any]) -> dict[str, Any]:
     """The streams a sync found something new, changed or deleted in (none, when webhooks kept up)."""
     counts = {name: (s["new"], s["changed"], s["deleted"]) for name, s in summary["streams"].items()}
@@ -190,10 +198,7 @@ def put_contact(sandbox: Any, contact: dict[str, Any], **changes: Any) -> None:
 
 
 def test_given_a_synced_file_when_a_company_changes_through_v2_then_it_lands_within_the_bound_once(sandbox, tmp_path):
-    db = tmp_path / "holded.duckdb"
-    sync(sandbox, db)
-    port = free_port()
-    secret = register(sandbox, port)
+    db, port, secret = synced_and_registered(sandbox, tmp_path)
     target = company(sandbox)
     baseline = last_seq(db)
     polled = tmp_path / "polled.duckdb"  # the same file, kept up to date by polling only
@@ -235,10 +240,7 @@ def test_given_a_synced_file_when_a_company_changes_through_v2_then_it_lands_wit
 
 
 def test_given_the_receiver_down_duplicates_and_shuffles_then_every_change_lands_exactly_once(sandbox, tmp_path):
-    db = tmp_path / "holded.duckdb"
-    sync(sandbox, db)
-    port = free_port()
-    secret = register(sandbox, port)
+    db, port, secret = synced_and_registered(sandbox, tmp_path)
     control(sandbox, "PATCH", "faults", webhook_duplicate_rate=1.0, webhook_shuffle=4)
     baseline = last_seq(db)
     contacts = v2(sandbox, "GET", "/contacts", params={"limit": 100})["items"]
@@ -274,10 +276,7 @@ def test_given_the_receiver_down_duplicates_and_shuffles_then_every_change_lands
 
 
 def test_given_a_crash_between_storing_and_processing_when_restarted_then_processed_once(sandbox, tmp_path):
-    db = tmp_path / "holded.duckdb"
-    sync(sandbox, db)
-    port = free_port()
-    secret = register(sandbox, port)
+    db, port, secret = synced_and_registered(sandbox, tmp_path)
     target = company(sandbox)
     baseline = last_seq(db)
     with serving(sandbox, db, port, secret) as serve:
@@ -302,10 +301,7 @@ def test_given_a_crash_between_storing_and_processing_when_restarted_then_proces
 
 
 def test_given_another_command_holding_the_file_then_deliveries_are_spooled_and_processed_after(sandbox, tmp_path):
-    db = tmp_path / "holded.duckdb"
-    sync(sandbox, db)
-    port = free_port()
-    secret = register(sandbox, port)
+    db, port, secret = synced_and_registered(sandbox, tmp_path)
     target = company(sandbox)
     baseline = last_seq(db)
     with serving(sandbox, db, port, secret) as serve:
@@ -322,10 +318,7 @@ def test_given_another_command_holding_the_file_then_deliveries_are_spooled_and_
 
 
 def test_given_a_push_when_it_comes_back_then_it_is_not_delivered_unless_asked(sandbox, tmp_path):
-    db = tmp_path / "holded.duckdb"
-    sync(sandbox, db)
-    port = free_port()
-    secret = register(sandbox, port)
+    db, port, secret = synced_and_registered(sandbox, tmp_path)
     pushed, other = company(sandbox), [c for c in v2(sandbox, "GET", "/contacts")["items"] if not c["is_person"]][1]
     rows = tmp_path / "companies.csv"
     rows.write_text(f"id,name\n{pushed['id']},Empujada por holded push SL\n")
@@ -360,10 +353,7 @@ def test_given_a_push_when_it_comes_back_then_it_is_not_delivered_unless_asked(s
 
 
 def test_given_an_invoice_created_through_v2_then_it_and_its_lines_land_for_at_most_two_requests(sandbox, tmp_path):
-    db = tmp_path / "holded.duckdb"
-    sync(sandbox, db)
-    port = free_port()
-    secret = register(sandbox, port)
+    db, port, secret = synced_and_registered(sandbox, tmp_path)
     customer = company(sandbox)
     baseline = last_seq(db)
     with serving(sandbox, db, port, secret) as serve:
@@ -388,10 +378,7 @@ def inbox_row(db: Path, record_id: str) -> tuple:
 
 
 def test_given_an_empty_200_to_the_read_then_the_record_is_kept_and_read_again_later(sandbox, tmp_path):
-    db = tmp_path / "holded.duckdb"
-    sync(sandbox, db)
-    port = free_port()
-    secret = register(sandbox, port)
+    db, port, secret = synced_and_registered(sandbox, tmp_path)
     target = company(sandbox)
     baseline = last_seq(db)
     with serving(sandbox, db, port, secret) as serve:
@@ -414,10 +401,7 @@ def test_given_an_empty_200_to_the_read_then_the_record_is_kept_and_read_again_l
 
 
 def test_given_a_sync_committing_while_the_receiver_reads_then_the_older_read_is_not_written_back(sandbox, tmp_path):
-    db = tmp_path / "holded.duckdb"
-    sync(sandbox, db)
-    port = free_port()
-    secret = register(sandbox, port)
+    db, port, secret = synced_and_registered(sandbox, tmp_path)
     target = company(sandbox)
     baseline = last_seq(db)
     with serving(sandbox, db, port, secret) as serve:
@@ -439,10 +423,7 @@ def test_given_a_sync_committing_while_the_receiver_reads_then_the_older_read_is
 
 
 def test_given_a_slow_downstream_webhook_then_a_sync_meanwhile_does_not_wait_for_it(sandbox, tmp_path):
-    db = tmp_path / "holded.duckdb"
-    sync(sandbox, db)
-    port = free_port()
-    secret = register(sandbox, port)
+    db, port, secret = synced_and_registered(sandbox, tmp_path)
     targets = [c for c in v2(sandbox, "GET", "/contacts", params={"limit": 100})["items"]][:3]
     # Each event answered 4.5 s late.
     with receiving(statuses=[], default=200, delay=4.5) as out, serving(sandbox, db, port, secret, "--webhook",
@@ -460,10 +441,7 @@ def test_given_a_slow_downstream_webhook_then_a_sync_meanwhile_does_not_wait_for
 
 
 def test_given_reads_failing_then_each_delivery_waits_its_own_pause_however_many_arrive(sandbox, tmp_path):
-    db = tmp_path / "holded.duckdb"
-    sync(sandbox, db)
-    port = free_port()
-    secret = register(sandbox, port)
+    db, port, secret = synced_and_registered(sandbox, tmp_path)
     contacts = v2(sandbox, "GET", "/contacts", params={"limit": 100})["items"]
     failing, others = contacts[0], contacts[1:9]
     script = [{"match": f"/v2/contacts/{failing['id']}", "method": "GET", "status": 503}] * 50
@@ -497,10 +475,7 @@ def post_delivery(serve: Serve, secret: str, event: str, record_id: str, upper: 
 
 
 def test_given_holded_monthly_quota_spent_then_no_request_is_made_until_restart(sandbox, tmp_path):
-    db = tmp_path / "holded.duckdb"
-    sync(sandbox, db)
-    port = free_port()
-    secret = register(sandbox, port)
+    db, port, secret = synced_and_registered(sandbox, tmp_path)
     contacts = v2(sandbox, "GET", "/contacts", params={"limit": 100})["items"]
     with serving(sandbox, db, port, secret) as serve:
         used = v2(sandbox, "GET", "/usage")["count"]  # (this read counted too)
@@ -563,10 +538,7 @@ def test_given_a_description_alpha_beta_alpha_beta_then_four_events_are_stored_a
 
 
 def test_given_a_native_table_synced_while_serving_then_its_deliveries_are_processed(sandbox, tmp_path):
-    db = tmp_path / "holded.duckdb"
-    sync(sandbox, db)
-    port = free_port()
-    secret = register(sandbox, port)
+    db, port, secret = synced_and_registered(sandbox, tmp_path)
     product = v2(sandbox, "GET", "/products", params={"limit": 10})["items"][0]
     with serving(sandbox, db, port, secret) as serve:
         result = holded(sandbox, "sync", "--db", str(db), "--streams", "products", "--no-progress")

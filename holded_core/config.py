@@ -128,13 +128,17 @@ def _describe(error: Mapping[str, Any]) -> str:
 
 
 def expand_shorthand(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of a config with a top-level `api_token` ("pat_...") or `api_key` turned into the `credentials`
-    object it stands for. Only when there is no `credentials`: a config that has one keeps it (the
-    shorthand is then dropped, so it cannot be mistaken for the credential in use).
+    """A copy of a config with its shorthands written out in full:
+
+    - a top-level `api_token` ("pat_...") or `api_key` becomes the `credentials` object it stands for. Only
+      when there is no `credentials`: a config that has one keeps it (the shorthand is then dropped, so it
+      cannot be mistaken for the credential in use);
+    - `credentials` without `auth_type` gets the one it implies: `api_token` for a `token` (or an `api_token`,
+      renamed `token`, as the top-level shorthand is spelt), else `api_key`.
 
     Every entry point that reads a config file applies it (`parse_config`, the `holded` runner's
-    `load_config`, the Airbyte source's and destination's config), so the shorthand works wherever the
-    full form does.
+    `load_config`, the Airbyte source's and destination's config), before the config is checked against the
+    spec, so the shorthand works wherever the full form does.
     """
     data = dict(raw)
     token, key = data.pop("api_token", None), data.pop("api_key", None)
@@ -142,6 +146,13 @@ def expand_shorthand(raw: Mapping[str, Any]) -> dict[str, Any]:
         data["credentials"] = {"auth_type": "api_token", "token": token}
     elif "credentials" not in data and key:
         data["credentials"] = {"auth_type": "api_key", "api_key": key}
+    creds = data.get("credentials")
+    if isinstance(creds, Mapping) and "auth_type" not in creds:
+        creds = dict(creds)
+        if "api_token" in creds and "token" not in creds:
+            creds["token"] = creds.pop("api_token")
+        creds["auth_type"] = "api_token" if "token" in creds else "api_key"
+        data["credentials"] = creds
     return data
 
 
@@ -149,8 +160,7 @@ def parse_config(raw: Mapping[str, Any]) -> ClientConfig:
     """Validate a connector config.
 
     Args:
-        raw: the config object. A top-level `api_token` or `api_key` is shorthand for those credentials;
-            credentials without `auth_type` are an api_token when they carry `token`, else an api_key.
+        raw: the config object, shorthands allowed (`expand_shorthand`).
 
     Returns:
         The validated config (`dialect` tells v1 or v2).
@@ -162,9 +172,6 @@ def parse_config(raw: Mapping[str, Any]) -> ClientConfig:
     if not isinstance(raw, Mapping):
         raise HoldedConfigError("the config must be a JSON object")
     data = expand_shorthand(raw)
-    creds = data.get("credentials")
-    if isinstance(creds, Mapping) and "auth_type" not in creds:
-        data["credentials"] = {**creds, "auth_type": "api_token" if "token" in creds else "api_key"}
     try:
         config = ClientConfig.model_validate(data)
     except ValidationError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from typing import Any
 
 MASK = "****"
 _lock = threading.Lock()
@@ -30,6 +31,28 @@ def register_secret(value: str | None) -> None:
     if value and len(value) >= 6:
         with _lock:
             _secrets.add(value)
+
+
+def credential_values(config: Any) -> list[str]:
+    """Every text value of a config's `credentials` object but its `auth_type`, at any depth and whatever its
+    shape: what to mask when a config is quoted back, e.g. by a spec check refusing a misspelt field, where
+    only the spec's `airbyte_secret` paths would otherwise be masked. Values shorter than 6 are left out (as
+    `register_secret` does: they would mask ordinary text)."""
+    found: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key != "auth_type":
+                    visit(value)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+        elif isinstance(node, str) and len(node) >= 6:
+            found.append(node)
+
+    visit(config.get("credentials") if isinstance(config, dict) else None)
+    return found
 
 
 def redact(text: str) -> str:

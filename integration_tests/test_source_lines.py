@@ -333,3 +333,28 @@ def test_given_a_read_then_the_console_script_never_imports_airbyte_cdk(
     imported = [line.split(b"|")[-1].strip() for line in out.stderr.splitlines() if line.startswith(b"import time:")]
     assert b"source_holded.launcher" in imported
     assert not [name for name in imported if name.split(b".")[0] == b"airbyte_cdk"]
+
+
+def test_given_a_misspelt_credential_field_then_no_command_prints_its_value(sandbox: Any, tmp_path: Path) -> None:
+    # The spec check quotes the refused `credentials` object whole; the spec's `airbyte_secret` paths do not
+    # name a misspelt field, so every value under `credentials` is masked (a `pat_` token was printed by check).
+    secret = "s3cr3t-under-a-wrong-name-4821"
+    config = {**connector_config(sandbox), "credentials": {"auth_type": "api_key", "apikey": secret}}
+    args = _files(tmp_path, config, _small_catalog(sandbox, tmp_path))
+    config_only = args[:3]
+    for command in (["check", *config_only[1:]], ["discover", *config_only[1:]], args):
+        done = subprocess.run([script("source-holded"), *command], capture_output=True, timeout=180)
+        assert secret.encode() not in done.stdout + done.stderr, command[0]
+        assert b"Config validation error" in done.stdout, command[0]
+
+
+def test_given_credentials_with_an_api_token_field_then_they_read_as_the_token(sandbox: Any, tmp_path: Path) -> None:
+    # `credentials: {"api_token": "pat_..."}`, as the top-level shorthand is spelt, is the token (not a refusal).
+    config = {**connector_config(sandbox, dialect="v2"), "credentials": {"api_token": sandbox.api_token}}
+    done = subprocess.run(
+        [script("source-holded"), *_files(tmp_path, config, _small_catalog(sandbox, tmp_path))],
+        capture_output=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert b'"type":"RECORD"' in done.stdout and sandbox.api_token.encode() not in done.stdout + done.stderr

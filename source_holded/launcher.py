@@ -37,6 +37,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlparse
 
+from holded_core.secrets import credential_values
 from source_holded import inputs
 from source_holded.memory import MemoryMonitor
 from source_holded.output import Output, Redactor, TextSink, platform_debug, set_up_logging
@@ -117,7 +118,7 @@ def _read(parsed: argparse.Namespace, output: Output, redactor: Redactor, monito
     requests = inputs.read_catalog(parsed.catalog)
     saved = inputs.read_state(parsed.state, [r.name for r in requests if r.incremental])
     specification = SPEC["connectionSpecification"]
-    redactor.set_values(inputs.secret_values(specification, config))
+    redactor.set_values([*inputs.secret_values(specification, config), *credential_values(config)])
     config = inputs.connector_config(config)
     inputs.check_against_spec(config, specification)
     write, check_memory = output.write, monitor.check

@@ -23,8 +23,6 @@ def run() -> None:
         gc.set_threshold(50_000, 20, 20)
         launch_read(args)
         return
-    from airbyte_cdk.entrypoint import launch
+    from source_holded.source import launch_with_credentials_masked
 
-    from source_holded.source import SourceHolded
-
-    launch(SourceHolded(), args)
+    launch_with_credentials_masked(args)

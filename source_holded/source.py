@@ -23,6 +23,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from airbyte_cdk.config_observation import create_connector_config_control_message
+from airbyte_cdk.entrypoint import AirbyteEntrypoint
+from airbyte_cdk.logger import PRINT_BUFFER
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteLogMessage,
@@ -46,11 +48,12 @@ from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.sources.utils.schema_helpers import split_config
+from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 from airbyte_cdk.utils.stream_status_utils import as_airbyte_message as status_message
 
 from holded_core.adapter import Handler, ReadRun, StreamRequest, check, select_streams
 from holded_core.config import expand_shorthand
-from holded_core.secrets import redact
+from holded_core.secrets import credential_values, redact
 from holded_core.settings import Settings
 from holded_core.streams import StreamSpec
 from holded_core.sync import LogOut, RecordOut, StateOut, StatusOut
@@ -191,3 +194,24 @@ class AirbyteMessages(Handler[AirbyteMessage]):
 
     def on_config(self, config: dict[str, Any]) -> Iterator[AirbyteMessage]:
         yield create_connector_config_control_message(config)
+
+
+class _Entrypoint(AirbyteEntrypoint):
+    """The CDK's entrypoint, masking every value of the config's `credentials` as well as the spec's
+    `airbyte_secret` fields: a spec check refusing a misspelt credential field quotes the whole object, and
+    the CDK masks only the fields the spec names (a `pat_` token under a wrong name was printed in clear)."""
+
+    @staticmethod
+    def set_up_secret_filter(config: Mapping[str, Any], connection_specification: Mapping[str, Any]) -> None:
+        AirbyteEntrypoint.set_up_secret_filter(config, connection_specification)
+        for value in credential_values(config):
+            add_to_secrets(value)
+
+
+def launch_with_credentials_masked(args: list[str]) -> None:
+    """The CDK's `launch` (`spec`, `check`, `discover`) through `_Entrypoint`, line for line otherwise."""
+    entrypoint = _Entrypoint(SourceHolded())
+    parsed = entrypoint.parse_args(args)
+    with PRINT_BUFFER:
+        for message in entrypoint.run(parsed):
+            print(f"{message}\n", end="")

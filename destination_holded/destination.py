@@ -31,6 +31,7 @@ from airbyte_cdk.models import (
     Level,
     Type,
 )
+from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets, filter_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from destination_holded.spec import SPEC
@@ -41,6 +42,7 @@ from holded_core.config import expand_shorthand
 from holded_core.errors import HoldedConfigError
 from holded_core.permissions import require
 from holded_core.push import Outcome, Push, PushOptions
+from holded_core.secrets import credential_values
 from holded_core.settings import parse_settings
 from source_holded.airbyte import config_error, connection_status
 
@@ -63,6 +65,35 @@ class DestinationHolded(Destination):
         """The config file, a top-level `api_token` / `api_key` taken as its `credentials` (before the CDK
         checks the config against the spec, which requires `credentials`)."""
         return expand_shorthand(Destination.read_config(config_path))
+
+    def run_cmd(self, parsed_args: Any) -> Iterable[AirbyteMessage]:
+        """The CDK's `run_cmd`, with every value under the config's `credentials` masked too.
+
+        The CDK registers only the spec's `airbyte_secret` paths, after `read_config`, replacing any list
+        registered before; a spec check refusing a misspelt credential field quotes the whole object (the
+        value was printed in clear). So the values are added once the CDK has registered its own: to its
+        failed-check status before it goes out, and to the list before a refused write's error propagates."""
+        values: list[str] = []
+        if getattr(parsed_args, "config", None):
+            try:
+                values = credential_values(self.read_config(parsed_args.config))
+            except Exception:  # an unreadable file: the CDK's own read says so below
+                values = []
+        registered = False
+        try:
+            for message in super().run_cmd(parsed_args):
+                if not registered:
+                    for value in values:
+                        add_to_secrets(value)
+                    registered = True
+                status = message.connectionStatus if message.type == Type.CONNECTION_STATUS else None
+                if status is not None and status.message:
+                    status.message = filter_secrets(status.message)
+                yield message
+        except Exception:
+            for value in values:
+                add_to_secrets(value)
+            raise
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         result = check(config, writes=True)  # an API v2 token: the .write and .read permissions writes need

@@ -493,3 +493,18 @@ def test_a_line_that_does_not_fit_refuses_its_approved_invoice_rather_than_appro
     assert "bad-ap" not in _by_external_id(sb)
     reasons = {r["key"]: r["reason"] for r in map(json.loads, (tmp_path / "rejected.jsonl").read_text().splitlines())}
     assert set(reasons) == {"bad-ap", "bad-ap:0", "bad-ap:1"} and "quantity" in reasons["bad-ap"]
+
+
+def test_given_a_misspelt_credential_field_then_neither_check_nor_write_prints_its_value(tmp_path: Path) -> None:
+    # The CDK masks only the spec's `airbyte_secret` paths, and its spec check quotes the refused object whole.
+    secret = "s3cr3t-under-a-wrong-name-4821"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"credentials": {"auth_type": "api_key", "apikey": secret}}))
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps({"streams": []}))
+    dest = script("destination-holded")
+    for args in ([dest, "check", "--config", str(config)],
+                 [dest, "write", "--config", str(config), "--catalog", str(catalog)]):  # fmt: skip
+        done = subprocess.run(args, input="", capture_output=True, text=True, timeout=120)
+        assert secret not in done.stdout + done.stderr, args[1]
+        assert "Config validation error" in done.stdout, args[1]
